@@ -1,0 +1,57 @@
+# Forgeline: `make demo` runs the platform and its demos; `make test` passes the tests.
+# Every install goes through constraints.txt (torch pinned to the CPU build on these machines).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_FLAGS ?=
+
+.PHONY: help setup lint test test-fast test-stack demo up down status bench lock clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+setup: $(STAMP) ## create .venv and install everything pinned
+
+$(STAMP): requirements.lock constraints.txt pyproject.toml
+	@echo "==> creating $(VENV) and installing pinned requirements (first time: a few minutes)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --progress-bar off -c constraints.txt -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt -e .
+	@touch $(STAMP)
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check services forgeline tests
+	$(BIN)/mypy
+
+test-fast: setup ## unit and contract tests (no servers)
+	$(BIN)/pytest -m "unit or contract" $(PYTEST_FLAGS)
+
+test-stack: setup ## integration, e2e and drill tests through the real local stack
+	$(BIN)/pytest -m "integration or e2e or drill" $(PYTEST_FLAGS)
+
+test: lint test-fast test-stack ## everything CI runs
+
+demo: setup ## start the platform and run every demo
+	$(BIN)/forgeline up
+	$(BIN)/forgeline demo all
+
+up: setup ## start the platform
+	$(BIN)/forgeline up
+
+down: ## stop everything `up` started
+	$(BIN)/forgeline down
+
+status: ## health of every part
+	$(BIN)/forgeline status
+
+bench: setup ## spine benchmarks (JSON)
+	$(BIN)/forgeline bench spine
+
+lock: ## re-pin requirements.lock from requirements.in
+	$(BIN)/pip install -c constraints.txt -r requirements.in
+	$(BIN)/pip freeze --exclude-editable | grep -v '^forgeline' > requirements.lock
+
+clean: down ## remove the virtualenv and local state
+	rm -rf $(VENV) .forgeline .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Forgeline operator CLI: local stack supervisor, tenants, demos, traces, benchmarks."""

@@ -1,0 +1,247 @@
+"""`forgeline bench spine`: the spine's numbers, as JSON, each beside a same-run baseline.
+
+It starts its own stack (temporary home, free ports) so it never disturbs a running one,
+and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from forgeline.stack import Stack
+from services.common.settings import Settings
+
+Say = Callable[[str], None]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free TCP ports on 127.0.0.1."""
+    socks, ports = [], []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        socks.append(sock)
+        ports.append(sock.getsockname()[1])
+    for sock in socks:
+        sock.close()
+    return ports
+
+
+def isolated_settings(home: Path, **overrides: Any) -> Settings:
+    """Settings for a throw-away stack: its own home and free ports, no external endpoints."""
+    names = [k for k in Settings.model_fields if k.startswith("forgeline_") and k.endswith("_port")]
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    blank = {
+        k: ""
+        for k in (
+            "kafka_bootstrap_servers",
+            "s3_endpoint_url",
+            "database_url",
+            "redis_url",
+            "temporal_address",
+            "ray_address",
+            "smtp_host",
+            "otel_exporter_otlp_endpoint",
+        )
+    }
+    return Settings(forgeline_home=home, **ports, **blank, **overrides)  # type: ignore[arg-type]
+
+
+def stack_rss_mib(state: dict[str, Any]) -> float:
+    """Resident memory of every process the stack started (whole process trees)."""
+    total = 0
+    for rec in state["components"].values():
+        pid = rec.get("pid")
+        if not pid:
+            continue
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                total += proc.memory_info().rss
+        except psutil.Error:
+            continue
+    return round(total / 2**20, 1)
+
+
+def spine(settings: Settings, *, requests: int, messages: int, progress: Say) -> dict[str, Any]:
+    """Run all three measurements on a fresh stack and return the JSON-ready result."""
+    home = Path(tempfile.mkdtemp(prefix="fl-bench-"))
+    os.environ["RATE_LIMIT_PER_SECOND"] = "1000000"  # measure the gateway, not the limiter
+    os.environ["RATE_LIMIT_BURST"] = "1000000"
+    bench_settings = isolated_settings(home)
+    stack = Stack(bench_settings, progress=lambda m: progress(f"  {m}"))
+    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}}
+    try:
+        progress("1/3 forgeline up (cold, fresh home) ...")
+        t0 = time.monotonic()
+        state = stack.up()
+        result["up"] = {"seconds_to_healthy": round(time.monotonic() - t0, 1), "goal_seconds": 60}
+        time.sleep(5)  # let start-up work settle before reading idle memory
+        result["up"]["idle_rss_mib"] = stack_rss_mib(stack.load_state())
+        env = stack.endpoints_env()
+        progress(f"2/3 consumer hop: {messages} messages, FastStream vs raw aiokafka ...")
+        result["consumer_hop"] = asyncio.run(consumer_hop(env["KAFKA_BOOTSTRAP_SERVERS"], messages))
+        progress(f"3/3 gateway: {requests} authenticated POSTs ...")
+        result["gateway"] = asyncio.run(
+            gateway_load(state["components"]["gateway"]["endpoint"], state["demo_tenant"]["api_key"], requests)
+        )
+    finally:
+        progress("stopping the bench stack ...")
+        stack.down()
+    return result
+
+
+async def _produce(bootstrap: str, topic: str, count: int) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from services.common.events import BenchPing
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, BenchPing(seq=i, payload="x" * 400).model_dump_json().encode(), key=str(i).encode())
+            for i in range(count)
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def consumer_hop(bootstrap: str, count: int) -> dict[str, Any]:
+    """Consume, handle (no-op), publish, commit: FastStream with our wiring vs a raw aiokafka loop."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from faststream import AckPolicy
+    from faststream.kafka import KafkaBroker
+    from faststream.kafka.annotations import KafkaMessage
+
+    from services.common.topics import BENCH_IN, BENCH_OUT
+
+    await _produce(bootstrap, BENCH_IN.name, count)
+
+    # Raw baseline.
+    consumer = AIOKafkaConsumer(
+        BENCH_IN.name,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await consumer.start()
+    await producer.start()
+    done, started = 0, 0.0
+    try:
+        async for record in consumer:
+            if done == 0:
+                started = time.perf_counter()
+            await producer.send_and_wait(BENCH_OUT.name, record.value, key=record.key)
+            await consumer.commit()
+            done += 1
+            if done == count:
+                break
+        raw_s = time.perf_counter() - started
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+    # FastStream, wired like a service (manual ack after the publish).
+    broker = KafkaBroker(bootstrap, acks="all", linger_ms=5)
+    finished = asyncio.Event()
+    seen = {"n": 0, "t0": 0.0}
+
+    @broker.subscriber(
+        BENCH_IN.name,
+        group_id=f"bench-fs-{uuid.uuid4().hex[:6]}",
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+    )
+    async def hop(msg: KafkaMessage) -> None:
+        if seen["n"] == 0:
+            seen["t0"] = time.perf_counter()
+        await broker.publish(msg.body, BENCH_OUT.name, key=str(seen["n"]).encode())
+        await msg.ack()
+        seen["n"] += 1
+        if seen["n"] == count:
+            finished.set()
+
+    await broker.start()
+    try:
+        await asyncio.wait_for(finished.wait(), timeout=600)
+        fs_s = time.perf_counter() - seen["t0"]
+    finally:
+        await broker.stop()
+    raw_rate, fs_rate = count / raw_s, count / fs_s
+    return {
+        "messages": count,
+        "raw_aiokafka_msgs_per_s": round(raw_rate, 1),
+        "faststream_msgs_per_s": round(fs_rate, 1),
+        "ratio": round(fs_rate / raw_rate, 3),
+        "goal_ratio": 0.5,
+    }
+
+
+async def gateway_load(base_url: str, api_key: str, total: int, connections: int = 32) -> dict[str, Any]:
+    """Keep-alive HTTP/1.1 clients on 127.0.0.1 posting `POST /v1/echo`; latency per request."""
+    host, port = base_url.removeprefix("http://").split(":")
+    body = json.dumps({"message": "bench"}).encode()
+    request = (
+        f"POST /v1/echo HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {api_key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    remaining = [total]
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while remaining[0] > 0:
+                remaining[0] -= 1
+                t0 = time.perf_counter()
+                writer.write(request)
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - t0)
+                code = int(status_line.split()[1])
+                statuses[code] = statuses.get(code, 0) + 1
+        finally:
+            writer.close()
+
+    warm = min(200, total // 10)
+    remaining[0] = warm
+    await asyncio.gather(*(client() for _ in range(4)))
+    latencies.clear()
+    statuses.clear()
+    remaining[0] = total
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.perf_counter() - t0
+    ordered = sorted(latencies)
+    return {
+        "requests": total,
+        "connections": connections,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "accepted_per_s": round(statuses.get(202, 0) / elapsed, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+        "goal": {"accepted_per_s": 1000, "p99_ms": 50},
+    }

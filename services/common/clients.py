@@ -1,0 +1,64 @@
+"""Clients for S3, Redis and Postgres, with timeouts and retries set in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+import boto3
+from botocore.config import Config
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from services.common.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def _require(value: str, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"{name} is not set: run `forgeline up` (it sets it for its services) or point it at a server")
+    return value
+
+
+async def create_pg_pool(settings: Settings, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """An asyncpg pool on DATABASE_URL."""
+    pool = await asyncpg.create_pool(
+        _require(settings.database_url, "DATABASE_URL"),
+        min_size=min_size,
+        max_size=max_size,
+        timeout=settings.client_timeout_s,
+        command_timeout=settings.client_timeout_s * 2,
+    )
+    assert pool is not None
+    return pool
+
+
+def create_redis(settings: Settings) -> Redis:
+    """An asyncio Redis client on REDIS_URL, retrying transient connection errors."""
+    return Redis.from_url(
+        _require(settings.redis_url, "REDIS_URL"),
+        socket_timeout=settings.client_timeout_s,
+        socket_connect_timeout=settings.client_timeout_s,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), settings.client_retries),
+        decode_responses=False,
+    )
+
+
+def create_s3(settings: Settings) -> S3Client:
+    """A boto3 S3 client on S3_ENDPOINT_URL (path-style, so any S3 API server works)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=_require(settings.s3_endpoint_url, "S3_ENDPOINT_URL"),
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+        region_name=settings.aws_region,
+        config=Config(
+            connect_timeout=settings.client_timeout_s,
+            read_timeout=settings.client_timeout_s * 2,
+            retries={"max_attempts": settings.client_retries, "mode": "standard"},
+            s3={"addressing_style": "path"},
+        ),
+    )

@@ -1,0 +1,127 @@
+"""The one consumer policy, wired onto FastStream subscribers.
+
+* manual commit after the handler succeeds (or after the failed message was handed on);
+* a failure goes to `<topic>.retry` with exponential backoff, and after N attempts (or at
+  once, for permanent errors) to `<topic>.dlq` with the error and the original headers, so a
+  poison message never blocks its partition;
+* consumer lag is computed from the high-water mark the fetches report.
+
+Handlers are plain async functions of a contract; this module is the only wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
+
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from services.common.events import Event
+from services.common.retry import (
+    H_ATTEMPT,
+    H_GROUP,
+    H_NOT_BEFORE,
+    RetryPolicy,
+    decide,
+    dlq_headers,
+    now_ms,
+    retry_headers,
+)
+from services.common.settings import Settings
+from services.common.telemetry import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_HANDLED
+from services.common.topics import TopicSpec
+
+E = TypeVar("E", bound=Event)
+log = logging.getLogger("forgeline.consumer")
+
+
+def policy_from(settings: Settings) -> RetryPolicy:
+    """The retry policy configured in settings."""
+    return RetryPolicy(settings.retry_max_attempts, settings.retry_backoff_initial_s, settings.retry_backoff_max_s)
+
+
+def consume(
+    broker: KafkaBroker,
+    spec: TopicSpec,
+    group: str,
+    handler: Callable[[Any], Awaitable[None]],
+    settings: Settings,
+    policy: RetryPolicy | None = None,
+) -> None:
+    """Subscribe `handler` to `spec` (and its retry topic) under consumer group `group`."""
+    policy = policy or policy_from(settings)
+    options: dict[str, Any] = {
+        "group_id": group,
+        "ack_policy": AckPolicy.MANUAL,
+        "auto_offset_reset": "earliest",
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+    }
+
+    async def handle(msg: KafkaMessage, attempt: int) -> None:
+        record = kafka_record(msg)
+        topic = spec.name
+        outcome = "ok"
+        try:
+            event = spec.event.model_validate_json(msg.body)
+            with HANDLER_SECONDS.labels(topic, group).time():
+                await handler(event)
+        except Exception as error:  # every failure is routed, never dropped or re-raised
+            decision = decide(policy, attempt, error)
+            outcome = decision.action
+            original = {k: str(v) for k, v in msg.headers.items()}
+            where = {"group": group, "topic": topic, "partition": record.partition, "offset": record.offset}
+            if decision.action == "retry":
+                headers = retry_headers(original, decision=decision, **where)
+                await broker.publish(msg.body, spec.retry, key=record.key, headers=headers)
+            else:
+                headers = dlq_headers(original, decision=decision, error=error, **where)
+                await broker.publish(msg.body, spec.dlq, key=record.key, headers=headers)
+            log.warning(
+                "%s %s[%s]@%s attempt %s -> %s: %s",
+                group,
+                record.topic,
+                record.partition,
+                record.offset,
+                attempt,
+                decision.action,
+                type(error).__name__,
+            )
+        MESSAGES_HANDLED.labels(topic, group, outcome).inc()
+        await msg.ack()
+        _record_lag(msg, group)
+
+    @broker.subscriber(spec.name, title=f"{group}:{spec.name}", **options)
+    async def on_message(msg: KafkaMessage) -> None:
+        await handle(msg, attempt=1)
+
+    @broker.subscriber(spec.retry, title=f"{group}:{spec.retry}", include_in_schema=False, **options)
+    async def on_retry(msg: KafkaMessage) -> None:
+        if msg.headers.get(H_GROUP) != group:  # another group's retry: not ours to handle
+            await msg.ack()
+            return
+        wait_ms = int(msg.headers.get(H_NOT_BEFORE, "0")) - now_ms()
+        if wait_ms > 0:
+            await asyncio.sleep(min(wait_ms / 1000, policy.backoff_max_s))
+        await handle(msg, attempt=int(msg.headers.get(H_ATTEMPT, "2")))
+
+
+def kafka_record(msg: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
+    """The aiokafka record under a FastStream message (single-message subscribers only)."""
+    return cast(ConsumerRecord[bytes, bytes], msg.raw_message)
+
+
+def _record_lag(msg: KafkaMessage, group: str) -> None:
+    """Lag = high-water mark - next offset; needs a real aiokafka consumer (not the test fake)."""
+    highwater = getattr(msg.consumer, "highwater", None)
+    if highwater is None:
+        return
+    record = kafka_record(msg)
+    mark = highwater(TopicPartition(record.topic, record.partition))
+    if mark is not None:
+        CONSUMER_LAG.labels(record.topic, str(record.partition), group).set(max(0, mark - record.offset - 1))

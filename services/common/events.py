@@ -1,0 +1,67 @@
+"""Event contracts: every Kafka message is one of these pydantic v2 models.
+
+Each carries `event_id`, `occurred_at`, `schema_version` and, where it applies,
+`tenant_id`. Keys are the entity whose order matters (see `Event.key`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock contracts use."""
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Base of every event on the bus."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Unique id; consumers de-duplicate on it.")
+    occurred_at: datetime = Field(default_factory=utcnow)
+    schema_version: int = Field(default=1, ge=1)
+
+    def key(self) -> bytes:
+        """Partition key: the entity whose per-entity order matters."""
+        return str(self.event_id).encode()
+
+
+class TenantEvent(Event):
+    """An event that belongs to one tenant."""
+
+    tenant_id: uuid.UUID
+
+
+class EchoRequested(TenantEvent):
+    """A tenant asked the platform to echo a message (the spine's round trip)."""
+
+    echo_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    message: str = Field(min_length=1, max_length=4000)
+
+    def key(self) -> bytes:
+        return str(self.echo_id).encode()
+
+
+class EchoCompleted(TenantEvent):
+    """The echo service handled an `EchoRequested` and recorded it."""
+
+    echo_id: uuid.UUID
+    message: str
+    processed_by: str
+
+    def key(self) -> bytes:
+        return str(self.echo_id).encode()
+
+
+class BenchPing(Event):
+    """Benchmark traffic (`forgeline bench`): measures the transport, not a pipeline."""
+
+    seq: int
+    payload: str = ""

@@ -1,0 +1,122 @@
+"""Fault flags: make a named step fail, slow down or crash on purpose (tests and drills).
+
+The file named by `FORGELINE_FAULTS` is re-read whenever it changes. One rule a line:
+
+    imagegen.generate: fail 100%
+    email.smtp: delay 2s
+    echo.after_effect: crash match=msg-15
+    # comments and blank lines are ignored
+
+`match=TEXT` limits a rule to calls whose subject contains TEXT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+_RULE = re.compile(
+    r"^(?P<step>[\w.\-]+)\s*:\s*(?P<action>fail|delay|crash)"
+    r"(?:\s+(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|s|ms))?"
+    r"(?:\s+match=(?P<match>\S+))?\s*$"
+)
+
+
+class InjectedFaultError(RuntimeError):
+    """Raised by a step whose fault flag says `fail`. Retryable, like any transient error."""
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One parsed rule of the fault-flag file."""
+
+    step: str
+    action: Literal["fail", "delay", "crash"]
+    percent: float = 100.0
+    delay_s: float = 0.0
+    match: str | None = None
+
+    def applies(self, subject: str) -> bool:
+        """Whether this rule applies to a call with this subject."""
+        return self.match is None or self.match in subject
+
+
+def parse_rules(text: str) -> dict[str, list[FaultRule]]:
+    """Parse fault-flag text; raise ValueError naming the bad line."""
+    rules: dict[str, list[FaultRule]] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = _RULE.match(line)
+        if m is None:
+            raise ValueError(f"fault flags line {number} {raw!r} is not 'STEP: fail N% | delay Ns | crash [match=TEXT]'")
+        action = m["action"]
+        amount = float(m["amount"]) if m["amount"] else None
+        unit = m["unit"]
+        if action == "delay":
+            if amount is None or unit not in ("s", "ms"):
+                raise ValueError(f"fault flags line {number}: delay needs a duration such as 2s or 300ms")
+            rule = FaultRule(m["step"], "delay", delay_s=amount / 1000 if unit == "ms" else amount, match=m["match"])
+        elif action == "fail":
+            if amount is not None and unit != "%":
+                raise ValueError(f"fault flags line {number}: fail takes a percentage such as 30%")
+            rule = FaultRule(m["step"], "fail", percent=100.0 if amount is None else amount, match=m["match"])
+        else:
+            rule = FaultRule(m["step"], "crash", match=m["match"])
+        rules.setdefault(rule.step, []).append(rule)
+    return rules
+
+
+class FaultFlags:
+    """Reads the fault-flag file (re-read when its mtime changes) and applies it to steps."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._mtime: float | None = None
+        self._rules: dict[str, list[FaultRule]] = {}
+
+    def rules_for(self, step: str) -> list[FaultRule]:
+        """The current rules for a step (re-reading the file if it changed)."""
+        if self._path is None:
+            return []
+        try:
+            mtime = self._path.stat().st_mtime
+        except FileNotFoundError:
+            self._mtime, self._rules = None, {}
+            return []
+        if mtime != self._mtime:
+            self._rules = parse_rules(self._path.read_text())
+            self._mtime = mtime
+        return self._rules.get(step, [])
+
+    async def check(self, step: str, subject: str = "") -> None:
+        """Apply the step's rules: sleep, raise `InjectedFaultError`, or SIGKILL this process."""
+        for rule in self.rules_for(step):
+            if not rule.applies(subject):
+                continue
+            if rule.action == "delay":
+                await asyncio.sleep(rule.delay_s)
+            elif rule.action == "fail" and random.uniform(0, 100) < rule.percent:
+                raise InjectedFaultError(f"fault flag: {step} fails ({rule.percent:g}%)")
+            elif rule.action == "crash":
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+_flags: FaultFlags | None = None
+
+
+def faults() -> FaultFlags:
+    """The process-wide fault flags, reading the file named in settings."""
+    global _flags
+    if _flags is None:
+        from services.common.settings import get_settings
+
+        _flags = FaultFlags(get_settings().forgeline_faults)
+    return _flags

@@ -1,0 +1,3 @@
+DROP TABLE echo_log;
+DROP TABLE processed_events;
+DROP TABLE tenants;

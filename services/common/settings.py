@@ -1,0 +1,92 @@
+"""The one settings object. Every service and the operator CLI read configuration here.
+
+Endpoints come from the environment (so a service never knows whether it runs under
+`forgeline up` or on Kubernetes). The `FORGELINE_*_PORT` values only matter to the local
+stack supervisor: they pick the ports it binds on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration read once from the environment (see `get_settings`)."""
+
+    # Field names are the variable names (case-insensitive), so nothing else in the
+    # environment (HOME, PORT, ...) can leak into a field.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    forgeline_service: str = "forgeline"
+    forgeline_home: Path = Path(".forgeline")
+    forgeline_faults: Path | None = None
+
+    # Endpoints. Empty means "the local stack provides it".
+    kafka_bootstrap_servers: str = ""
+    s3_endpoint_url: str = ""
+    s3_bucket: str = "forgeline"
+    aws_access_key_id: str = "forgeline"
+    aws_secret_access_key: str = "forgeline-secret"
+    aws_region: str = "us-east-1"
+    database_url: str = ""
+    redis_url: str = ""
+    temporal_address: str = ""
+    temporal_namespace: str = "default"
+    ray_address: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 0
+    github_api_url: str = "https://api.github.com"
+    llm_base_url: str = ""
+    otel_exporter_otlp_endpoint: str = ""
+
+    # Local stack ports (127.0.0.1). Defaults stay below the ephemeral range and away from
+    # the well-known ports so a developer's own Postgres, Redis or Kafka is not disturbed.
+    forgeline_s3_port: int = 24566
+    forgeline_kafka_port: int = 29092
+    forgeline_temporal_port: int = 27233
+    forgeline_temporal_ui_port: int = 28233
+    forgeline_postgres_port: int = 25432
+    forgeline_redis_port: int = 26379
+    forgeline_ray_port: int = 26380
+    forgeline_ray_client_port: int = 26381
+    forgeline_ray_agent_port: int = 26382
+    forgeline_ray_dashboard_port: int = 26383
+    forgeline_serve_port: int = 28000
+    forgeline_smtp_port: int = 22525
+    forgeline_gateway_port: int = 28080
+    forgeline_echo_port: int = 28081
+
+    # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
+    kafka_session_timeout_ms: int = 6000
+    kafka_heartbeat_interval_ms: int = 1000
+    kafka_linger_ms: int = 5
+    topic_partitions: int = 3
+
+    # Retry / DLQ policy.
+    retry_max_attempts: int = 4
+    retry_backoff_initial_s: float = 0.5
+    retry_backoff_max_s: float = 10.0
+
+    # Client timeouts and retries, set in one place.
+    client_timeout_s: float = 5.0
+    client_retries: int = 3
+
+    # Gateway.
+    api_max_body_bytes: int = 64 * 1024
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
+    auth_cache_ttl_s: float = 10.0
+
+    @property
+    def state_dir(self) -> Path:
+        """Absolute `.forgeline/` directory (state, logs, traces, mail)."""
+        return self.forgeline_home.resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,67 @@
+"""The topic registry: every topic name in the platform, with its contract and partitions.
+
+No string topic names elsewhere. Retry and dead-letter topics derive from their source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.events import BenchPing, EchoCompleted, EchoRequested, Event
+
+RETRY_SUFFIX = ".retry"
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic, the contract of its messages and how it is created."""
+
+    name: str
+    event: type[Event]
+    description: str
+    partitions: int = 3
+    consumed: bool = True  # consumed through the retry/DLQ policy, so it has .retry/.dlq
+
+    @property
+    def retry(self) -> str:
+        """The retry topic for this topic."""
+        return self.name + RETRY_SUFFIX
+
+    @property
+    def dlq(self) -> str:
+        """The dead-letter topic for this topic."""
+        return self.name + DLQ_SUFFIX
+
+
+ECHO_REQUESTED = TopicSpec("echo.requested", EchoRequested, "A tenant asked for an echo round trip.")
+ECHO_COMPLETED = TopicSpec("echo.completed", EchoCompleted, "The echo service recorded a request.", consumed=False)
+
+BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench).", consumed=False)
+BENCH_OUT = TopicSpec("bench.out", BenchPing, "Benchmark output (forgeline bench).", consumed=False)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (ECHO_REQUESTED, ECHO_COMPLETED, BENCH_IN, BENCH_OUT)
+
+# Completion topics the gateway fans out to connected clients (SSE / WebSocket).
+LIVE_TOPICS: tuple[TopicSpec, ...] = (ECHO_COMPLETED,)
+
+
+def all_topic_names(partitions: int | None = None) -> dict[str, int]:
+    """Every topic to create (with retry and DLQ topics), mapped to its partition count."""
+    names: dict[str, int] = {}
+    for spec in ALL_TOPICS:
+        count = partitions or spec.partitions
+        names[spec.name] = count
+        if spec.consumed:
+            names[spec.retry] = count
+            names[spec.dlq] = count
+    return names
+
+
+def spec_for(name: str) -> TopicSpec:
+    """Look a topic up by name (source, retry or DLQ name)."""
+    base = name.removesuffix(RETRY_SUFFIX).removesuffix(DLQ_SUFFIX)
+    for spec in ALL_TOPICS:
+        if spec.name == base:
+            return spec
+    raise KeyError(f"unknown topic {name!r}; add it to services/common/topics.py")

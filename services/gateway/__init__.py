@@ -1,0 +1,1 @@
+"""The public HTTP API: auth, jobs, live updates (SSE/WebSocket), API documents."""

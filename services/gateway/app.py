@@ -1,0 +1,272 @@
+"""Gateway wiring: FastAPI app, auth, rate limits, the echo endpoints, live updates, API docs."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from faststream.kafka.annotations import KafkaMessage
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import Histogram
+from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.broker import create_broker, publish_event
+from services.common.clients import create_pg_pool, create_redis
+from services.common.consumer import kafka_record
+from services.common.events import EchoRequested
+from services.common.http import add_ops_routes
+from services.common.settings import Settings, get_settings
+from services.common.telemetry import setup_telemetry, shutdown_telemetry
+from services.common.topics import ECHO_REQUESTED, LIVE_TOPICS, spec_for
+from services.gateway.asyncapi import asyncapi_document
+from services.gateway.errors import BodySizeLimit, install_error_handlers
+from services.gateway.live import LiveHub, sse_frame
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.tenants import Tenant, TenantDirectory
+
+SERVICE = "gateway"
+VERSION = "0.1.0"
+HTTP_SECONDS = Histogram("forgeline_http_request_seconds", "Gateway request latency.", ["method", "route", "status"])
+
+
+class EchoRequest(BaseModel):
+    """Body of `POST /v1/echo`."""
+
+    message: str = Field(min_length=1, max_length=4000, description="Text to send round the platform.")
+
+
+class Accepted(BaseModel):
+    """202 answer: the work is queued; follow it at the URLs."""
+
+    echo_id: uuid.UUID
+    status: str = "queued"
+    status_url: str
+    events_url: str
+
+
+class EchoStatus(BaseModel):
+    """State of one echo round trip."""
+
+    echo_id: uuid.UUID
+    status: str
+    processed_by: str
+    processed_at: str
+
+
+class TenantView(BaseModel):
+    """What a tenant sees of itself."""
+
+    id: uuid.UUID
+    name: str
+    role: str
+    credits: int
+
+
+class HttpMetrics:
+    """Request count and latency per route template (pure ASGI: cheap on the hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        code = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_SECONDS.labels(scope["method"], path, str(code)).observe(time.perf_counter() - start)
+
+
+BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+
+
+async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Tenant:
+    """The tenant owning the bearer key, or 401 saying what is missing."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing API key: send 'Authorization: Bearer <key>' (create one with `forgeline tenants create`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    tenant: Tenant | None = await request.app.state.tenants.by_api_key(credentials.credentials)
+    if tenant is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    return tenant
+
+
+async def current_tenant(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Tenant:
+    """Dependency: the authenticated, rate-limited caller (401 / 429 otherwise)."""
+    tenant = await authenticate(request, credentials)
+    decision = await request.app.state.limiter.check(str(tenant.id))
+    if not decision.allowed:
+        retry_after = max(1, int(decision.retry_after_s + 0.999))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"rate limit of {request.app.state.settings.rate_limit_per_second:g} requests/s exceeded; retry in {retry_after}s",
+            headers={"Retry-After": str(retry_after)},
+        )
+    return tenant
+
+
+Caller = Annotated[Tenant, Depends(current_tenant)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gateway as an ASGI app; clients connect in its lifespan."""
+    settings = settings or get_settings()
+    setup_telemetry(settings, SERVICE)
+    broker = create_broker(settings, SERVICE)
+    hub = LiveHub()
+
+    # Every replica sees every completion (no consumer group), then keeps its own tenants' only.
+    @broker.subscriber(*(t.name for t in LIVE_TOPICS), group_id=None, auto_offset_reset="latest", include_in_schema=False)
+    async def fan_out(msg: KafkaMessage) -> None:
+        spec = spec_for(kafka_record(msg).topic)
+        event = spec.event.model_validate_json(msg.body)
+        tenant_id = getattr(event, "tenant_id", None)
+        if tenant_id is not None:
+            hub.publish(tenant_id, {"topic": spec.name, "event": event.model_dump(mode="json")})
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.pool = await create_pg_pool(settings, max_size=20)
+        app.state.redis = create_redis(settings)
+        app.state.tenants = TenantDirectory(app.state.pool, settings.auth_cache_ttl_s)
+        app.state.limiter = RateLimiter(app.state.redis, settings.rate_limit_per_second, settings.rate_limit_burst)
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await app.state.redis.aclose()
+            await app.state.pool.close()
+            shutdown_telemetry()
+
+    app = FastAPI(
+        title="Forgeline API",
+        version=VERSION,
+        description=(
+            "Event-driven GenAI platform. Every endpoint but /healthz, /readyz and /metrics "
+            "needs `Authorization: Bearer <API key>`."
+        ),
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.get("/v1/tenants/me", response_model=TenantView, tags=["tenants"])
+    async def me(tenant: Caller, request: Request) -> TenantView:
+        """The calling tenant, with its current credit balance."""
+        fresh = await request.app.state.tenants.get(tenant.id)
+        return TenantView(**(fresh or tenant).model_dump())
+
+    @app.post("/v1/echo", status_code=202, response_model=Accepted, tags=["echo"])
+    async def post_echo(body: EchoRequest, tenant: Caller) -> Accepted:
+        """Send a message round the platform; `echo.completed` arrives on the event stream."""
+        event = EchoRequested(tenant_id=tenant.id, message=body.message)
+        await publish_event(broker, ECHO_REQUESTED, event)
+        return Accepted(echo_id=event.echo_id, status_url=f"/v1/echo/{event.echo_id}", events_url="/v1/events")
+
+    @app.get("/v1/echo/{echo_id}", response_model=EchoStatus, tags=["echo"])
+    async def get_echo(echo_id: uuid.UUID, tenant: Caller, request: Request) -> EchoStatus:
+        """State of one of the caller's echoes. Another tenant's echo is reported as not found."""
+        row = await request.app.state.pool.fetchrow(
+            "SELECT echo_id, processed_by, created_at FROM echo_log WHERE echo_id = $1 AND tenant_id = $2 ORDER BY id LIMIT 1",
+            echo_id,
+            tenant.id,
+        )
+        if row is None:
+            raise HTTPException(404, f"no processed echo {echo_id} for this tenant (it may still be queued)")
+        return EchoStatus(
+            echo_id=row["echo_id"], status="done", processed_by=row["processed_by"], processed_at=row["created_at"].isoformat()
+        )
+
+    @app.get("/v1/events", tags=["live"], response_class=EventSourceResponse)
+    async def events(tenant: Caller, request: Request) -> EventSourceResponse:
+        """Server-Sent Events: every completion event of the caller's tenant, as it happens."""
+
+        async def stream() -> AsyncIterator[dict[str, str]]:
+            with hub.subscribe(tenant.id) as queue:
+                yield {"event": "ready", "data": "{}"}
+                while not await request.is_disconnected():
+                    try:
+                        update = await asyncio.wait_for(queue.get(), timeout=1.0)
+                    except TimeoutError:
+                        continue
+                    yield sse_frame(update)
+
+        return EventSourceResponse(stream(), ping=15)
+
+    @app.websocket("/v1/ws")
+    async def ws(websocket: WebSocket) -> None:
+        """WebSocket: the same updates as /v1/events, as JSON messages."""
+        auth = websocket.headers.get("authorization", "")
+        scheme, _, key = auth.partition(" ")
+        tenant = await websocket.app.state.tenants.by_api_key(key) if scheme.lower() == "bearer" and key else None
+        if tenant is None:
+            await websocket.close(code=4401, reason="send 'Authorization: Bearer <key>' with the upgrade request")
+            return
+        await websocket.accept()
+        with hub.subscribe(tenant.id) as queue:
+            await websocket.send_json({"type": "ready"})
+            receiver = asyncio.create_task(_drain(websocket))
+            try:
+                while not receiver.done():
+                    try:
+                        update = await asyncio.wait_for(queue.get(), timeout=1.0)
+                    except TimeoutError:
+                        continue
+                    await websocket.send_json({"type": "event", **update})
+            except WebSocketDisconnect:
+                pass
+            finally:
+                receiver.cancel()
+
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi() -> dict[str, Any]:
+        return asyncapi_document(VERSION)
+
+    async def postgres_ready() -> None:
+        await app.state.pool.fetchval("SELECT 1")
+
+    async def redis_ready() -> None:
+        await app.state.redis.ping()
+
+    async def kafka_ready() -> None:
+        if not await broker.ping(timeout=2.0):
+            raise ConnectionError("Kafka broker did not answer")
+
+    add_ops_routes(app, {"postgres": postgres_ready, "redis": redis_ready, "kafka": kafka_ready})
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(HttpMetrics)
+    return app
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) client messages until it disconnects."""
+    try:
+        while True:
+            await websocket.receive_text()
+    except WebSocketDisconnect:
+        return
