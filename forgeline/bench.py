@@ -159,7 +159,7 @@ async def consumer_hop(bootstrap: str, count: int) -> dict[str, Any]:
         await producer.stop()
 
     # FastStream, wired like a service (manual ack after the publish).
-    broker = KafkaBroker(bootstrap, acks="all", linger_ms=5)
+    broker = KafkaBroker(bootstrap, acks="all", linger_ms=5, logger=None)
     finished = asyncio.Event()
     seen = {"n": 0, "t0": 0.0}
 

@@ -6,6 +6,8 @@ consumers make effects exactly-once instead (see `services.common.consumer`).
 
 from __future__ import annotations
 
+import logging
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -30,6 +32,8 @@ def create_broker(settings: Settings, service: str) -> KafkaBroker:
         acks="all",
         linger_ms=settings.kafka_linger_ms,
         enable_idempotence=False,
+        log_level=logging.DEBUG,  # per-message lines only when debugging; failures still log
+
         request_timeout_ms=int(settings.client_timeout_s * 1000 * 4),
         middlewares=(
             KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),

@@ -171,6 +171,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "needs `Authorization: Bearer <API key>`."
         ),
         lifespan=lifespan,
+        # The documents below need a key like every other route, so no anonymous Swagger UI.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
 
@@ -223,10 +227,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth = websocket.headers.get("authorization", "")
         scheme, _, key = auth.partition(" ")
         tenant = await websocket.app.state.tenants.by_api_key(key) if scheme.lower() == "bearer" and key else None
+        await websocket.accept()  # accept first so a browser client can read why it is closed
         if tenant is None:
             await websocket.close(code=4401, reason="send 'Authorization: Bearer <key>' with the upgrade request")
             return
-        await websocket.accept()
         with hub.subscribe(tenant.id) as queue:
             await websocket.send_json({"type": "ready"})
             receiver = asyncio.create_task(_drain(websocket))
@@ -242,8 +246,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             finally:
                 receiver.cancel()
 
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(tenant: Caller) -> dict[str, Any]:
+        return app.openapi()
+
     @app.get("/asyncapi.json", include_in_schema=False)
-    async def asyncapi() -> dict[str, Any]:
+    async def asyncapi(tenant: Caller) -> dict[str, Any]:
         return asyncapi_document(VERSION)
 
     async def postgres_ready() -> None:

@@ -56,8 +56,13 @@ def test_retry_headers_keep_originals_and_count_attempts() -> None:
 def test_dlq_headers_carry_the_error_and_original_headers() -> None:
     error = InjectedFaultError("boom")
     headers = dlq_headers(
-        {"traceparent": "t", H_NOT_BEFORE: "1"}, decision=decide(POLICY, 3, error), error=error,
-        group="g", topic="a", partition=0, offset=3,
+        {"traceparent": "t", H_NOT_BEFORE: "1"},
+        decision=decide(POLICY, 3, error),
+        error=error,
+        group="g",
+        topic="a",
+        partition=0,
+        offset=3,
     )
     assert headers["traceparent"] == "t"
     assert H_NOT_BEFORE not in headers

@@ -1,0 +1,14 @@
+"""The README's demo, through the real stack."""
+
+import pytest
+
+from forgeline import demo
+from forgeline.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_spine_demo_passes(stack: Stack) -> None:
+    lines: list[str] = []
+    assert await demo.spine(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert any("status 'done'" in line for line in lines)

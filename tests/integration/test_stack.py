@@ -1,0 +1,33 @@
+"""The supervisor itself: stack.json, health, idempotent `up`."""
+
+import json
+
+import pytest
+
+from forgeline.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_stack_json_names_every_part_with_endpoint_pid_log_health(stack: Stack) -> None:
+    state = json.loads(stack.state_file.read_text())
+    expected = {"kafka", "s3", "temporal", "postgres", "redis", "ray", "smtp", "gateway", "echo"}
+    assert expected <= set(state["components"])
+    for rec in state["components"].values():
+        assert rec["healthy"] is True
+        assert rec["pid"] > 0
+        assert rec["endpoint"] and rec["log"]
+    assert state["components"]["gateway"]["endpoint"].startswith("http://127.0.0.1:")
+    assert state["demo_tenant"]["name"] == "demo" and state["demo_tenant"]["api_key"].startswith("fl_")
+
+
+async def test_up_again_while_up_keeps_every_process(stack: Stack) -> None:
+    before = {k: v["pid"] for k, v in stack.load_state()["components"].items()}
+    await stack.up_async()
+    after = {k: v["pid"] for k, v in stack.load_state()["components"].items()}
+    assert before == after
+
+
+async def test_status_checks_every_part_for_real(stack: Stack) -> None:
+    state = await stack.status()
+    assert all(rec["healthy"] and rec["running"] for rec in state["components"].values())

@@ -1,0 +1,28 @@
+import socket
+from pathlib import Path
+
+import pytest
+
+from forgeline.bench import isolated_settings
+from forgeline.stack import PortTakenError, Stack
+
+pytestmark = pytest.mark.unit
+
+
+def test_taken_port_is_named_with_the_variable_that_moves_it(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", settings.forgeline_redis_port))
+        sock.listen()
+        with pytest.raises(PortTakenError) as err:
+            Stack(settings)._check_ports({"components": {}}, ["redis"])
+    assert str(settings.forgeline_redis_port) in str(err.value)
+    assert "FORGELINE_REDIS_PORT" in str(err.value)
+
+
+def test_external_endpoint_means_the_part_is_not_started(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path).model_copy(update={"redis_url": "redis://elsewhere:6379/0"})
+    stack = Stack(settings)
+    assert stack.components["redis"].external
+    assert stack.endpoints_env()["REDIS_URL"] == "redis://elsewhere:6379/0"
+    assert not stack.components["kafka"].external
