@@ -33,7 +33,6 @@ def create_broker(settings: Settings, service: str) -> KafkaBroker:
         linger_ms=settings.kafka_linger_ms,
         enable_idempotence=False,
         log_level=logging.DEBUG,  # per-message lines only when debugging; failures still log
-
         request_timeout_ms=int(settings.client_timeout_s * 1000 * 4),
         middlewares=(
             KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),
