@@ -43,11 +43,3 @@ class IdempotencyStore:
                 yield None
                 return
             yield conn
-
-    async def seen(self, key: str) -> bool:
-        """Whether `key` was already processed (for checks before an external side effect)."""
-        async with self._pool.acquire() as conn:
-            found = await conn.fetchval(
-                "SELECT true FROM processed_events WHERE consumer = $1 AND event_key = $2", self._consumer, key
-            )
-        return bool(found)
