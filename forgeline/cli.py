@@ -44,8 +44,8 @@ def use_stack_env() -> Settings:
     return settings
 
 
-def _stack(settings: Settings | None = None) -> Stack:
-    return Stack(settings or get_settings(), progress=lambda msg: console.print(f"  {msg}"))
+def _stack() -> Stack:
+    return Stack(get_settings(), progress=lambda msg: console.print(f"  {msg}"))
 
 
 @app.command()

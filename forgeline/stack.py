@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import stat
 import sys
 import time
@@ -713,3 +714,36 @@ class Stack:
             f.seek(max(0, f.tell() - 64 * 1024))
             text = f.read().decode(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free TCP ports on 127.0.0.1."""
+    socks, ports = [], []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        socks.append(sock)
+        ports.append(sock.getsockname()[1])
+    for sock in socks:
+        sock.close()
+    return ports
+
+
+def isolated_settings(home: Path, **overrides: Any) -> Settings:
+    """Settings for a throw-away stack: its own home and free ports, no external endpoints."""
+    names = [k for k in Settings.model_fields if k.startswith("forgeline_") and k.endswith("_port")]
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    blank = {
+        k: ""
+        for k in (
+            "kafka_bootstrap_servers",
+            "s3_endpoint_url",
+            "database_url",
+            "redis_url",
+            "temporal_address",
+            "ray_address",
+            "smtp_host",
+            "otel_exporter_otlp_endpoint",
+        )
+    }
+    return Settings(forgeline_home=home, **ports, **blank, **overrides)  # type: ignore[arg-type]

@@ -250,9 +250,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def openapi(tenant: Caller) -> dict[str, Any]:
         return app.openapi()
 
+    events_document = asyncapi_document(VERSION)  # the registry is static: build it once
+
     @app.get("/asyncapi.json", include_in_schema=False)
     async def asyncapi(tenant: Caller) -> dict[str, Any]:
-        return asyncapi_document(VERSION)
+        return events_document
 
     async def postgres_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")

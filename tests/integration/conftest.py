@@ -17,8 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from forgeline.bench import isolated_settings
-from forgeline.stack import Stack
+from forgeline.stack import Stack, isolated_settings
 
 # Services inherit these from the supervisor's environment: quick retries, a low rate limit.
 SERVICE_ENV = {

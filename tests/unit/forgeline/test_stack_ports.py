@@ -3,8 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.bench import isolated_settings
-from forgeline.stack import PortTakenError, Stack
+from forgeline.stack import PortTakenError, Stack, isolated_settings
 
 pytestmark = pytest.mark.unit
 
