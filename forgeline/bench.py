@@ -59,9 +59,19 @@ def spine(settings: Settings, *, requests: int, messages: int, progress: Say) ->
         env = stack.endpoints_env()
         progress(f"2/3 consumer hop: {messages} messages, FastStream vs raw aiokafka ...")
         result["consumer_hop"] = asyncio.run(consumer_hop(env["KAFKA_BOOTSTRAP_SERVERS"], messages))
-        progress(f"3/3 gateway: {requests} authenticated POSTs ...")
-        result["gateway"] = asyncio.run(
-            gateway_load(state["components"]["gateway"]["endpoint"], state["demo_tenant"]["api_key"], requests)
+        gateway_url, api_key = state["components"]["gateway"]["endpoint"], state["demo_tenant"]["api_key"]
+        progress(f"3/3 gateway: {requests} authenticated POSTs, consumers running ...")
+        result["gateway"] = asyncio.run(gateway_load(gateway_url, api_key, requests))
+        # The same load with the echo consumer stopped, so its per-message publish and offset
+        # commit (each an S3 write in Tansu) do not share the two cores; beside it, the
+        # ceiling: a raw aiokafka producer at the same concurrency on the same topic.
+        progress("    again with the echo consumer stopped, then the raw producer ceiling ...")
+        stack.kill("echo", 15)
+        result["gateway_consumers_stopped"] = asyncio.run(gateway_load(gateway_url, api_key, requests))
+        ceiling = asyncio.run(producer_ceiling(env["KAFKA_BOOTSTRAP_SERVERS"], requests))
+        result["gateway_consumers_stopped"]["raw_producer_ceiling"] = ceiling
+        result["gateway_consumers_stopped"]["ratio_to_ceiling"] = round(
+            result["gateway_consumers_stopped"]["accepted_per_s"] / ceiling["records_per_s"], 3
         )
     finally:
         progress("stopping the bench stack ...")
@@ -161,6 +171,39 @@ async def consumer_hop(bootstrap: str, count: int) -> dict[str, Any]:
     }
 
 
+async def producer_ceiling(bootstrap: str, total: int, concurrency: int = 32) -> dict[str, Any]:
+    """What the broker itself accepts: `concurrency` raw aiokafka `send_and_wait` loops on one producer."""
+    from aiokafka import AIOKafkaProducer
+
+    from services.common.topics import BENCH_OUT
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    latencies: list[float] = []
+    remaining = [total]
+
+    async def sender() -> None:
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            t0 = time.perf_counter()
+            await producer.send_and_wait(BENCH_OUT.name, b"x" * 300, key=uuid.uuid4().bytes)
+            latencies.append(time.perf_counter() - t0)
+
+    try:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    finally:
+        await producer.stop()
+    return {"records_per_s": round(total / elapsed, 1), **_percentiles(latencies)}
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    p99 = ordered[int(len(ordered) * 0.99) - 1]
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 2), "p99_ms": round(p99 * 1000, 2)}
+
+
 async def gateway_load(base_url: str, api_key: str, total: int, connections: int = 32) -> dict[str, Any]:
     """Keep-alive HTTP/1.1 clients on 127.0.0.1 posting `POST /v1/echo`; latency per request."""
     host, port = base_url.removeprefix("http://").split(":")
@@ -201,13 +244,11 @@ async def gateway_load(base_url: str, api_key: str, total: int, connections: int
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(connections)))
     elapsed = time.perf_counter() - t0
-    ordered = sorted(latencies)
     return {
         "requests": total,
         "connections": connections,
         "statuses": {str(k): v for k, v in statuses.items()},
         "accepted_per_s": round(statuses.get(202, 0) / elapsed, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 2),
+        **_percentiles(latencies),
         "goal": {"accepted_per_s": 1000, "p99_ms": 50},
     }
