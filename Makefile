@@ -22,7 +22,7 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml
 	@touch $(STAMP)
 
 lint: setup ## ruff and mypy
-	$(BIN)/ruff check services forgeline tests
+	$(BIN)/ruff check services forgeline workflows tests
 	$(BIN)/mypy
 
 test-fast: setup ## unit and contract tests (no servers)
@@ -51,7 +51,7 @@ bench: setup ## spine benchmarks (JSON)
 
 lock: ## re-pin requirements.lock from requirements.in
 	$(BIN)/pip install -c constraints.txt -r requirements.in
-	$(BIN)/pip freeze --exclude-editable | grep -v '^forgeline' > requirements.lock
+	$(BIN)/pip freeze --exclude-editable | grep -v '^forgeline' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
 
 clean: down ## remove the virtualenv and local state
 	rm -rf $(VENV) .forgeline .pytest_cache .mypy_cache .ruff_cache

@@ -57,6 +57,7 @@ class Component:
     needs: tuple[str, ...] = ()
     start_timeout_s: float = 60.0
     run_as: tuple[int, int] | None = None
+    oneshot: bool = False  # deploys something that outlives it (a Serve app), then exits 0
 
 
 def _venv_bin(name: str) -> str:
@@ -222,6 +223,8 @@ class Stack:
                     "FORGELINE_RAY_CLIENT_PORT": s.forgeline_ray_client_port,
                     "FORGELINE_RAY_AGENT_PORT": s.forgeline_ray_agent_port,
                     "FORGELINE_RAY_DASHBOARD_PORT": s.forgeline_ray_dashboard_port,
+                    # Serve's HTTP proxy runs inside the Ray head's process tree.
+                    "FORGELINE_SERVE_PORT": s.forgeline_serve_port,
                 },
                 argv=[
                     _venv_bin("ray"),
@@ -251,7 +254,12 @@ class Stack:
                     "--temp-dir",
                     str(home / "ray"),
                 ],
-                env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "RAY_TMPDIR": str(home / "ray")},
+                env={
+                    "RAY_USAGE_STATS_ENABLED": "0",
+                    "RAY_AUTH_MODE": "disabled",
+                    "RAY_TMPDIR": str(home / "ray"),
+                    "HF_HUB_OFFLINE": "1",  # models load from local paths only
+                },
                 start_timeout_s=90.0,
             ),
             Component(
@@ -283,11 +291,35 @@ class Stack:
                 argv=[sys.executable, "-m", "services.echo"],
                 needs=("kafka", "postgres"),
             ),
+            Component(
+                "imagegen-serve",
+                f"{s.serve_base_url}/imagegen",
+                external=bool(s.serve_url),
+                argv=[sys.executable, "-m", "services.imagegen.deploy"],
+                needs=("ray",),
+                start_timeout_s=240.0,
+                oneshot=True,
+            ),
+            Component(
+                "imagegen",
+                f"http://{local}:{s.forgeline_imagegen_port}",
+                ports={"FORGELINE_IMAGEGEN_PORT": s.forgeline_imagegen_port},
+                argv=[sys.executable, "-m", "services.imagegen"],
+                needs=("kafka", "temporal", "postgres"),
+            ),
+            Component(
+                "imagegen-worker",
+                f"http://{local}:{s.forgeline_imagegen_worker_port}",
+                ports={"FORGELINE_IMAGEGEN_WORKER_PORT": s.forgeline_imagegen_worker_port},
+                argv=[sys.executable, "-m", "workflows.imagegen.worker"],
+                needs=("temporal", "postgres", "s3", "redis", "kafka", "imagegen-serve"),
+            ),
         ]
         return {c.name: c for c in comps}
 
     INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp")
-    SERVICES = ("gateway", "echo")
+    APPS = ("imagegen-serve",)  # deployed into the Ray head once it is healthy
+    SERVICES = ("gateway", "echo", "imagegen", "imagegen-worker")
 
     def endpoints_env(self) -> dict[str, str]:
         """The endpoint variables every service and client of this stack reads."""
@@ -300,6 +332,8 @@ class Stack:
             "REDIS_URL": c["redis"].endpoint,
             "TEMPORAL_ADDRESS": c["temporal"].endpoint,
             "RAY_ADDRESS": c["ray"].endpoint,
+            "SERVE_URL": c["imagegen-serve"].endpoint.removesuffix("/imagegen"),
+            "IMAGE_MODEL_PATH": str(s.image_model_dir),
             "SMTP_HOST": smtp_host,
             "SMTP_PORT": smtp_port,
             "FORGELINE_HOME": str(self.home),
@@ -365,7 +399,7 @@ class Stack:
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         state = self.load_state()
         state["home"] = str(self.home)
-        names = [n for n in (*self.INFRA, *self.SERVICES) if only is None or n in only]
+        names = [n for n in (*self.INFRA, *self.APPS, *self.SERVICES) if only is None or n in only]
         self._check_ports(state, names)
 
         infra = [n for n in self.INFRA if n in names]
@@ -374,6 +408,7 @@ class Stack:
             await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.s3_bucket))
         await self._start_wave(state, [n for n in infra if self.components[n].needs])
         await self._prepare_data(state)
+        await self._start_wave(state, [n for n in self.APPS if n in names])
         await self._start_wave(state, [n for n in self.SERVICES if n in names])
         state["started_in_s"] = round(time.monotonic() - started, 1)
         self._save_state(state)
@@ -411,6 +446,10 @@ class Stack:
                 raise StackError(f"{name} at {comp.endpoint} (external) does not answer; check the endpoint variable")
             self.progress(f"{name:<9} external at {comp.endpoint}")
             return
+        if comp.oneshot and await self.check(name):
+            self._record(state, name, pid=None, healthy=True)
+            self.progress(f"{name:<9} already deployed at {comp.endpoint}")
+            return
         if self._running(state, name) and await self.check(name):
             state["components"][name]["healthy"] = True
             self.progress(f"{name:<9} already running (pid {state['components'][name]['pid']})")
@@ -430,13 +469,16 @@ class Stack:
         self._record(state, name, pid=popen.pid, healthy=False)
         deadline = time.monotonic() + comp.start_timeout_s
         while time.monotonic() < deadline:
-            if popen.poll() is not None:
+            if popen.poll() is not None and not (comp.oneshot and popen.returncode == 0):
                 raise StackError(
                     f"{name} exited with code {popen.returncode} while starting.\n{self.tail(name, 15)}\n"
                     f"(full log: {self.log_path(name)})"
                 )
             if await self.check(name):
-                self._record(state, name, pid=popen.pid, healthy=True)
+                if comp.oneshot:
+                    popen.wait(timeout=30)
+                    self._popen.pop(name, None)
+                self._record(state, name, pid=None if comp.oneshot else popen.pid, healthy=True)
                 self.progress(f"{name:<9} healthy in {time.monotonic() - t0:.1f}s at {comp.endpoint}")
                 return
             await asyncio.sleep(0.25)
@@ -448,6 +490,13 @@ class Stack:
         """One-time set-up a component needs before its first start."""
         if name == "postgres":
             self._init_postgres()
+        elif name == "imagegen-serve" and not (self.settings.image_model_dir / "model_index.json").exists():
+            if self.settings.image_model_path is not None:
+                raise StackError(f"IMAGE_MODEL_PATH={self.settings.image_model_path} holds no diffusers pipeline")
+            from services.imagegen.model import write_tiny_sd
+
+            self.progress(f"{'models':<9} writing the tiny test image model (its pictures are noise) …")
+            write_tiny_sd(self.settings.image_model_dir)
 
     def _init_postgres(self) -> None:
         pgdata = self.home / "pg"
@@ -567,8 +616,10 @@ class Stack:
         """Stop everything this stack started (services first); return what was stopped."""
         state = self.load_state()
         stopped = []
-        for name in reversed((*self.INFRA, *self.SERVICES)):
+        for name in reversed((*self.INFRA, *self.APPS, *self.SERVICES)):
             rec = state.get("components", {}).get(name)
+            if name in self.APPS and rec:
+                rec["healthy"] = False  # it lives in the Ray head, stopped below
             if not rec or not rec.get("pid"):
                 continue
             if procs.alive(rec["pid"], rec.get("create_time")):
@@ -675,10 +726,10 @@ class Stack:
             finally:
                 writer.close()
 
-        def http_ready(url: str) -> Callable[[], Awaitable[bool]]:
+        def http_ready(url: str, path: str = "/readyz") -> Callable[[], Awaitable[bool]]:
             async def ready() -> bool:
                 async with httpx.AsyncClient(timeout=5) as client:
-                    return (await client.get(url + "/readyz")).status_code == 200
+                    return (await client.get(url + path)).status_code == 200
 
             return ready
 
@@ -690,6 +741,7 @@ class Stack:
             "temporal": temporal,
             "ray": ray,
             "smtp": smtp,
+            "imagegen-serve": http_ready(self.components["imagegen-serve"].endpoint, "/healthz"),
             **{name: http_ready(self.components[name].endpoint) for name in self.SERVICES},
         }
 
@@ -742,6 +794,7 @@ def isolated_settings(home: Path, **overrides: Any) -> Settings:
             "redis_url",
             "temporal_address",
             "ray_address",
+            "serve_url",
             "smtp_host",
             "otel_exporter_otlp_endpoint",
         )

@@ -15,6 +15,7 @@ from services.common.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from temporalio.client import Client as TemporalClient
 
 
 def _require(value: str, name: str) -> str:
@@ -61,4 +62,18 @@ def create_s3(settings: Settings) -> S3Client:
             retries={"max_attempts": settings.client_retries, "mode": "standard"},
             s3={"addressing_style": "path"},
         ),
+    )
+
+
+async def create_temporal_client(settings: Settings) -> TemporalClient:
+    """A Temporal client on TEMPORAL_ADDRESS: pydantic payloads, OpenTelemetry spans across workflows."""
+    from temporalio.client import Client
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    return await Client.connect(
+        _require(settings.temporal_address, "TEMPORAL_ADDRESS"),
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=[TracingInterceptor()],
     )

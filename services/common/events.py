@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,3 +65,54 @@ class BenchPing(Event):
 
     seq: int
     payload: str = ""
+
+
+ImageStatus = Literal["queued", "running", "succeeded", "failed", "rejected"]
+
+
+class ImageParams(BaseModel):
+    """What to draw: the part of an image request the model and the prompt cache see."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt: str = Field(min_length=1, max_length=1000)
+    width: int = Field(ge=8)
+    height: int = Field(ge=8)
+    steps: int = Field(ge=1)
+    seed: int | None = None
+
+
+class ImageRequested(TenantEvent):
+    """A tenant asked for an image; the imagegen consumer starts saga `image-<job_id>`."""
+
+    job_id: uuid.UUID
+    params: ImageParams
+
+    def key(self) -> bytes:
+        return str(self.job_id).encode()
+
+
+class ImageJobEvent(TenantEvent):
+    """A status change of an image job (running, and the final outcomes)."""
+
+    job_id: uuid.UUID
+    status: ImageStatus
+    reason: str | None = None
+    cached: bool = False
+    credits_charged: int = 0
+    object_key: str | None = None
+
+    def key(self) -> bytes:
+        return str(self.job_id).encode()
+
+
+class ImageStatusChanged(ImageJobEvent):
+    """An image job moved to a non-final state (`running`)."""
+
+
+class ImageCompleted(ImageJobEvent):
+    """An image job succeeded: the PNG is stored at `object_key`."""
+
+
+class ImageFailed(ImageJobEvent):
+    """An image job ended `failed` (compensated) or `rejected` (e.g. no credits)."""

@@ -3,11 +3,13 @@
 The file named by `FORGELINE_FAULTS` is re-read whenever it changes. One rule a line:
 
     imagegen.generate: fail 100%
+    imagegen.generate: fail 2x        # the first 2 calls per subject fail, later ones pass
     email.smtp: delay 2s
     echo.after_effect: crash match=msg-15
     # comments and blank lines are ignored
 
-`match=TEXT` limits a rule to calls whose subject contains TEXT.
+`match=TEXT` limits a rule to calls whose subject contains TEXT. `fail Nx` counts calls in
+this process, per subject (a restarted process starts counting again).
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from typing import Literal
 
 _RULE = re.compile(
     r"^(?P<step>[\w.\-]+)\s*:\s*(?P<action>fail|delay|crash)"
-    r"(?:\s+(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|s|ms))?"
+    r"(?:\s+(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|s|ms|x))?"
     r"(?:\s+match=(?P<match>\S+))?\s*$"
 )
+
+
+_SYNTAX = "STEP: fail N% | fail Nx | delay Ns | crash [match=TEXT]"
 
 
 class InjectedFaultError(RuntimeError):
@@ -39,6 +44,7 @@ class FaultRule:
     step: str
     action: Literal["fail", "delay", "crash"]
     percent: float = 100.0
+    times: int | None = None  # `fail Nx`: only the first N calls per subject
     delay_s: float = 0.0
     match: str | None = None
 
@@ -56,7 +62,7 @@ def parse_rules(text: str) -> dict[str, list[FaultRule]]:
             continue
         m = _RULE.match(line)
         if m is None:
-            raise ValueError(f"fault flags line {number} {raw!r} is not 'STEP: fail N% | delay Ns | crash [match=TEXT]'")
+            raise ValueError(f"fault flags line {number} {raw!r} is not '{_SYNTAX}'")
         action = m["action"]
         amount = float(m["amount"]) if m["amount"] else None
         unit = m["unit"]
@@ -65,9 +71,12 @@ def parse_rules(text: str) -> dict[str, list[FaultRule]]:
                 raise ValueError(f"fault flags line {number}: delay needs a duration such as 2s or 300ms")
             rule = FaultRule(m["step"], "delay", delay_s=amount / 1000 if unit == "ms" else amount, match=m["match"])
         elif action == "fail":
-            if amount is not None and unit != "%":
-                raise ValueError(f"fault flags line {number}: fail takes a percentage such as 30%")
-            rule = FaultRule(m["step"], "fail", percent=100.0 if amount is None else amount, match=m["match"])
+            if amount is not None and unit not in ("%", "x"):
+                raise ValueError(f"fault flags line {number}: fail takes a percentage such as 30% or a count such as 2x")
+            if unit == "x":
+                rule = FaultRule(m["step"], "fail", times=int(amount or 0), match=m["match"])
+            else:
+                rule = FaultRule(m["step"], "fail", percent=100.0 if amount is None else amount, match=m["match"])
         else:
             rule = FaultRule(m["step"], "crash", match=m["match"])
         rules.setdefault(rule.step, []).append(rule)
@@ -81,6 +90,7 @@ class FaultFlags:
         self._path = path
         self._mtime: float | None = None
         self._rules: dict[str, list[FaultRule]] = {}
+        self._calls: dict[tuple[FaultRule, str], int] = {}
 
     def rules_for(self, step: str) -> list[FaultRule]:
         """The current rules for a step (re-reading the file if it changed)."""
@@ -103,6 +113,11 @@ class FaultFlags:
                 continue
             if rule.action == "delay":
                 await asyncio.sleep(rule.delay_s)
+            elif rule.action == "fail" and rule.times is not None:
+                seen = self._calls.get((rule, subject), 0)
+                self._calls[(rule, subject)] = seen + 1
+                if seen < rule.times:
+                    raise InjectedFaultError(f"fault flag: {step} fails (call {seen + 1} of the first {rule.times})")
             elif rule.action == "fail" and random.uniform(0, 100) < rule.percent:
                 raise InjectedFaultError(f"fault flag: {step} fails ({rule.percent:g}%)")
             elif rule.action == "crash":

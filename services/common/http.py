@@ -6,6 +6,7 @@ These three are the only unauthenticated routes in the platform.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Response
@@ -39,11 +40,13 @@ def add_ops_routes(app: FastAPI, checks: dict[str, ReadyCheck], timeout_s: float
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def serve(app: FastAPI, port: int) -> None:
-    """Run an ASGI app on 127.0.0.1 (the supervisor's and Kubernetes' probes reach it there)."""
-    import os
+def bind_host() -> str:
+    """Where services listen: 127.0.0.1 locally; FORGELINE_BIND_HOST=0.0.0.0 in a pod."""
+    return os.environ.get("FORGELINE_BIND_HOST", "127.0.0.1")
 
+
+def serve(app: FastAPI, port: int) -> None:
+    """Run an ASGI app on the bind host (the supervisor's and Kubernetes' probes reach it there)."""
     import uvicorn
 
-    host = os.environ.get("FORGELINE_BIND_HOST", "127.0.0.1")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.run(app, host=bind_host(), port=port, log_level="warning", access_log=False, lifespan="on")

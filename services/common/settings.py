@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     forgeline_smtp_port: int = 22525
     forgeline_gateway_port: int = 28080
     forgeline_echo_port: int = 28081
+    forgeline_imagegen_port: int = 28082
+    forgeline_imagegen_worker_port: int = 28083
 
     # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
     kafka_session_timeout_ms: int = 6000
@@ -80,10 +82,44 @@ class Settings(BaseSettings):
     rate_limit_burst: int = 400
     auth_cache_ttl_s: float = 10.0
 
+    # Image jobs: request bounds, prices, cache, storage.
+    image_min_side: int = 64
+    image_max_side: int = 512  # a 512 px PNG of noise is ~0.8 MB: below Temporal's 2 MB payload limit
+    image_max_steps: int = 50
+    image_price_credits: int = 10
+    image_cache_price_credits: int = 1
+    image_cache_ttl_s: int = 24 * 3600
+    image_prompt_blocklist: list[str] = ["gore", "beheading", "child abuse", "nude minor"]
+    image_presign_ttl_s: int = 900
+    image_model_path: Path | None = None  # default: <forgeline_home>/models/tiny-sd
+    temporal_task_queue_images: str = "imagegen"
+
+    # Ray Serve image deployment (0 GPUs locally and in CI; 1 or a fraction on GPU nodes).
+    serve_url: str = ""  # Serve's HTTP proxy; empty: the local stack's
+    imagegen_num_gpus: float = 0.0
+    imagegen_num_cpus: float = 0.5
+    imagegen_min_replicas: int = 1
+    imagegen_max_replicas: int = 2
+    imagegen_target_ongoing_requests: float = 2.0
+    imagegen_upscale_delay_s: float = 3.0
+    imagegen_downscale_delay_s: float = 10.0
+    imagegen_max_batch_size: int = 8
+    imagegen_batch_wait_timeout_s: float = 0.05
+
     @property
     def state_dir(self) -> Path:
         """Absolute `.forgeline/` directory (state, logs, traces, mail)."""
         return self.forgeline_home.resolve()
+
+    @property
+    def image_model_dir(self) -> Path:
+        """Where the image pipeline is loaded from (`IMAGE_MODEL_PATH`)."""
+        return self.image_model_path or self.state_dir / "models" / "tiny-sd"
+
+    @property
+    def serve_base_url(self) -> str:
+        """Ray Serve's HTTP proxy (`SERVE_URL`, else the local stack's port)."""
+        return self.serve_url or f"http://127.0.0.1:{self.forgeline_serve_port}"
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common.events import BenchPing, EchoCompleted, EchoRequested, Event
+from services.common.events import (
+    BenchPing,
+    EchoCompleted,
+    EchoRequested,
+    Event,
+    ImageCompleted,
+    ImageFailed,
+    ImageRequested,
+    ImageStatusChanged,
+)
 
 RETRY_SUFFIX = ".retry"
 DLQ_SUFFIX = ".dlq"
@@ -37,13 +46,27 @@ class TopicSpec:
 ECHO_REQUESTED = TopicSpec("echo.requested", EchoRequested, "A tenant asked for an echo round trip.")
 ECHO_COMPLETED = TopicSpec("echo.completed", EchoCompleted, "The echo service recorded a request.", consumed=False)
 
+IMAGE_REQUESTED = TopicSpec("image.requested", ImageRequested, "A tenant asked for an image (key: job_id).")
+IMAGE_STATUS = TopicSpec("image.status", ImageStatusChanged, "An image job started running.", consumed=False)
+IMAGE_COMPLETED = TopicSpec("image.completed", ImageCompleted, "An image job succeeded.", consumed=False)
+IMAGE_FAILED = TopicSpec("image.failed", ImageFailed, "An image job failed (compensated) or was rejected.", consumed=False)
+
 BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench).", consumed=False)
 BENCH_OUT = TopicSpec("bench.out", BenchPing, "Benchmark output (forgeline bench).", consumed=False)
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (ECHO_REQUESTED, ECHO_COMPLETED, BENCH_IN, BENCH_OUT)
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    ECHO_REQUESTED,
+    ECHO_COMPLETED,
+    IMAGE_REQUESTED,
+    IMAGE_STATUS,
+    IMAGE_COMPLETED,
+    IMAGE_FAILED,
+    BENCH_IN,
+    BENCH_OUT,
+)
 
 # Completion topics the gateway fans out to connected clients (SSE / WebSocket).
-LIVE_TOPICS: tuple[TopicSpec, ...] = (ECHO_COMPLETED,)
+LIVE_TOPICS: tuple[TopicSpec, ...] = (ECHO_COMPLETED, IMAGE_STATUS, IMAGE_COMPLETED, IMAGE_FAILED)
 
 
 def all_topic_names(partitions: int | None = None) -> dict[str, int]:

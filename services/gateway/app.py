@@ -5,10 +5,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import Histogram
@@ -17,7 +16,7 @@ from sse_starlette import EventSourceResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.broker import create_broker, publish_event
-from services.common.clients import create_pg_pool, create_redis
+from services.common.clients import create_pg_pool, create_redis, create_s3
 from services.common.consumer import kafka_record
 from services.common.events import EchoRequested
 from services.common.http import add_ops_routes
@@ -25,10 +24,12 @@ from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import ECHO_REQUESTED, LIVE_TOPICS, spec_for
 from services.gateway.asyncapi import asyncapi_document
+from services.gateway.auth import Caller
 from services.gateway.errors import BodySizeLimit, install_error_handlers
+from services.gateway.images import image_routes
 from services.gateway.live import LiveHub, sse_frame
 from services.gateway.ratelimit import RateLimiter
-from services.gateway.tenants import Tenant, TenantDirectory
+from services.gateway.tenants import TenantDirectory
 
 SERVICE = "gateway"
 VERSION = "0.1.0"
@@ -95,42 +96,6 @@ class HttpMetrics:
             HTTP_SECONDS.labels(scope["method"], path, str(code)).observe(time.perf_counter() - start)
 
 
-BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
-
-
-async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Tenant:
-    """The tenant owning the bearer key, or 401 saying what is missing."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing API key: send 'Authorization: Bearer <key>' (create one with `forgeline tenants create`)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    tenant: Tenant | None = await request.app.state.tenants.by_api_key(credentials.credentials)
-    if tenant is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
-    return tenant
-
-
-async def current_tenant(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-) -> Tenant:
-    """Dependency: the authenticated, rate-limited caller (401 / 429 otherwise)."""
-    tenant = await authenticate(request, credentials)
-    decision = await request.app.state.limiter.check(str(tenant.id))
-    if not decision.allowed:
-        retry_after = max(1, int(decision.retry_after_s + 0.999))
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"rate limit of {request.app.state.settings.rate_limit_per_second:g} requests/s exceeded; retry in {retry_after}s",
-            headers={"Retry-After": str(retry_after)},
-        )
-    return tenant
-
-
-Caller = Annotated[Tenant, Depends(current_tenant)]
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The gateway as an ASGI app; clients connect in its lifespan."""
     settings = settings or get_settings()
@@ -177,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.include_router(image_routes(broker, hub, settings, create_s3(settings)))
 
     @app.get("/v1/tenants/me", response_model=TenantView, tags=["tenants"])
     async def me(tenant: Caller, request: Request) -> TenantView:

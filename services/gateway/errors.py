@@ -37,9 +37,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "too_large", 429: "rate_limited"}.get(
-            exc.status_code, "error"
-        )
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            409: "conflict",
+            413: "too_large",
+            422: "invalid_request",
+            429: "rate_limited",
+            503: "unavailable",
+        }.get(exc.status_code, "error")
         return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
 
 

@@ -37,3 +37,15 @@ async def test_flags_are_reread_when_the_file_changes(tmp_path: Path) -> None:
     started = asyncio.get_running_loop().time()
     await flags.check("step", subject="bad")
     assert asyncio.get_running_loop().time() - started >= 0.045
+
+
+async def test_fail_n_times_counts_calls_per_subject(tmp_path: Path) -> None:
+    path = tmp_path / "faults"
+    path.write_text("gen: fail 2x\n")
+    flags = FaultFlags(path)
+    for _ in range(2):
+        with pytest.raises(InjectedFaultError, match="first 2"):
+            await flags.check("gen", subject="job-a")
+    await flags.check("gen", subject="job-a")  # the third call passes
+    with pytest.raises(InjectedFaultError):
+        await flags.check("gen", subject="job-b")  # another subject counts on its own

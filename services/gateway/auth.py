@@ -1,0 +1,46 @@
+"""Authentication and rate limiting of gateway requests: the `Caller` dependency.
+
+No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.gateway.tenants import Tenant
+
+BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+
+
+async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Tenant:
+    """The tenant owning the bearer key, or 401 saying what is missing."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing API key: send 'Authorization: Bearer <key>' (create one with `forgeline tenants create`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    tenant: Tenant | None = await request.app.state.tenants.by_api_key(credentials.credentials)
+    if tenant is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    return tenant
+
+
+async def current_tenant(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Tenant:
+    """Dependency: the authenticated, rate-limited caller (401 / 429 otherwise)."""
+    tenant = await authenticate(request, credentials)
+    decision = await request.app.state.limiter.check(str(tenant.id))
+    if not decision.allowed:
+        retry_after = max(1, int(decision.retry_after_s + 0.999))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"rate limit of {request.app.state.settings.rate_limit_per_second:g} requests/s exceeded; retry in {retry_after}s",
+            headers={"Retry-After": str(retry_after)},
+        )
+    return tenant
+
+
+Caller = Annotated[Tenant, Depends(current_tenant)]

@@ -1,0 +1,233 @@
+"""Image job endpoints: submit (202 at once), status with a presigned URL, live SSE per job."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sse_starlette import EventSourceResponse
+
+from services.common.broker import publish_event
+from services.common.events import ImageParams, ImageRequested, ImageStatus
+from services.common.settings import Settings
+from services.common.topics import IMAGE_REQUESTED
+from services.gateway.auth import Caller
+from services.gateway.live import LiveHub, sse_frame
+from services.gateway.tenants import Tenant
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+FINAL: frozenset[str] = frozenset({"succeeded", "failed", "rejected"})
+
+
+class ImageRequest(BaseModel):
+    """Body of `POST /v1/images`. Sizes are multiples of 8 within the configured bounds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=1000, description="What to draw (1 to 1,000 characters).")
+    width: int = Field(description="Pixels, a multiple of 8.")
+    height: int = Field(description="Pixels, a multiple of 8.")
+    steps: int = Field(ge=1, description="Denoising steps.")
+    seed: int | None = Field(default=None, ge=0, lt=2**31, description="Fix for a repeatable image; null for a random one.")
+
+    @field_validator("prompt")
+    @classmethod
+    def prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt must contain more than whitespace")
+        return value
+
+
+class ImageAccepted(BaseModel):
+    """202 answer: the job is queued; follow it at the URLs."""
+
+    job_id: uuid.UUID
+    status: ImageStatus = "queued"
+    status_url: str
+    events_url: str
+
+
+class ImageJobView(BaseModel):
+    """State of one image job."""
+
+    job_id: uuid.UUID
+    status: ImageStatus
+    reason: str | None
+    cached: bool
+    credits_charged: int
+    params: ImageParams
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queued_ms: int | None = Field(description="From submission to the saga starting.")
+    run_ms: int | None = Field(description="From the saga starting to the final state.")
+    image_url: str | None = Field(description="Presigned S3 URL of the PNG (succeeded jobs only); it expires.")
+    image_url_expires_in_s: int | None
+
+
+def check_request(body: ImageRequest, settings: Settings) -> None:
+    """The configured bounds and the input guardrail; 422 saying exactly what is wrong."""
+    problems = []
+    for name, value in (("width", body.width), ("height", body.height)):
+        if value % 8 or not settings.image_min_side <= value <= settings.image_max_side:
+            problems.append(
+                f"{name} must be a multiple of 8 between {settings.image_min_side} and {settings.image_max_side} (got {value})"
+            )
+    if body.steps > settings.image_max_steps:
+        problems.append(f"steps must be at most {settings.image_max_steps} (got {body.steps})")
+    if problems:
+        raise HTTPException(422, "; ".join(problems))
+    blocked = blocked_term(body.prompt, settings.image_prompt_blocklist)
+    if blocked is not None:
+        raise HTTPException(422, f"prompt refused by the input guardrail: it contains the blocked term {blocked!r}")
+
+
+def blocked_term(prompt: str, blocklist: list[str]) -> str | None:
+    """The first blocklisted term found in the prompt as whole words (case-insensitive), if any."""
+    text = " ".join(re.findall(r"\w+", prompt.casefold()))
+    for term in blocklist:
+        words = " ".join(re.findall(r"\w+", term.casefold()))
+        if words and re.search(rf"(?<!\w){re.escape(words)}(?!\w)", text):
+            return term
+    return None
+
+
+def request_hash(params: ImageParams) -> str:
+    """Fingerprint of a request, to refuse an Idempotency-Key reused for a different one."""
+    return hashlib.sha256(params.model_dump_json().encode()).hexdigest()
+
+
+def _ms(start: datetime | None, end: datetime | None) -> int | None:
+    return None if start is None or end is None else int((end - start).total_seconds() * 1000)
+
+
+def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Client) -> APIRouter:
+    """The `/v1/images` routes (every one behind the API key)."""
+    router = APIRouter(prefix="/v1/images", tags=["images"])
+
+    @router.post("", status_code=202, response_model=ImageAccepted)
+    async def submit_image(
+        body: ImageRequest,
+        tenant: Caller,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header(max_length=200, description="Same key, same job.")] = None,
+    ) -> ImageAccepted:
+        """Queue an image job and answer at once; the saga runs behind the queue."""
+        check_request(body, settings)
+        params = ImageParams.model_validate(body.model_dump())
+        pool = request.app.state.pool
+        job_id, fingerprint = uuid.uuid4(), request_hash(params)
+        row = await pool.fetchrow(
+            "INSERT INTO image_jobs (job_id, tenant_id, idempotency_key, request_hash, params) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING job_id",
+            job_id,
+            tenant.id,
+            idempotency_key,
+            fingerprint,
+            params.model_dump_json(),
+        )
+        if row is None:  # the key was used before by this tenant
+            existing = await pool.fetchrow(
+                "SELECT job_id, status, request_hash FROM image_jobs WHERE tenant_id = $1 AND idempotency_key = $2",
+                tenant.id,
+                idempotency_key,
+            )
+            if existing["request_hash"] != fingerprint:
+                raise HTTPException(409, "this Idempotency-Key was already used for a different request; use a new key")
+            job_id = existing["job_id"]
+            if existing["status"] != "queued":
+                return _accepted(job_id, existing["status"])
+            # Still queued: publish again (the saga's id makes a second delivery a no-op), in
+            # case the first attempt's publish failed after the row was written.
+        event = ImageRequested(tenant_id=tenant.id, job_id=job_id, params=params)
+        try:
+            await publish_event(broker, IMAGE_REQUESTED, event)
+        except Exception as error:
+            if idempotency_key is None:
+                await pool.execute("DELETE FROM image_jobs WHERE job_id = $1 AND status = 'queued'", job_id)
+            raise HTTPException(
+                503, "could not queue the job (event bus unavailable); retry, with an Idempotency-Key to be safe"
+            ) from error
+        return _accepted(job_id, "queued")
+
+    @router.get("/{job_id}", response_model=ImageJobView)
+    async def get_image(job_id: uuid.UUID, tenant: Caller, request: Request) -> ImageJobView:
+        """Status, timings, cost and (when done) a presigned URL. Another tenant's job is 404."""
+        row = await _job_row(request, job_id, tenant)
+        url = None
+        if row["status"] == "succeeded" and row["object_key"]:
+            url = await asyncio.to_thread(
+                s3.generate_presigned_url,
+                "get_object",
+                Params={"Bucket": settings.s3_bucket, "Key": row["object_key"]},
+                ExpiresIn=settings.image_presign_ttl_s,
+            )
+        return ImageJobView(
+            job_id=row["job_id"],
+            status=row["status"],
+            reason=row["reason"],
+            cached=row["cached"],
+            credits_charged=row["credits_charged"],
+            params=ImageParams.model_validate_json(row["params"]),
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            queued_ms=_ms(row["created_at"], row["started_at"]),
+            run_ms=_ms(row["started_at"], row["finished_at"]),
+            image_url=url,
+            image_url_expires_in_s=settings.image_presign_ttl_s if url else None,
+        )
+
+    @router.get("/{job_id}/events", response_class=EventSourceResponse)
+    async def image_events(job_id: uuid.UUID, tenant: Caller, request: Request) -> EventSourceResponse:
+        """Server-Sent Events: the job's status now, then each change, until it ends."""
+        await _job_row(request, job_id, tenant)  # 404 now, not inside the stream
+
+        async def stream() -> AsyncIterator[dict[str, str]]:
+            with hub.subscribe(tenant.id) as queue:
+                # Subscribed before reading the state again, so no change falls in between.
+                current = await _job_row(request, job_id, tenant)
+                yield {"event": "status", "data": json.dumps({"job_id": str(job_id), "status": current["status"]})}
+                if current["status"] in FINAL:
+                    return
+                while not await request.is_disconnected():
+                    try:
+                        update = await asyncio.wait_for(queue.get(), timeout=1.0)
+                    except TimeoutError:
+                        continue
+                    event = update.get("event", {})
+                    if event.get("job_id") != str(job_id):
+                        continue
+                    yield sse_frame(update)
+                    if event.get("status") in FINAL:
+                        return
+
+        return EventSourceResponse(stream(), ping=15)
+
+    return router
+
+
+def _accepted(job_id: uuid.UUID, status: ImageStatus) -> ImageAccepted:
+    return ImageAccepted(
+        job_id=job_id, status=status, status_url=f"/v1/images/{job_id}", events_url=f"/v1/images/{job_id}/events"
+    )
+
+
+async def _job_row(request: Request, job_id: uuid.UUID, tenant: Tenant) -> Any:
+    row = await request.app.state.pool.fetchrow(
+        "SELECT * FROM image_jobs WHERE job_id = $1 AND tenant_id = $2", job_id, tenant.id
+    )
+    if row is None:
+        raise HTTPException(404, f"no image job {job_id} for this tenant")
+    return row

@@ -1,0 +1,72 @@
+"""Start one saga per requested image. The workflow id is the business id, so a redelivered
+`image.requested` can never start a second saga (nor charge twice)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from services.common.events import ImageRequested
+from services.common.idempotency import DUPLICATES_SKIPPED
+from services.common.settings import Settings
+from workflows.imagegen.contracts import WORKFLOW_NAME, ImageJob, workflow_id
+
+log = logging.getLogger("forgeline.imagegen")
+
+
+class SagaStarter(Protocol):
+    """What the handler needs of a Temporal client (a fake one in unit tests)."""
+
+    async def start(self, job: ImageJob, task_queue: str) -> bool:
+        """Start the saga; False when one with this id already exists."""
+        ...
+
+
+class TemporalSagaStarter:
+    """Starts `ImageJobWorkflow` on a real Temporal client."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def start(self, job: ImageJob, task_queue: str) -> bool:
+        """Start the saga; False when one with this id already exists."""
+        try:
+            await self.client.start_workflow(
+                WORKFLOW_NAME,
+                job,
+                id=job.workflow_id,
+                task_queue=task_queue,
+                # A finished job's id is never reused: the same event, however late, is a no-op.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
+
+
+def job_from_event(event: ImageRequested, settings: Settings) -> ImageJob:
+    """The saga input: the request plus prices and retry budget fixed now."""
+    return ImageJob(
+        job_id=event.job_id,
+        tenant_id=event.tenant_id,
+        params=event.params,
+        price_credits=settings.image_price_credits,
+        cache_price_credits=settings.image_cache_price_credits,
+        max_attempts=settings.retry_max_attempts,
+        retry_initial_s=settings.retry_backoff_initial_s,
+        retry_max_s=settings.retry_backoff_max_s,
+    )
+
+
+async def start_image_saga(event: ImageRequested, starter: SagaStarter, settings: Settings) -> bool:
+    """Handle one `image.requested`: start saga `image-<job_id>` unless it exists. True if started."""
+    started = await starter.start(job_from_event(event, settings), settings.temporal_task_queue_images)
+    if not started:
+        DUPLICATES_SKIPPED.labels("imagegen").inc()
+        log.info("saga %s already exists; duplicate delivery skipped", workflow_id(event.job_id))
+    return started

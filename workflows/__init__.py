@@ -1,0 +1,1 @@
+"""Temporal workflows (sagas), their activities and worker entry points, one folder per capability."""

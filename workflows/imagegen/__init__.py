@@ -1,0 +1,1 @@
+"""The image job saga: credits, generation on Ray Serve, S3 storage, billing, events."""

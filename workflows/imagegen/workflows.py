@@ -1,0 +1,128 @@
+"""The image job saga.
+
+    mark running -> prompt cache? -> deduct credits -> generate (Ray Serve) | copy cached
+    -> store in S3 -> remember in cache -> log transaction -> finish (image.completed)
+
+A step that fails for good runs the compensations registered so far, in reverse (delete the
+object, refund the credits), and the job ends `failed` (image.failed). No credits: `rejected`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from services.common.events import ImageStatus
+    from workflows.imagegen.activities import INSUFFICIENT_CREDITS, ImageActivities
+    from workflows.imagegen.contracts import (
+        WORKFLOW_NAME,
+        CachedImage,
+        Charge,
+        CopyRequest,
+        GeneratedImage,
+        ImageJob,
+        Outcome,
+        StoreRequest,
+        TransactionRecord,
+    )
+
+STEP_TIMEOUT = timedelta(seconds=30)
+GENERATE_TIMEOUT = timedelta(minutes=5)
+GENERATE_HEARTBEAT = timedelta(seconds=10)
+
+
+def _reason(error: BaseException) -> str:
+    """The root cause's message, for the job's `reason`."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return str(error) or type(error).__name__
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class ImageJobWorkflow:
+    """One saga per job, id `image-<job_id>`."""
+
+    @workflow.run
+    async def run(self, job: ImageJob) -> Outcome:
+        """Run the saga to `succeeded`, `failed` (compensated) or `rejected`."""
+        retry = RetryPolicy(
+            initial_interval=timedelta(seconds=job.retry_initial_s),
+            maximum_interval=timedelta(seconds=job.retry_max_s),
+            maximum_attempts=job.max_attempts,
+        )
+        # Compensations must eventually happen: they retry until they do.
+        forever = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+        act = ImageActivities
+
+        await workflow.execute_activity_method(act.mark_running, job, start_to_close_timeout=STEP_TIMEOUT, retry_policy=forever)
+        cached: CachedImage | None = await workflow.execute_activity_method(
+            act.find_cached, job, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
+        )
+        price = job.cache_price_credits if cached else job.price_credits
+        try:
+            await workflow.execute_activity_method(
+                act.deduct_credits, Charge(job=job, amount=price), start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
+            )
+        except ActivityError as error:
+            cause = error.cause
+            status: ImageStatus = "failed"
+            if isinstance(cause, ApplicationError) and cause.type == INSUFFICIENT_CREDITS:
+                status = "rejected"
+            return await self._finish(Outcome(job=job, status=status, reason=_reason(error)), forever)
+
+        compensations: list[Callable[[ImageActivities, ImageJob], Awaitable[object]]] = [act.refund_credits]
+        try:
+            if cached:
+                compensations.append(act.delete_image)
+                await workflow.execute_activity_method(
+                    act.copy_cached_image,
+                    CopyRequest(job=job, source_key=cached.source_key),
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=retry,
+                )
+            else:
+                image: GeneratedImage = await workflow.execute_activity_method(
+                    act.generate_image,
+                    job,
+                    start_to_close_timeout=GENERATE_TIMEOUT,
+                    heartbeat_timeout=GENERATE_HEARTBEAT,
+                    retry_policy=retry,
+                )
+                compensations.append(act.delete_image)  # before the put: a failed put may still have written
+                await workflow.execute_activity_method(
+                    act.store_image, StoreRequest(job=job, png=image.png), start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
+                )
+                await workflow.execute_activity_method(
+                    act.remember_in_cache, job, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
+                )
+            await workflow.execute_activity_method(
+                act.log_transaction,
+                TransactionRecord(job=job, credits=price, cached=cached is not None),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=retry,
+            )
+        except ActivityError as error:
+            for compensate in reversed(compensations):
+                await workflow.execute_activity_method(compensate, job, start_to_close_timeout=STEP_TIMEOUT, retry_policy=forever)
+            return await self._finish(Outcome(job=job, status="failed", reason=_reason(error)), forever)
+        return await self._finish(
+            Outcome(
+                job=job,
+                status="succeeded",
+                cached=cached is not None,
+                credits_charged=price,
+                object_key=job.object_key,
+            ),
+            forever,
+        )
+
+    async def _finish(self, outcome: Outcome, retry: RetryPolicy) -> Outcome:
+        await workflow.execute_activity_method(
+            ImageActivities.finish_job, outcome, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
+        )
+        return outcome
