@@ -1,0 +1,123 @@
+"""Faults the image saga must survive, on the real stack: failures, kills and restarts."""
+
+import asyncio
+import signal
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from forgeline.stack import Stack
+from services.common.events import ImageParams, ImageRequested
+from services.common.topics import IMAGE_REQUESTED
+from tests.integration.conftest import new_tenant
+from tests.integration.images import body, credits, ledger, submit, tenant_objects, wait_job, wait_status
+
+
+@pytest.mark.integration
+async def test_permanent_failure_after_store_compensates(
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, faults: Path
+) -> None:
+    tenant, key = await new_tenant(db, credits=50)
+    faults.write_text("imagegen.log_transaction: fail 100%\n")
+    job = await wait_job(client, key, await submit(client, key, body("doomed bridge")))
+    assert job["status"] == "failed"
+    assert "fault flag: imagegen.log_transaction" in job["reason"]
+    assert await credits(db, tenant.id) == 50  # refunded to the starting balance
+    assert await ledger(db, job["job_id"]) == ["deduct", "refund"]
+    assert tenant_objects(stack, tenant.id) == []  # the stored object was deleted
+    assert job["image_url"] is None
+
+
+@pytest.mark.integration
+async def test_transient_generate_failures_retry_and_charge_once(
+    client: httpx.AsyncClient, db: asyncpg.Pool, faults: Path
+) -> None:
+    tenant, key = await new_tenant(db, credits=50)
+    faults.write_text("imagegen.generate: fail 2x\n")
+    job = await wait_job(client, key, await submit(client, key, body("flaky meadow")))
+    assert job["status"] == "succeeded", job
+    assert await credits(db, tenant.id) == 40
+    assert await ledger(db, job["job_id"]) == ["deduct"]
+
+
+@pytest.mark.drill
+async def test_worker_killed_during_generate_completes_once(
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, faults: Path
+) -> None:
+    tenant, key = await new_tenant(db, credits=50)
+    faults.write_text("imagegen.generate: delay 3s\n")
+    job_id = await submit(client, key, body("interrupted canyon"))
+    await wait_status(db, job_id, "running")
+    await asyncio.sleep(1.0)  # inside generate (it heartbeats through the delay)
+    stack.kill("imagegen-worker", signal.SIGKILL)
+    faults.unlink()
+    await stack.restart("imagegen-worker")
+    job = await wait_job(client, key, job_id, timeout_s=120)
+    assert job["status"] == "succeeded", job
+    assert await credits(db, tenant.id) == 40
+    assert await ledger(db, job_id) == ["deduct"]
+    assert tenant_objects(stack, tenant.id) == [f"tenants/{tenant.id}/images/{job_id}.png"]
+
+
+@pytest.mark.drill
+async def test_temporal_restarted_during_saga_completes(
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, faults: Path
+) -> None:
+    tenant, key = await new_tenant(db, credits=50)
+    faults.write_text("imagegen.generate: delay 2s\n")
+    job_id = await submit(client, key, body("server restart"))
+    await wait_status(db, job_id, "running")
+    stack.kill("temporal", signal.SIGKILL)
+    faults.unlink()
+    await stack.restart("temporal")
+    job = await wait_job(client, key, job_id, timeout_s=150)
+    assert job["status"] == "succeeded", job
+    assert await credits(db, tenant.id) == 40
+    assert await ledger(db, job_id) == ["deduct"]
+
+
+@pytest.mark.integration
+async def test_redelivered_request_runs_one_saga(env: dict[str, str], client: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    tenant, key = await new_tenant(db, credits=50)
+    job_id = await submit(client, key, body("delivered twice"))
+    row = await db.fetchrow("SELECT params FROM image_jobs WHERE job_id = $1", uuid.UUID(job_id))
+    duplicate = ImageRequested(
+        tenant_id=tenant.id, job_id=uuid.UUID(job_id), params=ImageParams.model_validate_json(row["params"])
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
+    await producer.start()
+    try:
+        for _ in range(2):
+            await producer.send_and_wait(IMAGE_REQUESTED.name, duplicate.model_dump_json().encode(), key=duplicate.key())
+    finally:
+        await producer.stop()
+    job = await wait_job(client, key, job_id)
+    assert job["status"] == "succeeded"
+    await asyncio.sleep(2.0)  # give the duplicates time to do harm, if they could
+    assert await credits(db, tenant.id) == 40
+    assert await ledger(db, job_id) == ["deduct"]
+    metrics = httpx.get(f"http://127.0.0.1:{env['FORGELINE_IMAGEGEN_PORT']}/metrics", timeout=5).text
+    skipped = [
+        line for line in metrics.splitlines() if line.startswith('forgeline_duplicates_skipped_total{consumer="imagegen"}')
+    ]
+    assert skipped and float(skipped[0].split()[-1]) >= 2
+
+
+@pytest.mark.drill
+async def test_redis_down_jobs_complete_without_5xx(stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    tenant, key = await new_tenant(db, credits=50)
+    stack.kill("redis", signal.SIGKILL)
+    try:
+        job_ids = [await submit(client, key, body(f"no cache {i}")) for i in range(2)]
+        me = await client.get("/v1/tenants/me", headers={"Authorization": f"Bearer {key}"})
+        assert me.status_code == 200
+        for job_id in job_ids:
+            job = await wait_job(client, key, job_id)
+            assert job["status"] == "succeeded" and job["cached"] is False
+    finally:
+        await stack.restart("redis")
+    assert await credits(db, tenant.id) == 30
