@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,7 +29,9 @@ bench_app = typer.Typer(
 )
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(demo_app, name="demo")
+models_app = typer.Typer(help="Make or inspect the local models the pipelines load.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(models_app, name="models")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -199,6 +202,39 @@ def demo_spine() -> None:
     settings = use_stack_env()
     ok = asyncio.run(demo.spine(settings, Stack(settings).load_state(), print))
     raise typer.Exit(0 if ok else 1)
+
+
+@demo_app.command("image")
+def demo_image() -> None:
+    """Image jobs: several prompts followed live, a cache hit, a compensated failure, balances."""
+    from forgeline import demo
+
+    settings = use_stack_env()
+    ok = asyncio.run(demo.image(settings, Stack(settings).load_state(), print))
+    raise typer.Exit(0 if ok else 1)
+
+
+@models_app.command("tiny-sd")
+def models_tiny_sd(
+    path: Annotated[
+        Path | None, typer.Option(help="Where to write it (default: IMAGE_MODEL_PATH, else .forgeline/models/tiny-sd)")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing pipeline")] = False,
+) -> None:
+    """Write a tiny randomly initialised StableDiffusionPipeline for CPU runs and CI.
+
+    Its pictures are noise: it exists so batching, storage and the saga run for real without
+    a model download. For real images point IMAGE_MODEL_PATH at a Stable Diffusion checkout.
+    """
+    from services.imagegen.model import write_tiny_sd
+
+    target = path or get_settings().image_model_dir
+    if (target / "model_index.json").exists() and not force:
+        console.print(f"A pipeline already exists at {target}; pass --force to overwrite it.")
+        raise typer.Exit(1)
+    started = time.monotonic()
+    write_tiny_sd(target)
+    console.print(f"Wrote a tiny random diffusers pipeline to {target} in {time.monotonic() - started:.1f}s.")
 
 
 @bench_app.command("spine")

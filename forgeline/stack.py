@@ -350,8 +350,7 @@ class Stack:
         env.update(self.components[name].env)
         env["FORGELINE_SERVICE"] = name
         env["PYTHONUNBUFFERED"] = "1"
-        if self.settings.forgeline_faults:
-            env["FORGELINE_FAULTS"] = str(self.settings.forgeline_faults)
+        env["FORGELINE_FAULTS"] = str(self.faults_file)
         return env
 
     # ---- state file ---------------------------------------------------------------------
@@ -370,6 +369,11 @@ class Stack:
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
         tmp.chmod(stat.S_IRUSR | stat.S_IWUSR)  # holds the demo tenant's API key
         tmp.replace(self.state_file)
+
+    @property
+    def faults_file(self) -> Path:
+        """The fault-flag file every service of this stack re-reads (absent: no faults)."""
+        return self.settings.forgeline_faults or self.home / "faults"
 
     def log_path(self, name: str) -> Path:
         """Where a component's output goes."""
@@ -399,6 +403,7 @@ class Stack:
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         state = self.load_state()
         state["home"] = str(self.home)
+        state["faults_file"] = str(self.faults_file)
         names = [n for n in (*self.INFRA, *self.APPS, *self.SERVICES) if only is None or n in only]
         self._check_ports(state, names)
 

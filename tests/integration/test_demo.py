@@ -12,3 +12,10 @@ async def test_spine_demo_passes(stack: Stack) -> None:
     lines: list[str] = []
     assert await demo.spine(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
     assert any("status 'done'" in line for line in lines)
+
+
+async def test_image_demo_passes(stack: Stack) -> None:
+    lines: list[str] = []
+    assert await demo.image(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert any("cached=True" in line for line in lines)
+    assert any("refunded failure" in line for line in lines)

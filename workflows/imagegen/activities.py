@@ -61,6 +61,11 @@ class ImageDeps:
     faults: FaultFlags
 
 
+def _fault_subject(job: ImageJob) -> str:
+    """What fault-flag `match=` rules see: the job id and its prompt (never logged)."""
+    return f"{job.job_id} {job.params.prompt}"
+
+
 def _event_id(job: ImageJob, what: str) -> uuid.UUID:
     """Stable ids: a retried activity re-announces with the same event id."""
     return uuid.uuid5(job.job_id, what)
@@ -175,7 +180,7 @@ class ImageActivities:
         """Draw the image on the Ray Serve deployment, heartbeating while it works."""
         heartbeat = asyncio.create_task(_heartbeat_forever())
         try:
-            await self.d.faults.check("imagegen.generate", str(job.job_id))
+            await self.d.faults.check("imagegen.generate", _fault_subject(job))
             with GENERATE_SECONDS.time():
                 response = await self.d.http.post(f"{self.d.serve_url}/imagegen/generate", json=job.params.model_dump())
             if response.status_code >= 500:
@@ -191,7 +196,7 @@ class ImageActivities:
     @activity.defn
     async def store_image(self, request: StoreRequest) -> str:
         """Put the PNG at the job's key (a retry overwrites the same key: no orphans)."""
-        await self.d.faults.check("imagegen.store", str(request.job.job_id))
+        await self.d.faults.check("imagegen.store", _fault_subject(request.job))
         await asyncio.to_thread(
             self.d.s3.put_object,
             Bucket=self.d.bucket,
@@ -228,7 +233,7 @@ class ImageActivities:
     @activity.defn
     async def log_transaction(self, record: TransactionRecord) -> None:
         """The billing record of a delivered image (one per job)."""
-        await self.d.faults.check("imagegen.log_transaction", str(record.job.job_id))
+        await self.d.faults.check("imagegen.log_transaction", _fault_subject(record.job))
         await self.d.pool.execute(
             "INSERT INTO image_transactions (job_id, tenant_id, credits, cached, object_key) "
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id) DO NOTHING",
