@@ -250,6 +250,22 @@ def bench_spine(
     print(json.dumps(result, indent=2))
 
 
+@bench_app.command("imagegen")
+def bench_imagegen(
+    accept_requests: Annotated[int, typer.Option(help="POST /v1/images for the accept rate and latency")] = 500,
+    jobs: Annotated[int, typer.Option(help="Sequential jobs for end-to-end and cached latency")] = 20,
+    burst: Annotated[int, typer.Option(help="Jobs submitted at once for the saga rate")] = 200,
+) -> None:
+    """Measure image jobs and print JSON: accept p50/p99 and accepted/s, job latency p50/p95 (fresh
+    and cached), sagas/s for a burst, and the batched/unbatched throughput ratio of the Serve
+    deployment. Runs its own throw-away stack. For GPU throughput by batch size use
+    `python -m forgeline.bench_serve --gpus 1` on a GPU machine."""
+    from forgeline import bench
+
+    result = bench.imagegen(get_settings(), accept_requests=accept_requests, jobs=jobs, burst=burst, progress=console.print)
+    print(json.dumps(result, indent=2))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
