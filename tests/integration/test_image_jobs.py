@@ -134,3 +134,40 @@ async def test_events_stream_follows_the_job_to_the_end(client: httpx.AsyncClien
                 statuses.append(data.get("status") or data.get("event", {}).get("status"))
     assert statuses[-1] == "succeeded", statuses
     assert statuses[0] in {"queued", "running", "succeeded"}
+
+
+async def test_websocket_pushes_the_jobs_status_changes(gateway_url: str, client: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    import asyncio
+
+    import websockets
+
+    _, key = await new_tenant(db, credits=100)
+    _, other_key = await new_tenant(db, credits=100)
+    ws_url = gateway_url.replace("http://", "ws://") + "/v1/ws"
+    async with (
+        websockets.connect(ws_url, additional_headers={"Authorization": f"Bearer {key}"}) as ws,
+        websockets.connect(ws_url, additional_headers={"Authorization": f"Bearer {other_key}"}) as other,
+    ):
+        assert json.loads(await ws.recv()) == {"type": "ready"}
+        assert json.loads(await other.recv()) == {"type": "ready"}
+        job_id = await submit(client, key, body("pushed pelican"))
+        seen = []
+        while not seen or seen[-1] not in {"succeeded", "failed", "rejected"}:
+            message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            if message["event"].get("job_id") == job_id:
+                seen.append(message["event"]["status"])
+        assert seen == ["running", "succeeded"]
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(other.recv(), 1.0)  # another tenant hears nothing of it
+
+
+async def test_queue_depth_is_exported_for_autoscaling(env: dict[str, str], client: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+    _, key = await new_tenant(db, credits=100)
+    await wait_job(client, key, await submit(client, key, body("lag probe")))
+    async with httpx.AsyncClient(timeout=5) as plain:
+        metrics = (await plain.get(f"http://127.0.0.1:{env['FORGELINE_IMAGEGEN_PORT']}/metrics")).text
+    lag = [
+        line for line in metrics.splitlines() if line.startswith("forgeline_consumer_lag{") and 'topic="image.requested"' in line
+    ]
+    assert lag, "no consumer-lag gauge for image.requested"
+    assert all('group="imagegen"' in line for line in lag)
