@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -86,7 +87,7 @@ def measure(
                     point["unbatched_images_per_s"] = one["images_per_s"]
                     point["batched_over_unbatched"] = round(point["images_per_s"] / one["images_per_s"], 2)
                 points.append(point)
-                print(json.dumps(point), flush=True)
+                print(json.dumps(point), file=sys.stderr, flush=True)
             serve.delete(APP_NAME)
     finally:
         serve.shutdown()

@@ -255,15 +255,40 @@ def bench_imagegen(
     accept_requests: Annotated[int, typer.Option(help="POST /v1/images for the accept rate and latency")] = 500,
     jobs: Annotated[int, typer.Option(help="Sequential jobs for end-to-end and cached latency")] = 20,
     burst: Annotated[int, typer.Option(help="Jobs submitted at once for the saga rate")] = 200,
+    gpus: Annotated[
+        float, typer.Option(help="GPUs per model replica. >0 measures the Serve deployment alone, by batch size")
+    ] = 0.0,
+    batch_sizes: Annotated[str, typer.Option(help="With --gpus: max batch sizes to measure")] = "1,4,8,16",
+    sizes: Annotated[str, typer.Option(help="With --gpus: image sides in pixels")] = "256,512",
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
 ) -> None:
-    """Measure image jobs and print JSON: accept p50/p99 and accepted/s, job latency p50/p95 (fresh
-    and cached), sagas/s for a burst, and the batched/unbatched throughput ratio of the Serve
-    deployment. Runs its own throw-away stack. For GPU throughput by batch size use
-    `python -m forgeline.bench_serve --gpus 1` on a GPU machine."""
+    """Measure image jobs on a throw-away stack: accept p50/p99 and accepted/s, job latency
+    p50/p95 (fresh and cached), sagas/s for a burst, and the batched/unbatched throughput
+    ratio of the Serve deployment.
+
+    With --gpus 1 (on a GPU machine) it measures instead the Serve deployment alone on CUDA:
+    images/s per max batch size and image size, each beside the unbatched path. Progress goes
+    to stderr; the result is JSON on stdout."""
     from forgeline import bench
 
-    result = bench.imagegen(get_settings(), accept_requests=accept_requests, jobs=jobs, burst=burst, progress=console.print)
-    print(json.dumps(result, indent=2))
+    if gpus > 0:
+        from contextlib import redirect_stdout
+
+        from forgeline.bench_serve import measure
+
+        with redirect_stdout(sys.stderr):  # Ray's shutdown chatter must not mix with the JSON
+            result = measure(
+                [int(b) for b in batch_sizes.split(",")],
+                [int(x) for x in sizes.split(",")],
+                steps=20,
+                gpus=gpus,
+                rounds=6,
+                model_path=None,
+                unbatched_baseline=True,
+            )
+    else:
+        result = bench.imagegen(get_settings(), accept_requests=accept_requests, jobs=jobs, burst=burst, progress=console.print)
+    print(json.dumps(result, indent=None if as_json else 2))
 
 
 def main() -> None:

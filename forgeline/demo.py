@@ -28,12 +28,19 @@ async def run_all(settings: Settings, state: dict[str, Any], say: Say) -> bool:
     return all(results.values())
 
 
-async def spine(settings: Settings, state: dict[str, Any], say: Say, timeout_s: float = 30.0) -> bool:
-    """Send one echo through the platform and watch it come back on the live stream."""
+def _gateway_and_key(state: dict[str, Any], say: Say) -> tuple[str | None, str | None]:
+    """The gateway URL and demo tenant key from stack.json (None, saying what to do, if not up)."""
     gateway = state.get("components", {}).get("gateway", {}).get("endpoint")
     key = state.get("demo_tenant", {}).get("api_key")
     if not gateway or not key:
         say("The stack is not up (no gateway or demo tenant in stack.json). Run `forgeline up` first.")
+    return gateway, key
+
+
+async def spine(settings: Settings, state: dict[str, Any], say: Say, timeout_s: float = 30.0) -> bool:
+    """Send one echo through the platform and watch it come back on the live stream."""
+    gateway, key = _gateway_and_key(state, say)
+    if not gateway or not key:
         return False
     headers = {"Authorization": f"Bearer {key}"}
     say("== spine demo: HTTP -> Kafka -> echo service -> Postgres -> Kafka -> SSE ==")
@@ -90,10 +97,8 @@ FAULT_MARK = "fault-demo"
 
 async def image(settings: Settings, state: dict[str, Any], say: Say, timeout_s: float = 120.0) -> bool:
     """Image jobs: three prompts, a repeat served from the cache, one saga compensated on purpose."""
-    gateway = state.get("components", {}).get("gateway", {}).get("endpoint")
-    key = state.get("demo_tenant", {}).get("api_key")
+    gateway, key = _gateway_and_key(state, say)
     if not gateway or not key:
-        say("The stack is not up (no gateway or demo tenant in stack.json). Run `forgeline up` first.")
         return False
     faults = Path(state.get("faults_file") or settings.state_dir / "faults")
     out_dir = settings.state_dir / "demo-images"

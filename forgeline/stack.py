@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import shutil
-import socket
 import stat
 import sys
 import time
@@ -773,16 +773,30 @@ class Stack:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_ports(count: int) -> list[int]:
-    """Distinct free TCP ports on 127.0.0.1."""
-    socks, ports = [], []
-    for _ in range(count):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        socks.append(sock)
-        ports.append(sock.getsockname()[1])
-    for sock in socks:
-        sock.close()
+    """Distinct free TCP ports on 127.0.0.1, below the ephemeral range.
+
+    Ports the kernel hands out (ephemeral ones) would race with every outgoing connection
+    and with Ray's own port-0 binds between picking a port and the part binding it.
+    """
+    low = min(_ephemeral_range()[0], 32768)
+    candidates = random.sample(range(10_000, low), k=min(low - 10_000, 50 * count))
+    ports: list[int] = []
+    for port in candidates:
+        if len(ports) == count:
+            break
+        if procs.port_free(port):
+            ports.append(port)
+    if len(ports) < count:
+        raise StackError(f"found only {len(ports)} free ports below {low}; free some or set FORGELINE_*_PORT")
     return ports
 
 

@@ -7,6 +7,7 @@ consumers make effects exactly-once instead (see `services.common.consumer`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
@@ -46,6 +47,16 @@ async def publish_event(broker: KafkaBroker, spec: TopicSpec, event: Event, head
     if not isinstance(event, spec.event):
         raise TypeError(f"{spec.name} carries {spec.event.__name__}, not {type(event).__name__}")
     await broker.publish(event, spec.name, key=event.key(), headers=headers)
+
+
+def broker_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
+    """A readiness check (for `add_ops_routes`) that fails while the broker does not answer."""
+
+    async def ready() -> None:
+        if not await broker.ping(timeout=2.0):
+            raise ConnectionError("Kafka broker did not answer")
+
+    return ready
 
 
 async def ensure_topics(bootstrap_servers: str, partitions: int | None = None) -> list[str]:

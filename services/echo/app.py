@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.common.broker import create_broker, publish_event
+from services.common.broker import broker_ready, create_broker, publish_event
 from services.common.clients import create_pg_pool
 from services.common.consumer import consume
 from services.common.events import EchoCompleted, EchoRequested
@@ -59,9 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def postgres_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")
 
-    async def kafka_ready() -> None:
-        if not await broker.ping(timeout=2.0):
-            raise ConnectionError("Kafka broker did not answer")
-
-    add_ops_routes(app, {"postgres": postgres_ready, "kafka": kafka_ready})
+    add_ops_routes(app, {"postgres": postgres_ready, "kafka": broker_ready(broker)})
     return app

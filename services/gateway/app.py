@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.broker import create_broker, publish_event
+from services.common.broker import broker_ready, create_broker, publish_event
 from services.common.clients import create_pg_pool, create_redis, create_s3
 from services.common.consumer import kafka_record
 from services.common.events import EchoRequested
@@ -228,11 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def redis_ready() -> None:
         await app.state.redis.ping()
 
-    async def kafka_ready() -> None:
-        if not await broker.ping(timeout=2.0):
-            raise ConnectionError("Kafka broker did not answer")
-
-    add_ops_routes(app, {"postgres": postgres_ready, "redis": redis_ready, "kafka": kafka_ready})
+    add_ops_routes(app, {"postgres": postgres_ready, "redis": redis_ready, "kafka": broker_ready(broker)})
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(HttpMetrics)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.common.broker import create_broker
+from services.common.broker import broker_ready, create_broker
 from services.common.clients import create_temporal_client
 from services.common.consumer import consume
 from services.common.events import ImageRequested
@@ -50,9 +50,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def temporal_ready() -> None:
         await app.state.temporal.service_client.check_health()
 
-    async def kafka_ready() -> None:
-        if not await broker.ping(timeout=2.0):
-            raise ConnectionError("Kafka broker did not answer")
-
-    add_ops_routes(app, {"temporal": temporal_ready, "kafka": kafka_ready})
+    add_ops_routes(app, {"temporal": temporal_ready, "kafka": broker_ready(broker)})
     return app
