@@ -758,7 +758,10 @@ class Stack:
         for name, healthy in zip(names, healths, strict=True):
             rec = state["components"][name]
             rec["healthy"] = healthy
-            rec["running"] = rec.get("external") or procs.alive(rec.get("pid"), rec.get("create_time"))
+            if name in self.APPS:
+                rec["running"] = healthy  # it lives inside the Ray head, answering or not
+            else:
+                rec["running"] = rec.get("external") or procs.alive(rec.get("pid"), rec.get("create_time"))
         return state
 
     def tail(self, name: str, lines: int = 40) -> str:

@@ -11,12 +11,15 @@ pytestmark = pytest.mark.integration
 
 def test_stack_json_names_every_part_with_endpoint_pid_log_health(stack: Stack) -> None:
     state = json.loads(stack.state_file.read_text())
-    expected = {"kafka", "s3", "temporal", "postgres", "redis", "ray", "smtp", "gateway", "echo"}
+    expected = {"kafka", "s3", "temporal", "postgres", "redis", "ray", "smtp", "gateway", "echo", "imagegen", "imagegen-worker"}
     assert expected <= set(state["components"])
-    for rec in state["components"].values():
-        assert rec["healthy"] is True
-        assert rec["pid"] > 0
-        assert rec["endpoint"] and rec["log"]
+    for name, rec in state["components"].items():
+        assert rec["healthy"] is True, name
+        assert rec["endpoint"] and rec["log"], name
+        if name in Stack.APPS:  # deployed into the Ray head: no process of its own
+            assert rec["pid"] is None
+        else:
+            assert rec["pid"] > 0, name
     assert state["components"]["gateway"]["endpoint"].startswith("http://127.0.0.1:")
     assert state["demo_tenant"]["name"] == "demo" and state["demo_tenant"]["api_key"].startswith("fl_")
 
