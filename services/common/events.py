@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -116,3 +117,73 @@ class ImageCompleted(ImageJobEvent):
 
 class ImageFailed(ImageJobEvent):
     """An image job ended `failed` (compensated) or `rejected` (e.g. no credits)."""
+
+
+# ---- marketing email ------------------------------------------------------------------------
+
+Currency = Literal["USD", "EUR", "GBP", "CAD", "AUD", "JPY", "CHF", "SEK", "NOK", "DKK"]
+
+
+class CartItem(BaseModel):
+    """One line of an abandoned cart."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=1000)
+    unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+
+
+class CartAbandoned(TenantEvent):
+    """A shopper left items in a cart (any Kafka client may produce it; key: cart_id)."""
+
+    cart_id: str = Field(min_length=1, max_length=128)
+    user_id: str = Field(min_length=1, max_length=128)
+    items: list[CartItem] = Field(min_length=1, max_length=100)
+    currency: Currency
+
+    def key(self) -> bytes:
+        return self.cart_id.encode()
+
+
+class EmailOutbound(TenantEvent):
+    """A composed email ready to send (the generated one, or the safe fallback)."""
+
+    cart_id: str
+    user_id: str
+    to: str
+    subject: str
+    preheader: str
+    text: str
+    html: str
+    discount_code: str | None = None
+    fallback: bool = False
+    failed_checks: list[str] = Field(default_factory=list)
+    template_id: str
+    backend: str
+
+    def key(self) -> bytes:
+        return self.cart_id.encode()
+
+
+class EmailDelivered(TenantEvent):
+    """The delivery service handed the email to the SMTP server."""
+
+    cart_id: str
+    user_id: str
+    message_id: str
+    fallback: bool
+
+    def key(self) -> bytes:
+        return self.cart_id.encode()
+
+
+class EmailFailed(TenantEvent):
+    """No email went out for this cart, and why (suppressed, frequency cap, ...)."""
+
+    cart_id: str
+    user_id: str
+    reason: str
+
+    def key(self) -> bytes:
+        return self.cart_id.encode()

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     forgeline_echo_port: int = 28081
     forgeline_imagegen_port: int = 28082
     forgeline_imagegen_worker_port: int = 28083
+    forgeline_email_port: int = 28084
+    forgeline_email_delivery_port: int = 28085
 
     # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
     kafka_session_timeout_ms: int = 6000
@@ -93,6 +95,21 @@ class Settings(BaseSettings):
     image_presign_ttl_s: int = 900
     image_model_path: Path | None = None  # default: <forgeline_home>/models/tiny-sd
     temporal_task_queue_images: str = "imagegen"
+
+    # LLM (email generation, moderation judge): template | openai | local.
+    llm_backend: str = "template"
+    llm_model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    llm_api_key: str = ""
+
+    # Marketing email.
+    qdrant_url: str = ""  # empty: embedded local mode under <forgeline_home>/qdrant
+    email_from: str = "Forgeline Shop <shop@forgeline.example>"
+    email_shop_url: str = "https://shop.forgeline.example/cart"
+    email_allowed_link_domains: list[str] = ["shop.forgeline.example", "forgeline.example"]
+    email_offbrand_terms: list[str] = ["cheap", "dirt cheap", "act now", "last chance", "guaranteed", "free money", "crazy deal"]
+    email_frequency_cap_hours: float = 24.0
+    email_generation_attempts: int = 3
+    email_item_cache_ttl_s: int = 600
 
     # Ray Serve image deployment (0 GPUs locally and in CI; 1 or a fraction on GPU nodes).
     serve_url: str = ""  # Serve's HTTP proxy; empty: the local stack's

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 
 from services.common.events import (
     BenchPing,
+    CartAbandoned,
     EchoCompleted,
     EchoRequested,
+    EmailDelivered,
+    EmailFailed,
+    EmailOutbound,
     Event,
     ImageCompleted,
     ImageFailed,
@@ -51,6 +55,11 @@ IMAGE_STATUS = TopicSpec("image.status", ImageStatusChanged, "An image job start
 IMAGE_COMPLETED = TopicSpec("image.completed", ImageCompleted, "An image job succeeded.", consumed=False)
 IMAGE_FAILED = TopicSpec("image.failed", ImageFailed, "An image job failed (compensated) or was rejected.", consumed=False)
 
+CART_ABANDONED = TopicSpec("cart.abandoned", CartAbandoned, "A shopper abandoned a cart (key: cart_id).")
+EMAIL_OUTBOUND = TopicSpec("email.outbound", EmailOutbound, "A composed email, ready for delivery (key: cart_id).")
+EMAIL_DELIVERED = TopicSpec("email.delivered", EmailDelivered, "An email went out over SMTP.", consumed=False)
+EMAIL_FAILED = TopicSpec("email.failed", EmailFailed, "No email went out for a cart, and why.", consumed=False)
+
 BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench).", consumed=False)
 BENCH_OUT = TopicSpec("bench.out", BenchPing, "Benchmark output (forgeline bench).", consumed=False)
 
@@ -61,6 +70,10 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     IMAGE_STATUS,
     IMAGE_COMPLETED,
     IMAGE_FAILED,
+    CART_ABANDONED,
+    EMAIL_OUTBOUND,
+    EMAIL_DELIVERED,
+    EMAIL_FAILED,
     BENCH_IN,
     BENCH_OUT,
 )
