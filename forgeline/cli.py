@@ -171,6 +171,34 @@ def tenants_create(
 
 
 @app.command()
+def seed(
+    users: Annotated[int, typer.Option(help="How many shoppers", min=10)] = 300,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed makes the same shop")] = 7,
+) -> None:
+    """Fill the demo shop (tenant `shop-demo`): users in cohorts, items, purchases, promotions,
+    ~30 email templates. Writes .forgeline/seed.json (tenant key, user ids with cohort and
+    address, SKUs) so any client can craft valid `cart.abandoned` events."""
+    import asyncpg
+
+    from forgeline.seed import seed as write_seed
+
+    settings = use_stack_env()
+    if not settings.database_url:
+        console.print("No database: start the stack with `forgeline up` or set DATABASE_URL.")
+        raise typer.Exit(1)
+
+    async def run() -> dict[str, object]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await write_seed(conn, settings.state_dir / "seed.json", seed_value, users)
+        finally:
+            await conn.close()
+
+    summary = asyncio.run(run())
+    console.print(f"Seeded {summary['counts']} for tenant shop-demo; details in {settings.state_dir / 'seed.json'}.")
+
+
+@app.command()
 def trace(ident: Annotated[str, typer.Argument(help="A trace id, job id, echo id or event id")]) -> None:
     """Print the end-to-end span tree for an id, from the JSONL traces of every service."""
     from forgeline.trace import find_traces, load_spans, render_tree

@@ -314,12 +314,27 @@ class Stack:
                 argv=[sys.executable, "-m", "workflows.imagegen.worker"],
                 needs=("temporal", "postgres", "s3", "redis", "kafka", "imagegen-serve"),
             ),
+            Component(
+                "email",
+                f"http://{local}:{s.forgeline_email_port}",
+                ports={"FORGELINE_EMAIL_PORT": s.forgeline_email_port},
+                argv=[sys.executable, "-m", "services.email", "compose"],
+                needs=("kafka", "postgres", "redis"),
+                env={"HF_HUB_OFFLINE": "1"},
+            ),
+            Component(
+                "email-delivery",
+                f"http://{local}:{s.forgeline_email_delivery_port}",
+                ports={"FORGELINE_EMAIL_DELIVERY_PORT": s.forgeline_email_delivery_port},
+                argv=[sys.executable, "-m", "services.email", "deliver"],
+                needs=("kafka", "postgres", "smtp"),
+            ),
         ]
         return {c.name: c for c in comps}
 
     INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp")
     APPS = ("imagegen-serve",)  # deployed into the Ray head once it is healthy
-    SERVICES = ("gateway", "echo", "imagegen", "imagegen-worker")
+    SERVICES = ("gateway", "echo", "imagegen", "imagegen-worker", "email", "email-delivery")
 
     def endpoints_env(self) -> dict[str, str]:
         """The endpoint variables every service and client of this stack reads."""

@@ -25,6 +25,7 @@ from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import ECHO_REQUESTED, LIVE_TOPICS, spec_for
 from services.gateway.asyncapi import asyncapi_document
 from services.gateway.auth import Caller
+from services.gateway.carts import cart_routes
 from services.gateway.errors import BodySizeLimit, install_error_handlers
 from services.gateway.images import image_routes
 from services.gateway.live import LiveHub, sse_frame
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(image_routes(broker, hub, settings, create_s3(settings)))
+    app.include_router(cart_routes(broker))
 
     @app.get("/v1/tenants/me", response_model=TenantView, tags=["tenants"])
     async def me(tenant: Caller, request: Request) -> TenantView:

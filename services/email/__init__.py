@@ -1,0 +1,1 @@
+"""Marketing email: cart.abandoned -> context, retrieval, generation, guardrails -> email.outbound -> SMTP."""

@@ -1,0 +1,138 @@
+"""Email wiring: the composer (cart.abandoned -> email.outbound) and the delivery service
+(email.outbound -> SMTP), each its own process, consumer group and ops routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from services.common.broker import broker_ready, create_broker, publish_event
+from services.common.clients import create_pg_pool, create_redis
+from services.common.consumer import consume
+from services.common.events import CartAbandoned, EmailDelivered, EmailFailed, EmailOutbound
+from services.common.faults import faults
+from services.common.http import add_ops_routes
+from services.common.llm import create_llm
+from services.common.settings import Settings, get_settings
+from services.common.telemetry import setup_telemetry, shutdown_telemetry
+from services.common.topics import CART_ABANDONED, EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
+from services.email.context import ItemCatalogue
+from services.email.delivery import DeliveryDeps, SmtpMailer, deliver_email
+from services.email.handlers import ComposeDeps, compose_email
+from services.email.retrieval import TemplateIndex, create_qdrant
+
+
+def create_composer_app(settings: Settings | None = None) -> FastAPI:
+    """`python -m services.email compose`: group `email-composer` on cart.abandoned."""
+    settings = settings or get_settings()
+    service = "email-composer"
+    setup_telemetry(settings, service)
+    broker = create_broker(settings, service)
+    deps: list[ComposeDeps] = []
+
+    async def on_cart_abandoned(event: CartAbandoned) -> None:
+        await compose_email(event, deps[0])
+
+    consume(broker, CART_ABANDONED, service, on_cart_abandoned, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pg_pool(settings)
+        redis = create_redis(settings)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=settings.client_timeout_s))
+        qdrant = create_qdrant(settings.qdrant_url, settings.state_dir, service)
+        index = TemplateIndex(qdrant, pool)
+        await index.ensure_collection()
+
+        async def publish(event: EmailOutbound) -> None:
+            await publish_event(broker, EMAIL_OUTBOUND, event)
+
+        deps.append(
+            ComposeDeps(
+                pool=pool,
+                catalogue=ItemCatalogue(pool, redis, settings.email_item_cache_ttl_s),
+                index=index,
+                llm=create_llm(settings, http),
+                publish=publish,
+                cart_url=settings.email_shop_url,
+                offbrand_terms=settings.email_offbrand_terms,
+                allowed_domains=settings.email_allowed_link_domains,
+                max_attempts=settings.email_generation_attempts,
+            )
+        )
+        app.state.pool = pool
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await qdrant.close()
+            await http.aclose()
+            await redis.aclose()
+            await pool.close()
+            shutdown_telemetry()
+
+    app = FastAPI(title=service, lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def postgres_ready() -> None:
+        await app.state.pool.fetchval("SELECT 1")
+
+    add_ops_routes(app, {"postgres": postgres_ready, "kafka": broker_ready(broker)})
+    return app
+
+
+def create_delivery_app(settings: Settings | None = None) -> FastAPI:
+    """`python -m services.email deliver`: group `email-delivery` on email.outbound."""
+    settings = settings or get_settings()
+    service = "email-delivery"
+    setup_telemetry(settings, service)
+    broker = create_broker(settings, service)
+    deps: list[DeliveryDeps] = []
+
+    async def on_email_outbound(event: EmailOutbound) -> None:
+        await deliver_email(event, deps[0])
+
+    consume(broker, EMAIL_OUTBOUND, service, on_email_outbound, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.smtp_host:
+            raise RuntimeError("SMTP_HOST is not set: run `forgeline up` (it starts an SMTP sink) or point it at a server")
+        pool = await create_pg_pool(settings)
+
+        async def delivered(event: EmailDelivered) -> None:
+            await publish_event(broker, EMAIL_DELIVERED, event)
+
+        async def failed(event: EmailFailed) -> None:
+            await publish_event(broker, EMAIL_FAILED, event)
+
+        deps.append(
+            DeliveryDeps(
+                pool=pool,
+                mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.client_timeout_s),
+                publish_delivered=delivered,
+                publish_failed=failed,
+                faults=faults(),
+                sender=settings.email_from,
+                cap_hours=settings.email_frequency_cap_hours,
+            )
+        )
+        app.state.pool = pool
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await pool.close()
+            shutdown_telemetry()
+
+    app = FastAPI(title=service, lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def postgres_ready() -> None:
+        await app.state.pool.fetchval("SELECT 1")
+
+    add_ops_routes(app, {"postgres": postgres_ready, "kafka": broker_ready(broker)})
+    return app
