@@ -29,6 +29,8 @@ bench_app = typer.Typer(
 )
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(demo_app, name="demo")
+dlq_app = typer.Typer(help="Inspect and replay dead-letter topics.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
 models_app = typer.Typer(help="Make or inspect the local models the pipelines load.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(models_app, name="models")
@@ -240,6 +242,35 @@ def demo_image() -> None:
     settings = use_stack_env()
     ok = asyncio.run(demo.image(settings, Stack(settings).load_state(), print))
     raise typer.Exit(0 if ok else 1)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="The source topic, e.g. email.outbound (its .dlq is read)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be replayed")] = False,
+) -> None:
+    """Send every dead letter of TOPIC not replayed before back through TOPIC.retry, to the
+    consumer group that gave up on it, with a fresh retry budget. Fix the cause first (e.g.
+    bring SMTP back): what fails again lands in the DLQ again."""
+    from services.common.dlq import replay_dead_letters
+    from services.common.topics import spec_for
+
+    settings = use_stack_env()
+    try:
+        spec = spec_for(topic)
+    except KeyError as error:
+        console.print(str(error))
+        raise typer.Exit(2) from error
+    if not spec.consumed:
+        console.print(f"{topic} has no DLQ: nothing consumes it through the retry policy.")
+        raise typer.Exit(2)
+    letters = asyncio.run(replay_dead_letters(settings.kafka_bootstrap_servers, spec, dry_run=dry_run))
+    for letter in letters:
+        console.print(
+            f"  {spec.dlq}[{letter.partition}]@{letter.offset} key={letter.key} group={letter.group}: {letter.error[:120]}"
+        )
+    verb = "would replay" if dry_run else "replayed"
+    console.print(f"{verb} {len(letters)} dead letter(s) of {topic}.")
 
 
 @models_app.command("tiny-sd")

@@ -3,6 +3,7 @@ delivery -> the SMTP sink's files, with the seeded shop."""
 
 import asyncio
 import json
+import signal
 import uuid
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
@@ -212,3 +213,37 @@ async def test_delivery_killed_between_send_and_commit_sends_at_most_once(
 
 async def _mails_async(stack: Stack, cart_id: str) -> list[Message]:
     return mails_for(stack, cart_id)
+
+
+@pytest.mark.drill
+async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
+    stack: Stack, env: dict[str, str], client: httpx.AsyncClient, db: asyncpg.Pool, shop: dict[str, Any]
+) -> None:
+    from services.common.dlq import replay_dead_letters
+    from services.common.topics import EMAIL_OUTBOUND
+
+    await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND)  # start from a clean slate
+    carts = [cart(shop, user(shop, "lapsed", skip=10 + i), [sku(shop, "HOM")]) for i in range(2)]
+    stack.kill("smtp", signal.SIGKILL)
+    try:
+        for body in carts:
+            await post_cart(client, shop, body)
+        letters: list[Any] = []
+
+        async def dead() -> bool:
+            letters[:] = await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND, dry_run=True)
+            return len(letters) == len(carts)
+
+        await wait_for(dead, 60, every_s=1.0)  # retried with backoff, then dead-lettered
+        assert {letter.key for letter in letters} == {body["cart_id"] for body in carts}
+        assert all("gave up after" in letter.error and letter.group == "email-delivery" for letter in letters)
+        for body in carts:  # the claim was released: nothing recorded as sent
+            assert await db.fetchval("SELECT count(*) FROM email_sends WHERE cart_id = $1", body["cart_id"]) == 0
+    finally:
+        await stack.restart("smtp")
+    replayed = await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND)
+    assert len(replayed) == len(carts)
+    for body in carts:
+        assert (await send_status(db, body["cart_id"]))["status"] == "sent"
+        assert len(mails_for(stack, body["cart_id"])) == 1
+    assert await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND) == []  # each one replayed once
