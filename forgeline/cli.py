@@ -273,6 +273,16 @@ def dlq_replay(
     console.print(f"{verb} {len(letters)} dead letter(s) of {topic}.")
 
 
+@demo_app.command("email")
+def demo_email() -> None:
+    """Marketing email: seed the shop, five carts followed stage by stage, the mail that arrived."""
+    from forgeline import demo
+
+    settings = use_stack_env()
+    ok = asyncio.run(demo.email(settings, Stack(settings).load_state(), print))
+    raise typer.Exit(0 if ok else 1)
+
+
 @models_app.command("tiny-sd")
 def models_tiny_sd(
     path: Annotated[

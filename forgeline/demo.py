@@ -23,6 +23,8 @@ async def run_all(settings: Settings, state: dict[str, Any], say: Say) -> bool:
     say("")
     results["image"] = await image(settings, state, say)
     say("")
+    results["email"] = await email(settings, state, say)
+    say("")
     for name, ok in results.items():
         say(f"demo {name}: {'PASSED' if ok else 'FAILED'}")
     return all(results.values())
@@ -193,3 +195,144 @@ async def _follow(client: httpx.AsyncClient, jobs: dict[str, str], say: Say, tim
 
     results = await asyncio.wait_for(asyncio.gather(*(one(j) for j in jobs)), timeout_s)
     return dict(zip(jobs, results, strict=True))
+
+
+async def email(settings: Settings, state: dict[str, Any], say: Say, timeout_s: float = 90.0) -> bool:
+    """Cart-abandonment emails: seed the shop, fire five carts, follow each stage, show the mail."""
+    import asyncpg
+
+    from forgeline.seed import seed
+
+    gateway, _ = _gateway_and_key(state, say)
+    if not gateway:
+        return False
+    say("== email demo: cart.abandoned -> context -> retrieval -> generation -> guardrails -> SMTP ==")
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        shop = await seed(conn, settings.state_dir / "seed.json")
+    finally:
+        await conn.close()
+    say(f"1. Seeded the shop: {shop['counts']} (details in {settings.state_dir / 'seed.json'}).")
+    carts = _demo_carts(shop)
+    watcher = _EmailWatcher(settings.kafka_bootstrap_servers)
+    await watcher.start()
+    try:
+        async with httpx.AsyncClient(base_url=gateway, timeout=15) as client:
+            headers = {"Authorization": f"Bearer {shop['tenant']['api_key']}"}
+            for label, body in carts.items():
+                response = await client.post("/v1/events/cart-abandoned", json=body, headers=headers)
+                say(
+                    f"2. {label}: cart {body['cart_id']} -> {response.status_code} {response.json().get('status', response.text)}"
+                )
+        outcomes = await watcher.follow({body["cart_id"]: label for label, body in carts.items()}, say, timeout_s)
+    finally:
+        await watcher.stop()
+    say("4. What the SMTP sink received:")
+    mails = _sink_mails(settings.state_dir / "mail", {body["cart_id"] for body in carts.values()})
+    for mail in mails:
+        say(f"   To: {mail['To']}  Subject: {mail['Subject']}")
+        for line in _plain_text(mail).strip().splitlines()[:6]:
+            say(f"     | {line}")
+    expected = {
+        "loyal shopper": "sent",
+        "new shopper": "sent",
+        "bargain shopper, stale 50% template": "sent (fallback)",
+        "unsubscribed shopper": "not sent: suppressed",
+        "loyal shopper again": "not sent: capped",
+    }
+    ok = outcomes == expected and len(mails) == 3
+    say(
+        f"5. {'As expected' if ok else 'Unexpected outcomes: ' + str(outcomes)}: three emails, one of them the safe fallback; "
+        "the unsubscribed address and the second cart inside the frequency cap got none."
+    )
+    return ok
+
+
+def _demo_carts(shop: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    def first(cohort: str) -> str:
+        return str(
+            next(u["user_id"] for u in shop["users"] if u["cohort"] == cohort and u["user_id"] != shop["suppressed_user_id"])
+        )
+
+    def sku(part: str) -> str:
+        return str(next(s["sku"] for s in shop["skus"] if part in s["sku"]))
+
+    run = time.strftime("%H%M%S")
+
+    def body(user_id: str, skus: list[str], n: int) -> dict[str, Any]:
+        items = [{"sku": s, "quantity": 1, "unit_price": "59.00"} for s in skus]
+        return {"cart_id": f"demo-{run}-{n}", "user_id": user_id, "items": items, "currency": "USD"}
+
+    loyal = first("loyal")
+    return {
+        "loyal shopper": body(loyal, [sku("SHO")], 1),
+        "new shopper": body(first("new"), [sku("HOM"), sku("BAG")], 2),
+        "bargain shopper, stale 50% template": body(first("bargain"), [sku("DUFFEL")], 3),
+        "unsubscribed shopper": body(shop["suppressed_user_id"], [sku("OUT")], 4),
+        "loyal shopper again": body(loyal, [sku("OUT")], 5),
+    }
+
+
+class _EmailWatcher:
+    """Reads email.outbound / email.delivered / email.failed from their ends, for the demo."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        from services.common.topics import EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
+
+        self.topics = (EMAIL_OUTBOUND.name, EMAIL_DELIVERED.name, EMAIL_FAILED.name)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+
+    async def start(self) -> None:
+        from aiokafka import TopicPartition
+
+        await self.consumer.start()
+        await self.consumer.topics()
+        parts = [TopicPartition(t, p) for t in self.topics for p in sorted(self.consumer.partitions_for_topic(t) or ())]
+        self.consumer.assign(parts)
+        await self.consumer.seek_to_end(*parts)
+        for tp in parts:
+            await self.consumer.position(tp)  # resolve "end" now, before the carts are sent
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+
+    async def follow(self, carts: dict[str, str], say: Say, timeout_s: float) -> dict[str, str]:
+        say("3. Following each cart through the pipeline:")
+        outcomes: dict[str, str] = {}
+        fallback: dict[str, bool] = {}
+        started = time.monotonic()
+        while len(outcomes) < len(carts) and time.monotonic() - started < timeout_s:
+            batch = await self.consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                for record in records:
+                    event = json.loads(record.value or b"{}")
+                    label = carts.get(event.get("cart_id", ""))
+                    if label is None:
+                        continue
+                    stamp = f"[{time.monotonic() - started:4.1f}s] {label}"
+                    if tp.topic.endswith("outbound"):
+                        fallback[label] = event["fallback"]
+                        stages = ", ".join(f"{k} {v:.0f} ms" for k, v in event.get("stage_ms", {}).items())
+                        kind = "FALLBACK (" + "; ".join(event["failed_checks"])[:110] + ")" if event["fallback"] else "generated"
+                        say(f"   {stamp}: composed from template {event['template_id']}, {kind}; {stages}")
+                    elif tp.topic.endswith("delivered"):
+                        outcomes[label] = "sent (fallback)" if fallback.get(label) else "sent"
+                        say(f"   {stamp}: delivered over SMTP in {event.get('delivery_ms', 0):.0f} ms")
+                    else:
+                        outcomes[label] = "not sent: " + event["reason"].split(":", 1)[0]
+                        say(f"   {stamp}: not sent ({event['reason'][:90]})")
+        return outcomes
+
+
+def _plain_text(mail: Any) -> str:
+    body = mail.get_body(preferencelist=("plain",))
+    return str(body.get_content()) if body is not None else ""
+
+
+def _sink_mails(directory: Path, cart_ids: set[str]) -> list[Any]:
+    from email import message_from_bytes, policy
+
+    mails = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted(directory.glob("*.eml"))]
+    return [m for m in mails if m["X-Forgeline-Cart"] in cart_ids]

@@ -161,6 +161,7 @@ class EmailOutbound(TenantEvent):
     failed_checks: list[str] = Field(default_factory=list)
     template_id: str
     backend: str
+    stage_ms: dict[str, float] = Field(default_factory=dict, description="Time per composition stage.")
 
     def key(self) -> bytes:
         return self.cart_id.encode()
@@ -173,6 +174,7 @@ class EmailDelivered(TenantEvent):
     user_id: str
     message_id: str
     fallback: bool
+    delivery_ms: float = Field(default=0.0, description="Time from dequeue to the SMTP server's acceptance.")
 
     def key(self) -> bytes:
         return self.cart_id.encode()

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from services.common.broker import broker_ready, create_broker, publish_event
 from services.common.clients import create_pg_pool, create_redis
 from services.common.consumer import consume
+from services.common.embeddings import embed
 from services.common.events import CartAbandoned, EmailDelivered, EmailFailed, EmailOutbound
 from services.common.faults import faults
 from services.common.http import add_ops_routes
@@ -46,6 +47,7 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
         qdrant = create_qdrant(settings.qdrant_url, settings.state_dir, service)
         index = TemplateIndex(qdrant, pool)
         await index.ensure_collection()
+        await embed(["warm-up"])  # load MiniLM now (~5 s), not inside the first cart's latency
 
         async def publish(event: EmailOutbound) -> None:
             await publish_event(broker, EMAIL_OUTBOUND, event)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import smtplib
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ def build_message(event: EmailOutbound, sender: str) -> EmailMessage:
 async def deliver_email(event: EmailOutbound, deps: DeliveryDeps) -> str:
     """Send one cart's email unless suppressed, capped or already handled; the outcome."""
     msg_id = message_id(event)
+    started = time.perf_counter()
     async with deps.pool.acquire() as conn, conn.transaction():
         # One user at a time: the cap check and the claim must not interleave for two carts.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{event.tenant_id}/{event.user_id}")
@@ -150,11 +152,11 @@ async def deliver_email(event: EmailOutbound, deps: DeliveryDeps) -> str:
         event.cart_id,
     )
     OUTCOMES.labels("sent").inc()
-    await deps.publish_delivered(_delivered(event, msg_id))
+    await deps.publish_delivered(_delivered(event, msg_id, (time.perf_counter() - started) * 1000))
     return "sent"
 
 
-def _delivered(event: EmailOutbound, msg_id: str) -> EmailDelivered:
+def _delivered(event: EmailOutbound, msg_id: str, delivery_ms: float = 0.0) -> EmailDelivered:
     return EmailDelivered(
         event_id=uuid.uuid5(event.tenant_id, f"email.delivered/{event.cart_id}"),
         tenant_id=event.tenant_id,
@@ -162,6 +164,7 @@ def _delivered(event: EmailOutbound, msg_id: str) -> EmailDelivered:
         user_id=event.user_id,
         message_id=msg_id,
         fallback=event.fallback,
+        delivery_ms=round(delivery_ms, 1),
     )
 
 

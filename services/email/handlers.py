@@ -96,6 +96,7 @@ async def compose_email(event: CartAbandoned, deps: ComposeDeps) -> EmailOutboun
         failed_checks=failed,
         template_id=template_id,
         backend=deps.llm.name,
+        stage_ms=timings,
     )
     await deps.publish(outbound)
     return outbound

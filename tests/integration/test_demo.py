@@ -19,3 +19,9 @@ async def test_image_demo_passes(stack: Stack) -> None:
     assert await demo.image(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
     assert any("cached=True" in line for line in lines)
     assert any("refunded failure" in line for line in lines)
+
+
+async def test_email_demo_passes(stack: Stack) -> None:
+    lines: list[str] = []
+    assert await demo.email(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert any("FALLBACK (discount:" in line for line in lines)
