@@ -14,6 +14,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -406,4 +407,116 @@ async def _batching(serve_url: str, concurrency: int = 16, rounds: int = 4) -> d
         "batched": batched,
         "unbatched": unbatched,
         "ratio": round(batched["images_per_s"] / unbatched["images_per_s"], 2),
+    }
+
+
+# ---- marketing email ------------------------------------------------------------------------
+
+
+def email(settings: Settings, *, carts: int, users: int, progress: Say) -> dict[str, Any]:
+    """`forgeline bench email`: end-to-end emails/s with the template backend, stage latencies, fallback rate."""
+    home = Path(tempfile.mkdtemp(prefix="fl-bench-"))
+    os.environ["EMAIL_FREQUENCY_CAP_HOURS"] = "0"  # every cart of the bench is meant to be sent
+    os.environ["LLM_BACKEND"] = "template"
+    stack = Stack(isolated_settings(home), progress=lambda m: progress(f"  {m}"))
+    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "backend": "template", "carts": carts}
+    try:
+        progress("1/3 forgeline up (fresh home) ...")
+        stack.up()
+        result.update(asyncio.run(_email_run(stack, carts, users, progress)))
+        result["local_backend"] = "not measured: the local SmolLM2 backend is not built yet"
+    finally:
+        progress("stopping the bench stack ...")
+        stack.down()
+    return result
+
+
+async def _email_run(stack: Stack, carts: int, users: int, progress: Say) -> dict[str, Any]:
+    import asyncpg
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    from forgeline.seed import seed
+    from services.common.events import CartAbandoned, CartItem
+    from services.common.topics import CART_ABANDONED, EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
+
+    env = stack.endpoints_env()
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    conn = await asyncpg.connect(env["DATABASE_URL"])
+    try:
+        progress(f"2/3 seeding a shop with {users} users ...")
+        shop = await seed(conn, stack.home / "seed.json", users=users)
+    finally:
+        await conn.close()
+    tenant = uuid.UUID(shop["tenant"]["id"])
+    people = [u for u in shop["users"] if u["user_id"] != shop["suppressed_user_id"]]
+    events = [
+        CartAbandoned(
+            tenant_id=tenant,
+            cart_id=f"bench-{i}",
+            user_id=people[i % len(people)]["user_id"],
+            items=[CartItem(sku=shop["skus"][i % len(shop["skus"])]["sku"], quantity=1, unit_price=Decimal("42.00"))],
+            currency="USD",
+        )
+        for i in range(carts)
+    ]
+    watch = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await watch.start()
+    await watch.topics()
+    topics = (EMAIL_OUTBOUND.name, EMAIL_DELIVERED.name, EMAIL_FAILED.name)
+    parts = [TopicPartition(t, p) for t in topics for p in sorted(watch.partitions_for_topic(t) or ())]
+    watch.assign(parts)
+    await watch.seek_to_end(*parts)
+    for tp in parts:
+        await watch.position(tp)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    await producer.start()
+    progress(f"3/3 {carts} carts onto cart.abandoned, waiting for every one to be sent or refused ...")
+    started = time.perf_counter()
+    try:
+        pending = [await producer.send(CART_ABANDONED.name, e.model_dump_json().encode(), key=e.key()) for e in events]
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    produced_s = time.perf_counter() - started
+    stages: dict[str, list[float]] = {}
+    finished: dict[str, str] = {}
+    fallbacks = 0
+    last_report = time.perf_counter()
+    try:
+        while len(finished) < carts:
+            batch = await watch.getmany(timeout_ms=1000)
+            for tp, records in batch.items():
+                for record in records:
+                    event = json.loads(record.value or b"{}")
+                    if not str(event.get("cart_id", "")).startswith("bench-"):
+                        continue
+                    if tp.topic == EMAIL_OUTBOUND.name:
+                        fallbacks += bool(event["fallback"])
+                        for name, ms in event.get("stage_ms", {}).items():
+                            stages.setdefault(name, []).append(ms)
+                    elif tp.topic == EMAIL_DELIVERED.name:
+                        finished[event["cart_id"]] = "sent"
+                        stages.setdefault("delivery", []).append(event.get("delivery_ms", 0.0))
+                    else:
+                        finished[event["cart_id"]] = event["reason"].split(":", 1)[0]
+            if time.perf_counter() - last_report > 10:
+                last_report = time.perf_counter()
+                rate = len(finished) / (last_report - started)
+                progress(f"    {len(finished)}/{carts} done, {rate:.1f}/s")
+    finally:
+        await watch.stop()
+    elapsed = time.perf_counter() - started
+    rate = carts / elapsed
+    outcomes: dict[str, int] = {}
+    for outcome in finished.values():
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return {
+        "produce_seconds": round(produced_s, 2),
+        "seconds": round(elapsed, 1),
+        "emails_per_s": round(rate, 1),
+        "goal_emails_per_s": 110,
+        "outcomes": outcomes,
+        "fallback_rate": round(fallbacks / carts, 3),
+        "stage_ms_p50": {name: round(statistics.median(v), 1) for name, v in stages.items()},
+        "stage_ms_p95": {name: round(sorted(v)[max(0, int(len(v) * 0.95) - 1)], 1) for name, v in stages.items()},
     }

@@ -150,7 +150,7 @@ def build_shop(seed: int = 7, users: int = 300) -> dict[str, list[dict[str, Any]
             "preheader": "Use code SUMMER50 on your duffel",
             "body": "Half price on the duffel bag in your cart with code SUMMER50: {items}. {discount}",
             "call_to_action": "Claim 50% off",
-            "conversion_rate": 0.19,
+            "conversion_rate": 0.11,  # among the best, so similarity (a duffel in the cart) decides
         }
     )
     return {"items": items, "users": people, "purchases": purchases, "promotions": promotions, "templates": templates}

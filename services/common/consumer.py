@@ -52,8 +52,15 @@ def consume(
     handler: Callable[[Any], Awaitable[None]],
     settings: Settings,
     policy: RetryPolicy | None = None,
+    batch_size: int = 1,
+    concurrency: int = 16,
 ) -> None:
-    """Subscribe `handler` to `spec` (and its retry topic) under consumer group `group`."""
+    """Subscribe `handler` to `spec` (and its retry topic) under consumer group `group`.
+
+    With `batch_size` > 1 the main topic is read in batches and handled `concurrency` at a
+    time (throughput pipelines); the commit then covers the whole batch, so a crash
+    redelivers the batch and idempotent handlers keep effects exactly-once.
+    """
     policy = policy or policy_from(settings)
     options: dict[str, Any] = {
         "group_id": group,
@@ -63,42 +70,43 @@ def consume(
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
     }
 
+    process = _processor(broker, spec, group, handler, policy)
+
     async def handle(msg: KafkaMessage, attempt: int) -> None:
         record = kafka_record(msg)
-        topic = spec.name
-        outcome = "ok"
-        try:
-            event = spec.event.model_validate_json(msg.body)
-            with HANDLER_SECONDS.labels(topic, group).time():
-                await handler(event)
-        except Exception as error:  # every failure is routed, never dropped or re-raised
-            decision = decide(policy, attempt, error)
-            outcome = decision.action
-            original = {k: str(v) for k, v in msg.headers.items()}
-            where = {"group": group, "topic": topic, "partition": record.partition, "offset": record.offset}
-            if decision.action == "retry":
-                headers = retry_headers(original, decision=decision, **where)
-                await broker.publish(msg.body, spec.retry, key=record.key, headers=headers)
-            else:
-                headers = dlq_headers(original, decision=decision, error=error, **where)
-                await broker.publish(msg.body, spec.dlq, key=record.key, headers=headers)
-            log.warning(
-                "%s %s[%s]@%s attempt %s -> %s: %s",
-                group,
-                record.topic,
-                record.partition,
-                record.offset,
-                attempt,
-                decision.action,
-                type(error).__name__,
-            )
-        MESSAGES_HANDLED.labels(topic, group, outcome).inc()
+        await process(msg.body, {k: str(v) for k, v in msg.headers.items()}, record, attempt)
         await msg.ack()
-        _record_lag(msg, group)
+        _record_lag(msg.consumer, record, group)
 
-    @broker.subscriber(spec.name, title=f"{group}:{spec.name}", **options)
-    async def on_message(msg: KafkaMessage) -> None:
-        await handle(msg, attempt=1)
+    if batch_size > 1:
+        # Batches: records of different keys run concurrently (one key's stay in order), every
+        # failure is routed one by one, and the batch is committed once when all are done.
+        @broker.subscriber(
+            spec.name, title=f"{group}:{spec.name}", batch=True, max_records=batch_size, batch_timeout_ms=50, **options
+        )
+        async def on_batch(msg: KafkaMessage) -> None:
+            records = cast(tuple[ConsumerRecord[bytes, bytes], ...], msg.raw_message)
+            lanes: dict[tuple[int, bytes | None], list[ConsumerRecord[bytes, bytes]]] = {}
+            for record in records:
+                lanes.setdefault((record.partition, record.key), []).append(record)
+            gate = asyncio.Semaphore(concurrency)
+
+            async def lane(lane_records: list[ConsumerRecord[bytes, bytes]]) -> None:
+                for record in lane_records:
+                    async with gate:
+                        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+                        await process(record.value or b"", headers, record, 1)
+
+            await asyncio.gather(*(lane(r) for r in lanes.values()))
+            await msg.ack()
+            for record in records:
+                _record_lag(msg.consumer, record, group)
+
+    else:
+
+        @broker.subscriber(spec.name, title=f"{group}:{spec.name}", **options)
+        async def on_message(msg: KafkaMessage) -> None:
+            await handle(msg, attempt=1)
 
     @broker.subscriber(spec.retry, title=f"{group}:{spec.retry}", include_in_schema=False, **options)
     async def on_retry(msg: KafkaMessage) -> None:
@@ -111,17 +119,56 @@ def consume(
         await handle(msg, attempt=int(msg.headers.get(H_ATTEMPT, "2")))
 
 
+Process = Callable[[bytes, dict[str, str], ConsumerRecord[bytes, bytes], int], Awaitable[None]]
+
+
+def _processor(
+    broker: KafkaBroker, spec: TopicSpec, group: str, handler: Callable[[Any], Awaitable[None]], policy: RetryPolicy
+) -> Process:
+    """Validate, handle, and route any failure to the retry topic or the DLQ (never raises)."""
+
+    async def process(body: bytes, original: dict[str, str], record: ConsumerRecord[bytes, bytes], attempt: int) -> None:
+        topic = spec.name
+        outcome = "ok"
+        try:
+            event = spec.event.model_validate_json(body)
+            with HANDLER_SECONDS.labels(topic, group).time():
+                await handler(event)
+        except Exception as error:  # every failure is routed, never dropped or re-raised
+            decision = decide(policy, attempt, error)
+            outcome = decision.action
+            where = {"group": group, "topic": topic, "partition": record.partition, "offset": record.offset}
+            if decision.action == "retry":
+                headers = retry_headers(original, decision=decision, **where)
+                await broker.publish(body, spec.retry, key=record.key, headers=headers)
+            else:
+                headers = dlq_headers(original, decision=decision, error=error, **where)
+                await broker.publish(body, spec.dlq, key=record.key, headers=headers)
+            log.warning(
+                "%s %s[%s]@%s attempt %s -> %s: %s",
+                group,
+                record.topic,
+                record.partition,
+                record.offset,
+                attempt,
+                decision.action,
+                type(error).__name__,
+            )
+        MESSAGES_HANDLED.labels(topic, group, outcome).inc()
+
+    return process
+
+
 def kafka_record(msg: KafkaMessage) -> ConsumerRecord[bytes, bytes]:
     """The aiokafka record under a FastStream message (single-message subscribers only)."""
     return cast(ConsumerRecord[bytes, bytes], msg.raw_message)
 
 
-def _record_lag(msg: KafkaMessage, group: str) -> None:
+def _record_lag(consumer: Any, record: ConsumerRecord[bytes, bytes], group: str) -> None:
     """Lag = high-water mark - next offset; needs a real aiokafka consumer (not the test fake)."""
-    highwater = getattr(msg.consumer, "highwater", None)
+    highwater = getattr(consumer, "highwater", None)
     if highwater is None:
         return
-    record = kafka_record(msg)
     mark = highwater(TopicPartition(record.topic, record.partition))
     if mark is not None:
         CONSUMER_LAG.labels(record.topic, str(record.partition), group).set(max(0, mark - record.offset - 1))

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     email_frequency_cap_hours: float = 24.0
     email_generation_attempts: int = 3
     email_item_cache_ttl_s: int = 600
+    email_batch_size: int = 32  # records per Kafka batch for the composer and delivery consumers
+    email_concurrency: int = 16  # records of one batch handled at once (one key's stay in order)
 
     # Ray Serve image deployment (0 GPUs locally and in CI; 1 or a fraction on GPU nodes).
     serve_url: str = ""  # Serve's HTTP proxy; empty: the local stack's

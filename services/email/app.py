@@ -37,7 +37,15 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
     async def on_cart_abandoned(event: CartAbandoned) -> None:
         await compose_email(event, deps[0])
 
-    consume(broker, CART_ABANDONED, service, on_cart_abandoned, settings)
+    consume(
+        broker,
+        CART_ABANDONED,
+        service,
+        on_cart_abandoned,
+        settings,
+        batch_size=settings.email_batch_size,
+        concurrency=settings.email_concurrency,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,7 +105,15 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
     async def on_email_outbound(event: EmailOutbound) -> None:
         await deliver_email(event, deps[0])
 
-    consume(broker, EMAIL_OUTBOUND, service, on_email_outbound, settings)
+    consume(
+        broker,
+        EMAIL_OUTBOUND,
+        service,
+        on_email_outbound,
+        settings,
+        batch_size=settings.email_batch_size,
+        concurrency=settings.email_concurrency,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

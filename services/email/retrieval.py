@@ -22,6 +22,7 @@ from services.email.context import CartContext
 COLLECTION = "email_templates"
 SIMILARITY_WEIGHT = 0.7  # the rest goes to past conversion (relative to the candidates')
 FINGERPRINT_TTL_S = 30.0
+MAX_CACHED_LINES = 50_000
 
 
 class Template(BaseModel):
@@ -42,10 +43,26 @@ def template_text(t: Template) -> str:
     return f"{t.subject}. {t.preheader}. {t.body}"
 
 
-def cart_query(ctx: CartContext) -> str:
-    """What the cart's embedding is computed from."""
-    lines = ", ".join(f"{i.name} ({i.category})" for i in ctx.items)
-    return f"{ctx.shopper.cohort} shopper left {lines} in the cart"
+def item_query(cohort: str, name: str, category: str) -> str:
+    """What one cart line's embedding is computed from."""
+    return f"{cohort} shopper left the {name} ({category}) in the cart"
+
+
+async def cart_vector(ctx: CartContext, cache: dict[str, list[float]]) -> list[float]:
+    """The cart's query vector: the normalised mean of its lines' vectors.
+
+    A line's vector depends only on cohort and item, so it is cached: after warm-up a cart
+    costs no model call at all (the catalogue times five cohorts bounds the cache).
+    """
+    texts = [item_query(ctx.shopper.cohort, i.name, i.category) for i in ctx.items]
+    missing = sorted({t for t in texts if t not in cache})
+    if missing:
+        if len(cache) > MAX_CACHED_LINES:
+            cache.clear()
+        cache.update(zip(missing, await embed(missing), strict=True))
+    mean = [sum(values) / len(texts) for values in zip(*(cache[t] for t in texts), strict=True)]
+    norm = sum(v * v for v in mean) ** 0.5 or 1.0
+    return [v / norm for v in mean]
 
 
 def create_qdrant(url: str, state_dir: Path, service: str) -> AsyncQdrantClient:
@@ -63,6 +80,7 @@ class TemplateIndex:
     def __init__(self, qdrant: AsyncQdrantClient, pool: asyncpg.Pool) -> None:
         self._qdrant, self._pool = qdrant, pool
         self._fingerprints: dict[str, tuple[str, float]] = {}  # tenant -> (fingerprint, checked at)
+        self._line_vectors: dict[str, list[float]] = {}
 
     async def ensure_collection(self) -> None:
         """Create the collection (cosine, 384 dims) if missing."""
@@ -109,7 +127,7 @@ class TemplateIndex:
     async def top(self, ctx: CartContext, k: int = 3) -> list[Template]:
         """The `k` best templates of the shopper's cohort for this cart, best first."""
         await self._sync(ctx.tenant_id)
-        [vector] = await embed([cart_query(ctx)])
+        vector = await cart_vector(ctx, self._line_vectors)
         hits = await self._qdrant.query_points(
             COLLECTION,
             query=vector,

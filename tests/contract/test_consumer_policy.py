@@ -93,3 +93,27 @@ async def test_poison_payload_goes_to_dlq_at_once() -> None:
     assert len(dead) == 1
     assert dead[0].headers[H_ATTEMPT] == "1"
     assert dead[0].headers[H_ERROR_TYPE] == "ValidationError"
+
+
+async def test_batch_mode_routes_each_failure_and_handles_the_rest() -> None:
+    seen: list[str] = []
+
+    async def handler(e: EchoRequested) -> None:
+        if e.message == "poison":
+            raise InjectedFaultError("bad one")
+        seen.append(e.message)
+
+    broker = KafkaBroker()
+    consume(broker, ECHO_REQUESTED, "g", handler, Settings(), FAST, batch_size=8, concurrency=4)
+    dead: list[KafkaMessage] = []
+
+    @broker.subscriber(ECHO_REQUESTED.dlq)
+    async def collect(msg: KafkaMessage) -> None:
+        dead.append(msg)
+
+    async with TestKafkaBroker(broker) as br:
+        for text in ("one", "poison", "two"):
+            sent = EchoRequested(tenant_id=uuid.uuid4(), message=text)
+            await br.publish(sent, ECHO_REQUESTED.name, key=sent.key())
+    assert sorted(seen) == ["one", "two"]
+    assert len(dead) == 1 and "bad one" in dead[0].headers[H_ERROR]
