@@ -49,7 +49,7 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pg_pool(settings)
+        pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
         redis = create_redis(settings)
         http = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=settings.client_timeout_s))
         qdrant = create_qdrant(settings.qdrant_url, settings.state_dir, service)
@@ -119,7 +119,7 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.smtp_host:
             raise RuntimeError("SMTP_HOST is not set: run `forgeline up` (it starts an SMTP sink) or point it at a server")
-        pool = await create_pg_pool(settings)
+        pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
 
         async def delivered(event: EmailDelivered) -> None:
             await publish_event(broker, EMAIL_DELIVERED, event)
