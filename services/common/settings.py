@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     llm_backend: str = "template"
     llm_model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
     llm_api_key: str = ""
+    llm_use_gpu: bool = False  # local backend: fp16 on CUDA when present
 
     # Marketing email.
     qdrant_url: str = ""  # empty: embedded local mode under <forgeline_home>/qdrant

