@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Response
+from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.common.broker import broker_ready
+from services.common.telemetry import shutdown_telemetry
 
 ReadyCheck = Callable[[], Awaitable[None]]
 
@@ -38,6 +43,43 @@ def add_ops_routes(app: FastAPI, checks: dict[str, ReadyCheck], timeout_s: float
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+Resources = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def consumer_service(
+    title: str,
+    broker: KafkaBroker,
+    resources: Resources,
+    checks: dict[str, Callable[[FastAPI], ReadyCheck]] | None = None,
+    postgres: bool = True,
+) -> FastAPI:
+    """The shell of a consumer service: open `resources(app)` (clients, into `app.state`), run
+    the broker while the app runs, stop both in reverse, and serve the ops routes. Kafka and
+    (with `postgres`) `app.state.pool` are checked for readiness, plus any `checks`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with resources(app):
+            await broker.start()
+            try:
+                yield
+            finally:
+                await broker.stop()
+                shutdown_telemetry()
+
+    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    async def postgres_ready() -> None:
+        await app.state.pool.fetchval("SELECT 1")
+
+    ready: dict[str, ReadyCheck] = {"kafka": broker_ready(broker)}
+    if postgres:
+        ready["postgres"] = postgres_ready
+    ready.update({name: make(app) for name, make in (checks or {}).items()})
+    add_ops_routes(app, ready)
+    return app
 
 
 def bind_host() -> str:

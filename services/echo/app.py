@@ -9,15 +9,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.common.broker import broker_ready, create_broker, publish_event
+from services.common.broker import create_broker, publish_event
 from services.common.clients import create_pg_pool
 from services.common.consumer import consume
 from services.common.events import EchoCompleted, EchoRequested
 from services.common.faults import faults
-from services.common.http import add_ops_routes
+from services.common.http import consumer_service
 from services.common.idempotency import IdempotencyStore
 from services.common.settings import Settings, get_settings
-from services.common.telemetry import setup_telemetry, shutdown_telemetry
+from services.common.telemetry import setup_telemetry
 from services.common.topics import ECHO_COMPLETED, ECHO_REQUESTED
 from services.echo.handlers import EchoDeps, record_echo
 
@@ -41,23 +41,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     consume(broker, ECHO_REQUESTED, GROUP, on_echo_requested, settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pg_pool(settings)
+    async def resources(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = pool = await create_pg_pool(settings)
         instance = f"{socket.gethostname()}:{os.getpid()}"
         deps.append(EchoDeps(IdempotencyStore(pool, GROUP), publish_completed, faults(), instance))
-        app.state.pool = pool
-        await broker.start()
         try:
             yield
         finally:
-            await broker.stop()
             await pool.close()
-            shutdown_telemetry()
 
-    app = FastAPI(title="forgeline-echo", lifespan=lifespan, docs_url=None, redoc_url=None)
-
-    async def postgres_ready() -> None:
-        await app.state.pool.fetchval("SELECT 1")
-
-    add_ops_routes(app, {"postgres": postgres_ready, "kafka": broker_ready(broker)})
-    return app
+    return consumer_service("forgeline-echo", broker, resources)

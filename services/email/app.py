@@ -9,16 +9,16 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from services.common.broker import broker_ready, create_broker, publish_event
+from services.common.broker import create_broker, publish_event
 from services.common.clients import create_pg_pool, create_redis
 from services.common.consumer import consume
 from services.common.embeddings import embed
 from services.common.events import CartAbandoned, EmailDelivered, EmailFailed, EmailOutbound
 from services.common.faults import faults
-from services.common.http import add_ops_routes
+from services.common.http import consumer_service
 from services.common.llm import create_llm
 from services.common.settings import Settings, get_settings
-from services.common.telemetry import setup_telemetry, shutdown_telemetry
+from services.common.telemetry import setup_telemetry
 from services.common.topics import CART_ABANDONED, EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
 from services.email.context import ItemCatalogue
 from services.email.delivery import DeliveryDeps, SmtpMailer, deliver_email
@@ -48,8 +48,8 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
+    async def resources(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
         redis = create_redis(settings)
         http = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=settings.client_timeout_s))
         qdrant = create_qdrant(settings.qdrant_url, settings.state_dir, service)
@@ -73,25 +73,15 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
                 max_attempts=settings.email_generation_attempts,
             )
         )
-        app.state.pool = pool
-        await broker.start()
         try:
             yield
         finally:
-            await broker.stop()
             await qdrant.close()
             await http.aclose()
             await redis.aclose()
             await pool.close()
-            shutdown_telemetry()
 
-    app = FastAPI(title=service, lifespan=lifespan, docs_url=None, redoc_url=None)
-
-    async def postgres_ready() -> None:
-        await app.state.pool.fetchval("SELECT 1")
-
-    add_ops_routes(app, {"postgres": postgres_ready, "kafka": broker_ready(broker)})
-    return app
+    return consumer_service(service, broker, resources)
 
 
 def create_delivery_app(settings: Settings | None = None) -> FastAPI:
@@ -116,10 +106,10 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def resources(app: FastAPI) -> AsyncIterator[None]:
         if not settings.smtp_host:
             raise RuntimeError("SMTP_HOST is not set: run `forgeline up` (it starts an SMTP sink) or point it at a server")
-        pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
 
         async def delivered(event: EmailDelivered) -> None:
             await publish_event(broker, EMAIL_DELIVERED, event)
@@ -138,19 +128,9 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
                 cap_hours=settings.email_frequency_cap_hours,
             )
         )
-        app.state.pool = pool
-        await broker.start()
         try:
             yield
         finally:
-            await broker.stop()
             await pool.close()
-            shutdown_telemetry()
 
-    app = FastAPI(title=service, lifespan=lifespan, docs_url=None, redoc_url=None)
-
-    async def postgres_ready() -> None:
-        await app.state.pool.fetchval("SELECT 1")
-
-    add_ops_routes(app, {"postgres": postgres_ready, "kafka": broker_ready(broker)})
-    return app
+    return consumer_service(service, broker, resources)

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.common.broker import broker_ready, create_broker
+from services.common.broker import create_broker
 from services.common.clients import create_temporal_client
 from services.common.consumer import consume
 from services.common.events import ImageRequested
-from services.common.http import add_ops_routes
+from services.common.http import ReadyCheck, consumer_service
 from services.common.settings import Settings, get_settings
-from services.common.telemetry import setup_telemetry, shutdown_telemetry
+from services.common.telemetry import setup_telemetry
 from services.common.topics import IMAGE_REQUESTED
 from services.imagegen.handlers import SagaStarter, TemporalSagaStarter, start_image_saga
 
@@ -34,21 +34,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     consume(broker, IMAGE_REQUESTED, GROUP, on_image_requested, settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = await create_temporal_client(settings)
-        app.state.temporal = client
+    async def resources(app: FastAPI) -> AsyncIterator[None]:
+        app.state.temporal = client = await create_temporal_client(settings)
         starters.append(TemporalSagaStarter(client))
-        await broker.start()
-        try:
-            yield
-        finally:
-            await broker.stop()
-            shutdown_telemetry()
+        yield
 
-    app = FastAPI(title="forgeline-imagegen", lifespan=lifespan, docs_url=None, redoc_url=None)
+    def temporal_ready(app: FastAPI) -> ReadyCheck:
+        async def ready() -> None:
+            await app.state.temporal.service_client.check_health()
 
-    async def temporal_ready() -> None:
-        await app.state.temporal.service_client.check_health()
+        return ready
 
-    add_ops_routes(app, {"temporal": temporal_ready, "kafka": broker_ready(broker)})
-    return app
+    return consumer_service("forgeline-imagegen", broker, resources, {"temporal": temporal_ready}, postgres=False)
