@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from forgeline.stack import Stack, isolated_settings
+from tests.integration.scripted_llm import ScriptedLLM
 
 # Services inherit these from the supervisor's environment: quick retries, a low rate limit.
 SERVICE_ENV = {
@@ -32,8 +33,11 @@ SERVICE_ENV = {
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     home = Path(tempfile.mkdtemp(prefix="fl-it-"))  # short: Ray's socket paths must fit 107 bytes
-    saved = {k: os.environ.get(k) for k in SERVICE_ENV}
-    os.environ.update(SERVICE_ENV)
+    llm = ScriptedLLM()  # the email composer talks to it through the real `openai` backend
+    llm.start()
+    service_env = {**SERVICE_ENV, "LLM_BACKEND": "openai", "LLM_BASE_URL": llm.base_url}
+    saved = {k: os.environ.get(k) for k in service_env}
+    os.environ.update(service_env)
     settings = isolated_settings(home, forgeline_faults=home / "faults")
     stack = Stack(settings, progress=print)
     pids: list[int] = []
@@ -45,6 +49,7 @@ def stack() -> Iterator[Stack]:
         yield stack
     finally:
         stack.down()
+        llm.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

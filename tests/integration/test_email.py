@@ -247,3 +247,35 @@ async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
         assert (await send_status(db, body["cart_id"]))["status"] == "sent"
         assert len(mails_for(stack, body["cart_id"])) == 1
     assert await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND) == []  # each one replayed once
+
+
+@pytest.mark.parametrize(
+    ("probe", "check", "never_sent"),
+    [
+        ("malformed", "generation:", "unterminated"),
+        ("toxic", "toxicity:", "idiot"),
+        ("offbrand", "brand:", "Dirt cheap"),
+        ("hallucinate", "discount:", "HALFOFF"),
+    ],
+)
+async def test_bad_llm_answers_fall_back_and_record_why(
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, shop: dict[str, Any], probe: str, check: str, never_sent: str
+) -> None:
+    # The scripted LLM misbehaves for carts holding an item whose name has the probe word.
+    probe_sku = f"PROBE-{probe.upper()}"
+    await db.execute(
+        "INSERT INTO shop_items (tenant_id, sku, name, category, price, stock) VALUES ($1, $2, $3, 'home', 30, 5) "
+        "ON CONFLICT DO NOTHING",
+        uuid.UUID(shop["tenant"]["id"]),
+        probe_sku,
+        f"{probe} probe lamp",
+    )
+    body = cart(
+        shop, user(shop, "loyal", skip=5 + list(("malformed", "toxic", "offbrand", "hallucinate")).index(probe)), [probe_sku]
+    )
+    await post_cart(client, shop, body)
+    sent = await send_status(db, body["cart_id"])
+    assert sent["status"] == "sent" and sent["fallback"] is True, sent
+    assert any(reason.startswith(check) for reason in json.loads(sent["failed_checks"])), sent["failed_checks"]
+    [mail] = mails_for(stack, body["cart_id"])
+    assert never_sent not in text_of(mail) and never_sent not in mail["Subject"]

@@ -1,0 +1,105 @@
+"""A scripted OpenAI-compatible endpoint for the real-stack tests (the stand-in for vLLM).
+
+The test stack's email composer runs with `LLM_BACKEND=openai` against it, so the real
+`openai` backend code (HTTP, JSON schema request, token usage, validation, retries) is on
+the path. By default it writes what the template backend would: the first example template
+filled with the prompt's facts. A cart item whose name contains a probe word makes it
+misbehave the way real models do:
+
+    malformed     -> text that is not JSON
+    toxic         -> a toxic sentence in the body
+    offbrand      -> off-brand words
+    hallucinate   -> a 50% discount code nobody granted
+"""
+
+import json
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from forgeline.stack import free_ports
+
+PROBES = ("malformed", "toxic", "offbrand", "hallucinate")
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def answer(prompt: str) -> str:
+    """The scripted model's answer to one prompt (see the module docstring)."""
+    facts = json.loads(_between(prompt, "Shopper and cart:\n", "\n\nBest past emails"))
+    examples = json.loads(_between(prompt, "(placeholders in braces):\n", "\n\nWrite the email."))
+    names = " ".join(item["name"] for item in facts["cart"]).casefold()
+    if "malformed" in names:
+        return '{"subject": "Your cart", "body_blocks": ["unterminated'
+    lines = [f"{i['quantity']} × {i['name']}" if i["quantity"] > 1 else f"the {i['name']}" for i in facts["cart"]]
+    items = lines[0] if len(lines) == 1 else ", ".join(lines[:-1]) + " and " + lines[-1]
+    granted = max(facts["granted_discounts"], key=lambda d: d["percent_off"], default=None)
+    offer = f"Use code {granted['code']} for {granted['percent_off']}% off." if granted else ""
+    values = {"first_name": facts["first_name"], "items": items, "discount": offer}
+    example = examples[0]
+    body = example["body"].format(**values).strip()
+    code = granted["code"] if granted else None
+    if "toxic" in names:
+        body += " Only an idiot would leave this behind."
+    if "offbrand" in names:
+        body += " Dirt cheap, act now."
+    if "hallucinate" in names:
+        body += " Take 50% off with code HALFOFF."
+        code = "HALFOFF"
+    draft = {
+        "subject": example["subject"].format(**values)[:80],
+        "preheader": example["preheader"].format(**values)[:100],
+        "body_blocks": [body[:240]],
+        "call_to_action": {"text": "Return to your cart", "url": facts["cart_url"]},
+        "discount_code": code,
+    }
+    return json.dumps(draft)
+
+
+def create_app() -> FastAPI:
+    """`POST /v1/chat/completions`, answering in the OpenAI response shape."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def complete(body: dict[str, Any]) -> dict[str, Any]:
+        prompt = body["messages"][-1]["content"]
+        text = answer(prompt)
+        return {
+            "id": "scripted",
+            "object": "chat.completion",
+            "model": body.get("model", "scripted"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(text) // 4},
+        }
+
+    return app
+
+
+class ScriptedLLM:
+    """Runs the endpoint in a thread on a free port of 127.0.0.1."""
+
+    def __init__(self) -> None:
+        [self.port] = free_ports(1)  # below the ephemeral range, like the stack's own ports
+        self.server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the scripted LLM did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
