@@ -20,6 +20,8 @@ from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 
 from services.common.events import Event
 from services.common.retry import (
@@ -37,6 +39,7 @@ from services.common.telemetry import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_HA
 from services.common.topics import TopicSpec
 
 E = TypeVar("E", bound=Event)
+_TRACER = trace.get_tracer("forgeline.consumer")
 log = logging.getLogger("forgeline.consumer")
 
 
@@ -95,7 +98,19 @@ def consume(
                 for record in lane_records:
                     async with gate:
                         headers = {k: v.decode(errors="replace") for k, v in record.headers}
-                        await process(record.value or b"", headers, record, 1)
+                        # The batch has one span of FastStream's; each record continues its own trace.
+                        with _TRACER.start_as_current_span(
+                            f"{spec.name} process",
+                            context=propagate.extract(headers),
+                            kind=SpanKind.CONSUMER,
+                            attributes={
+                                "messaging.destination.name": spec.name,
+                                "messaging.consumer.group.name": group,
+                                "messaging.kafka.message.offset": record.offset,
+                                "messaging.kafka.destination.partition": record.partition,
+                            },
+                        ):
+                            await process(record.value or b"", headers, record, 1)
 
             await asyncio.gather(*(lane(r) for r in lanes.values()))
             await msg.ack()
