@@ -57,12 +57,15 @@ def consume(
     policy: RetryPolicy | None = None,
     batch_size: int = 1,
     concurrency: int = 16,
+    on_dead_letter: DeadLetterHook | None = None,
 ) -> None:
     """Subscribe `handler` to `spec` (and its retry topic) under consumer group `group`.
 
     With `batch_size` > 1 the main topic is read in batches and handled `concurrency` at a
     time (throughput pipelines); the commit then covers the whole batch, so a crash
     redelivers the batch and idempotent handlers keep effects exactly-once.
+    `on_dead_letter(event, reason)` runs after a valid event was dead-lettered (e.g. to
+    announce the failure on the pipeline's own topic).
     """
     policy = policy or policy_from(settings)
     options: dict[str, Any] = {
@@ -73,7 +76,7 @@ def consume(
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
     }
 
-    process = _processor(broker, spec, group, handler, policy)
+    process = _processor(broker, spec, group, handler, policy, on_dead_letter)
 
     async def handle(msg: KafkaMessage, attempt: int) -> None:
         record = kafka_record(msg)
@@ -137,14 +140,23 @@ def consume(
 Process = Callable[[bytes, dict[str, str], ConsumerRecord[bytes, bytes], int], Awaitable[None]]
 
 
+DeadLetterHook = Callable[[Any, str], Awaitable[None]]
+
+
 def _processor(
-    broker: KafkaBroker, spec: TopicSpec, group: str, handler: Callable[[Any], Awaitable[None]], policy: RetryPolicy
+    broker: KafkaBroker,
+    spec: TopicSpec,
+    group: str,
+    handler: Callable[[Any], Awaitable[None]],
+    policy: RetryPolicy,
+    on_dead_letter: DeadLetterHook | None = None,
 ) -> Process:
     """Validate, handle, and route any failure to the retry topic or the DLQ (never raises)."""
 
     async def process(body: bytes, original: dict[str, str], record: ConsumerRecord[bytes, bytes], attempt: int) -> None:
         topic = spec.name
         outcome = "ok"
+        event: Event | None = None
         try:
             event = spec.event.model_validate_json(body)
             with HANDLER_SECONDS.labels(topic, group).time():
@@ -159,6 +171,11 @@ def _processor(
             else:
                 headers = dlq_headers(original, decision=decision, error=error, **where)
                 await broker.publish(body, spec.dlq, key=record.key, headers=headers)
+                if on_dead_letter is not None and event is not None:
+                    try:  # tell the pipeline's listeners; the dead letter itself is already safe
+                        await on_dead_letter(event, decision.reason)
+                    except Exception:
+                        log.exception("%s: the dead-letter hook failed for %s@%s", group, record.topic, record.offset)
             log.warning(
                 "%s %s[%s]@%s attempt %s -> %s: %s",
                 group,

@@ -21,7 +21,7 @@ from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry
 from services.common.topics import CART_ABANDONED, EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
 from services.email.context import ItemCatalogue
-from services.email.delivery import DeliveryDeps, SmtpMailer, deliver_email
+from services.email.delivery import DeliveryDeps, SmtpMailer, dead_lettered, deliver_email
 from services.email.handlers import ComposeDeps, compose_email
 from services.email.retrieval import TemplateIndex, create_qdrant
 
@@ -95,6 +95,9 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
     async def on_email_outbound(event: EmailOutbound) -> None:
         await deliver_email(event, deps[0])
 
+    async def on_dead_letter(event: EmailOutbound, reason: str) -> None:
+        await publish_event(broker, EMAIL_FAILED, dead_lettered(event, reason))
+
     consume(
         broker,
         EMAIL_OUTBOUND,
@@ -103,6 +106,7 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
         settings,
         batch_size=settings.email_batch_size,
         concurrency=settings.email_concurrency,
+        on_dead_letter=on_dead_letter,
     )
 
     @asynccontextmanager

@@ -176,6 +176,17 @@ REASONS = {
 }
 
 
+def dead_lettered(event: EmailOutbound, reason: str) -> EmailFailed:
+    """`email.failed` for an email the retries gave up on (it waits in the DLQ for a replay)."""
+    return EmailFailed(
+        event_id=uuid.uuid5(event.tenant_id, f"email.failed/dead-letter/{event.cart_id}"),
+        tenant_id=event.tenant_id,
+        cart_id=event.cart_id,
+        user_id=event.user_id,
+        reason=f"dead-lettered: {reason[:300]} (replay with `forgeline dlq replay email.outbound`)",
+    )
+
+
 def _failed(event: EmailOutbound, outcome: str) -> EmailFailed:
     return EmailFailed(
         event_id=uuid.uuid5(event.tenant_id, f"email.failed/{event.cart_id}"),

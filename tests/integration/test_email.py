@@ -176,9 +176,15 @@ async def test_bad_events_go_to_the_dlq_with_a_clear_error(
     assert needle in error, error
 
 
-async def _dlq_error_for(bootstrap: str, event_id: str, timeout_s: float = 60.0) -> str:
+async def _dlq_error_for(bootstrap: str, event_id: str) -> str:
+    record = await _find_record(bootstrap, CART_ABANDONED.dlq, event_id)
+    return str(dict(record.headers)[H_ERROR].decode())
+
+
+async def _find_record(bootstrap: str, topic: str, needle: str, timeout_s: float = 60.0) -> Any:
+    """The first record of `topic` whose value contains `needle` (read from the beginning)."""
     consumer = AIOKafkaConsumer(
-        CART_ABANDONED.dlq, bootstrap_servers=bootstrap, group_id=f"t-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
+        topic, bootstrap_servers=bootstrap, group_id=f"t-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
@@ -187,9 +193,9 @@ async def _dlq_error_for(bootstrap: str, event_id: str, timeout_s: float = 60.0)
             batch = await consumer.getmany(timeout_ms=1000)
             for records in batch.values():
                 for record in records:
-                    if event_id.encode() in (record.value or b""):
-                        return dict(record.headers)[H_ERROR].decode()
-        raise AssertionError(f"event {event_id} never reached {CART_ABANDONED.dlq}")
+                    if needle.encode() in (record.value or b""):
+                        return record
+        raise AssertionError(f"nothing with {needle!r} reached {topic}")
     finally:
         await consumer.stop()
 
@@ -220,7 +226,7 @@ async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
     stack: Stack, env: dict[str, str], client: httpx.AsyncClient, db: asyncpg.Pool, shop: dict[str, Any]
 ) -> None:
     from services.common.dlq import replay_dead_letters
-    from services.common.topics import EMAIL_OUTBOUND
+    from services.common.topics import EMAIL_FAILED, EMAIL_OUTBOUND
 
     await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND)  # start from a clean slate
     carts = [cart(shop, user(shop, "lapsed", skip=10 + i), [sku(shop, "HOM")]) for i in range(2)]
@@ -237,8 +243,10 @@ async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
         await wait_for(dead, 60, every_s=1.0)  # retried with backoff, then dead-lettered
         assert {letter.key for letter in letters} == {body["cart_id"] for body in carts}
         assert all("gave up after" in letter.error and letter.group == "email-delivery" for letter in letters)
-        for body in carts:  # the claim was released: nothing recorded as sent
+        for body in carts:  # the claim was released: nothing recorded as sent; the failure is announced
             assert await db.fetchval("SELECT count(*) FROM email_sends WHERE cart_id = $1", body["cart_id"]) == 0
+            failed = await _find_record(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_FAILED.name, body["cart_id"])
+            assert "dead-lettered" in json.loads(failed.value)["reason"]
     finally:
         await stack.restart("smtp")
     replayed = await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND)
