@@ -13,7 +13,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,15 +43,26 @@ def stack_rss_mib(state: dict[str, Any]) -> float:
     return round(total / 2**20, 1)
 
 
+@contextmanager
+def bench_stack(service_env: dict[str, str], progress: Say) -> Iterator[Stack]:
+    """A throw-away stack (own home, free ports) whose services get `service_env`; stopped at the end."""
+    os.environ.update(service_env)  # the supervisor hands its environment to the services
+    stack = Stack(isolated_settings(Path(tempfile.mkdtemp(prefix="fl-bench-"))), progress=lambda m: progress(f"  {m}"))
+    try:
+        yield stack
+    finally:
+        progress("stopping the bench stack ...")
+        stack.down()
+
+
+# Measure the gateway, not the limiter.
+UNLIMITED = {"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"}
+
+
 def spine(settings: Settings, *, requests: int, messages: int, progress: Say) -> dict[str, Any]:
     """Run all three measurements on a fresh stack and return the JSON-ready result."""
-    home = Path(tempfile.mkdtemp(prefix="fl-bench-"))
-    os.environ["RATE_LIMIT_PER_SECOND"] = "1000000"  # measure the gateway, not the limiter
-    os.environ["RATE_LIMIT_BURST"] = "1000000"
-    bench_settings = isolated_settings(home)
-    stack = Stack(bench_settings, progress=lambda m: progress(f"  {m}"))
     result: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}}
-    try:
+    with bench_stack(UNLIMITED, progress) as stack:
         progress("1/3 forgeline up (cold, fresh home) ...")
         t0 = time.monotonic()
         state = stack.up()
@@ -75,9 +87,6 @@ def spine(settings: Settings, *, requests: int, messages: int, progress: Say) ->
         result["gateway_consumers_stopped"]["ratio_to_ceiling"] = round(
             result["gateway_consumers_stopped"]["accepted_per_s"] / ceiling["records_per_s"], 3
         )
-    finally:
-        progress("stopping the bench stack ...")
-        stack.down()
     return result
 
 
@@ -267,18 +276,11 @@ async def gateway_load(
 
 def imagegen(settings: Settings, *, accept_requests: int, jobs: int, burst: int, progress: Say) -> dict[str, Any]:
     """`forgeline bench imagegen`: intake, job latency (fresh and cached), saga rate, batching gain."""
-    home = Path(tempfile.mkdtemp(prefix="fl-bench-"))
-    os.environ["RATE_LIMIT_PER_SECOND"] = "1000000"
-    os.environ["RATE_LIMIT_BURST"] = "1000000"
-    stack = Stack(isolated_settings(home), progress=lambda m: progress(f"  {m}"))
     result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "model": "tiny random pipeline (forgeline models tiny-sd)"}
-    try:
+    with bench_stack(UNLIMITED, progress) as stack:
         progress("1/6 forgeline up (fresh home) ...")
         state = stack.up()
         result.update(asyncio.run(_imagegen_runs(stack, state, accept_requests, jobs, burst, progress)))
-    finally:
-        progress("stopping the bench stack ...")
-        stack.down()
     return result
 
 
@@ -415,26 +417,21 @@ async def _batching(serve_url: str, concurrency: int = 16, rounds: int = 4) -> d
 
 def email(settings: Settings, *, carts: int, users: int, backend: str, progress: Say) -> dict[str, Any]:
     """`forgeline bench email`: end-to-end emails/s with one LLM backend, stage latencies, fallback rate."""
-    home = Path(tempfile.mkdtemp(prefix="fl-bench-"))
-    os.environ["EMAIL_FREQUENCY_CAP_HOURS"] = "0"  # every cart of the bench is meant to be sent
-    os.environ["LLM_BACKEND"] = backend
-    stack = Stack(isolated_settings(home), progress=lambda m: progress(f"  {m}"))
     result: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "backend": backend, "carts": carts}
-    try:
+    # Every cart of the bench is meant to be sent: no frequency cap.
+    with bench_stack({"EMAIL_FREQUENCY_CAP_HOURS": "0", "LLM_BACKEND": backend}, progress) as stack:
         progress("1/3 forgeline up (fresh home) ...")
         stack.up()
         result.update(asyncio.run(_email_run(stack, carts, users, progress)))
-    finally:
-        progress("stopping the bench stack ...")
-        stack.down()
     return result
 
 
 async def _email_run(stack: Stack, carts: int, users: int, progress: Say) -> dict[str, Any]:
     import asyncpg
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka import AIOKafkaProducer
 
     from forgeline.seed import seed
+    from forgeline.tail import tail_consumer
     from services.common.events import CartAbandoned, CartItem
     from services.common.topics import CART_ABANDONED, EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
 
@@ -458,15 +455,7 @@ async def _email_run(stack: Stack, carts: int, users: int, progress: Say) -> dic
         )
         for i in range(carts)
     ]
-    watch = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await watch.start()
-    await watch.topics()
-    topics = (EMAIL_OUTBOUND.name, EMAIL_DELIVERED.name, EMAIL_FAILED.name)
-    parts = [TopicPartition(t, p) for t in topics for p in sorted(watch.partitions_for_topic(t) or ())]
-    watch.assign(parts)
-    await watch.seek_to_end(*parts)
-    for tp in parts:
-        await watch.position(tp)
+    watch = await tail_consumer(bootstrap, (EMAIL_OUTBOUND.name, EMAIL_DELIVERED.name, EMAIL_FAILED.name))
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
     await producer.start()
     progress(f"3/3 {carts} carts onto cart.abandoned, waiting for every one to be sent or refused ...")

@@ -282,23 +282,15 @@ class _EmailWatcher:
     """Reads email.outbound / email.delivered / email.failed from their ends, for the demo."""
 
     def __init__(self, bootstrap: str) -> None:
-        from aiokafka import AIOKafkaConsumer
-
         from services.common.topics import EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
 
+        self.bootstrap = bootstrap
         self.topics = (EMAIL_OUTBOUND.name, EMAIL_DELIVERED.name, EMAIL_FAILED.name)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
 
     async def start(self) -> None:
-        from aiokafka import TopicPartition
+        from forgeline.tail import tail_consumer
 
-        await self.consumer.start()
-        await self.consumer.topics()
-        parts = [TopicPartition(t, p) for t in self.topics for p in sorted(self.consumer.partitions_for_topic(t) or ())]
-        self.consumer.assign(parts)
-        await self.consumer.seek_to_end(*parts)
-        for tp in parts:
-            await self.consumer.position(tp)  # resolve "end" now, before the carts are sent
+        self.consumer = await tail_consumer(self.bootstrap, self.topics)
 
     async def stop(self) -> None:
         await self.consumer.stop()
