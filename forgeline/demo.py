@@ -297,10 +297,12 @@ class _EmailWatcher:
 
     async def follow(self, carts: dict[str, str], say: Say, timeout_s: float) -> dict[str, str]:
         say(f"3. Following {len(carts)} cart(s) through the pipeline:")
-        outcomes: dict[str, str] = {}
+        final: dict[str, str] = {}
         fallback: dict[str, bool] = {}
         started = time.monotonic()
-        while len(outcomes) < len(carts) and time.monotonic() - started < timeout_s:
+        # Three topics, read by one consumer, arrive in any order: a cart is done once both its
+        # composed email and its delivery outcome were seen.
+        while (len(final) < len(carts) or len(fallback) < len(carts)) and time.monotonic() - started < timeout_s:
             batch = await self.consumer.getmany(timeout_ms=500)
             for tp, records in batch.items():
                 for record in records:
@@ -315,12 +317,15 @@ class _EmailWatcher:
                         kind = "FALLBACK (" + "; ".join(event["failed_checks"])[:110] + ")" if event["fallback"] else "generated"
                         say(f"   {stamp}: composed from template {event['template_id']}, {kind}; {stages}")
                     elif tp.topic.endswith("delivered"):
-                        outcomes[label] = "sent (fallback)" if fallback.get(label) else "sent"
+                        final[label] = "sent"
                         say(f"   {stamp}: delivered over SMTP in {event.get('delivery_ms', 0):.0f} ms")
                     else:
-                        outcomes[label] = "not sent: " + event["reason"].split(":", 1)[0]
+                        final[label] = "not sent: " + event["reason"].split(":", 1)[0]
                         say(f"   {stamp}: not sent ({event['reason'][:90]})")
-        return outcomes
+        return {
+            label: f"{outcome} (fallback)" if outcome == "sent" and fallback.get(label) else outcome
+            for label, outcome in final.items()
+        }
 
 
 def _plain_text(mail: Any) -> str:
