@@ -1,0 +1,167 @@
+"""Tier 1: the policy compiled into single-pass matchers, and the rules' verdict on an item.
+
+Terms are matched with Aho–Corasick automatons (one pass over the text, whatever the number
+of terms) on the normalised views of `normalise.py`; patterns are compiled regexes over the
+same text. A `block` match rejects, no match at all (and only trusted links) approves, and
+anything else escalates to the classifier with the matches as evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+import ahocorasick
+from pydantic import BaseModel, ConfigDict
+
+from services.moderation.normalise import normalise, squeeze, urls_in, views
+from services.moderation.policy import Pattern, Policy, Severity, TermList
+
+# Word endings a term still matches with (`faggots`, `hated`, `hating` is not covered).
+SUFFIXES = frozenset({"s", "es", "z", "ed", "ing", "er", "ers", "y", "ish"})
+MIN_SUBSTRING_TERM = 3  # shorter terms inside joined spaced-out letters match too much
+
+
+class RuleMatch(BaseModel):
+    """One rule that matched: what, which category and how severe."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str  # "term:<term>", "pattern:<name>" or "link:<domain>"
+    category: str
+    severity: Severity
+
+
+class RuleReport(BaseModel):
+    """Tier 1's verdict on one item."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Literal["reject", "approve", "escalate"]
+    matches: list[RuleMatch]
+    policy_version: str
+    country: str
+
+
+@dataclass(frozen=True)
+class _Term:
+    term: str
+    category: str
+    severity: Severity
+
+
+class CompiledRules:
+    """The policy for one country, compiled once and reused for every item."""
+
+    def __init__(self, policy: Policy, country: str) -> None:
+        override = policy.countries.get(country)
+        term_lists: list[TermList] = [*policy.terms, *(override.terms if override else [])]
+        patterns: list[Pattern] = [*policy.patterns, *(override.patterns if override else [])]
+        self.version = policy.version
+        self.country = country
+        self._terms: list[_Term] = []
+        self._words = ahocorasick.Automaton()
+        self._squeezed = ahocorasick.Automaton()
+        self._substrings = ahocorasick.Automaton()
+        for term_list in term_lists:
+            for raw in term_list.terms:
+                term = normalise(raw)
+                if not term:
+                    continue
+                index = len(self._terms)
+                self._terms.append(_Term(term, term_list.category, term_list.severity))
+                _add(self._words, f" {term}", index)
+                _add(self._squeezed, f" {squeeze(term)}", index)
+                if len(term) >= MIN_SUBSTRING_TERM and " " not in term:
+                    _add(self._substrings, term, index)
+        for automaton in (self._words, self._squeezed, self._substrings):
+            if len(automaton):
+                automaton.make_automaton()
+        self._patterns = [(p, re.compile(p.regex)) for p in patterns]
+        self._blocked = frozenset(d.casefold() for d in policy.links.blocked_domains)
+        self._trusted = frozenset(d.casefold() for d in policy.links.trusted_domains)
+
+    def evaluate(self, text: str, links: list[str] = []) -> RuleReport:  # noqa: B006 (never mutated)
+        """Tier 1's verdict on one item."""
+        v = views(text)
+        hits: set[int] = set()
+        _word_hits(self._words, v.words, hits)
+        if v.squeezed is not None:
+            _word_hits(self._squeezed, v.squeezed, hits)
+        if v.spaced and len(self._substrings):
+            for run in v.spaced:
+                hits.update(index for _, index in self._substrings.iter(run))
+        terms = [self._terms[index] for index in sorted(hits)]
+        matches = [RuleMatch(rule=f"term:{t.term}", category=t.category, severity=t.severity) for t in terms]
+        for pattern, regex in self._patterns:
+            if regex.search(v.words):
+                matches.append(RuleMatch(rule=f"pattern:{pattern.name}", category=pattern.category, severity=pattern.severity))
+        for link in (*links, *urls_in(text)):
+            match = self.judge_link(link)
+            if match is not None:
+                matches.append(match)
+        if any(m.severity == "block" for m in matches):
+            outcome: Literal["reject", "approve", "escalate"] = "reject"
+        elif matches:
+            outcome = "escalate"
+        else:
+            outcome = "approve"
+        return RuleReport(outcome=outcome, matches=matches, policy_version=self.version, country=self.country)
+
+    def judge_link(self, link: str) -> RuleMatch | None:
+        """A blocked domain rejects, an unknown one is a signal, a trusted one is nothing."""
+        host = (urlsplit(link if "://" in link else f"http://{link}").hostname or "").casefold()
+        if _within(host, self._trusted):
+            return None
+        if _within(host, self._blocked):
+            return RuleMatch(rule=f"link:{host}", category="blocked_link", severity="block")
+        return RuleMatch(rule=f"link:{host or link[:60]}", category="unknown_link", severity="signal")
+
+
+def _add(automaton: ahocorasick.Automaton, key: str, index: int) -> None:
+    if key not in automaton:  # the first list naming a term decides its category
+        automaton.add_word(key, index)
+
+
+def _word_hits(automaton: ahocorasick.Automaton, text: str, hits: set[int]) -> None:
+    """Matches that start a word and end one (allowing a common suffix)."""
+    if not len(automaton):
+        return
+    for end, index in automaton.iter(text):
+        after = end + 1
+        if text[after] == " ":
+            hits.add(index)
+            continue
+        stop = text.find(" ", after)
+        if text[after:stop] in SUFFIXES:
+            hits.add(index)
+
+
+def _within(host: str, domains: frozenset[str]) -> bool:
+    """`host` is one of `domains` or a subdomain of one."""
+    parts = host.split(".")
+    return any(".".join(parts[i:]) in domains for i in range(len(parts) - 1))
+
+
+class RuleBook:
+    """Compiled rules per country for one policy (compiled on first use)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._compiled: dict[str, CompiledRules] = {}
+
+    def for_country(self, country: str) -> CompiledRules:
+        """The rules for `country`; ValueError for a country the policy does not cover."""
+        rules = self._compiled.get(country)
+        if rules is None:
+            if not self.policy.supports(country):
+                known = ", ".join(sorted(self.policy.countries))
+                raise ValueError(f"country {country!r} has no moderation policy; known: {known}")
+            rules = self._compiled[country] = CompiledRules(self.policy, country)
+        return rules
+
+    def evaluate(self, text: str, country: str, links: list[str] = []) -> RuleReport:  # noqa: B006
+        """Tier 1's verdict for an item from `country`."""
+        return self.for_country(country).evaluate(text, links)

@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pytest
+
+from services.moderation.normalise import normalise, views
+from services.moderation.policy import default_policy, load_policy
+from services.moderation.rules import RuleBook
+
+pytestmark = pytest.mark.unit
+
+BOOK = RuleBook(default_policy())
+
+
+def rules_of(text: str, country: str = "US", links: list[str] | None = None) -> tuple[str, set[str]]:
+    report = BOOK.evaluate(text, country, links or [])
+    return report.outcome, {m.rule for m in report.matches}
+
+
+@pytest.mark.parametrize(
+    "evasion",
+    [
+        "you faggot",
+        "you FAGGOT!!",
+        "you f a g g o t",  # spaced
+        "you f.a.g.g.o.t",  # dotted
+        "you f4gg0t",  # leetspeak
+        "you fa\u200bgg\u200dot",  # zero-width characters
+        "you fаggоt",  # Cyrillic а and о (homoglyphs)
+        "you ｆａｇｇｏｔ",  # fullwidth
+        "you fàggöt",  # accents
+        "you faaaaggggot",  # stretched
+        "you faggots",  # suffix
+    ],
+)
+def test_evasions_of_a_blocked_term_are_rejected_by_tier_1(evasion: str) -> None:
+    outcome, matched = rules_of(evasion)
+    assert outcome == "reject"
+    assert "term:faggot" in matched
+
+
+def test_spaced_letters_inside_a_sentence_still_match_by_substring() -> None:
+    assert "term:hate" in rules_of("I h a t e women")[1]
+
+
+def test_clean_text_is_approved_and_policy_relevant_text_escalates() -> None:
+    assert rules_of("What a lovely day at the beach!") == ("approve", set())
+    outcome, matched = rules_of("I hate women.")
+    assert outcome == "escalate"
+    assert {"term:hate", "term:women"} <= matched
+
+
+def test_terms_match_at_word_boundaries_only() -> None:
+    # "class" holds "ass", "scrap" holds "crap", "therapist" holds "rapist": none may match.
+    assert rules_of("The class scrapped the therapist's assessment.") == ("approve", set())
+
+
+def test_punctuation_after_a_word_is_not_leetspeak() -> None:
+    assert normalise("Hello there!") == "hello there"
+    assert normalise("sh!t h4te $hit") == "shit hate shit"
+
+
+def test_threat_patterns_reject() -> None:
+    assert rules_of("I want to kill all of them")[0] == "reject"
+    assert "pattern:call_for_death" in rules_of("they should all die")[1]
+
+
+def test_links_by_reputation() -> None:
+    assert rules_of("see this", links=["https://phishing.example/login"])[0] == "reject"
+    assert rules_of("see https://sub.malware.example/x")[0] == "reject"
+    assert rules_of("read this", links=["https://en.wikipedia.org/wiki/Dyke_(embankment)"]) == ("approve", set())
+    outcome, matched = rules_of("read this", links=["https://unknown-site.example/a"])
+    assert (outcome, matched) == ("escalate", {"link:unknown-site.example"})
+
+
+def test_country_overrides_apply_only_to_their_country() -> None:
+    assert rules_of("sieg heil", country="DE")[0] == "reject"
+    assert rules_of("sieg heil", country="US")[0] == "approve"
+
+
+def test_unknown_country_is_an_error_that_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match=r"no moderation policy.*DE"):
+        BOOK.evaluate("hello", "XX")
+
+
+def test_the_report_names_the_policy_version() -> None:
+    report = BOOK.evaluate("hello", "US")
+    assert report.policy_version == default_policy().version
+    assert report.country == "US"
+
+
+def test_views_join_spaced_letters_and_squeeze_only_stretched_text() -> None:
+    v = views("I h a t e it")
+    assert v.words == " ihate it "
+    assert v.spaced == ("ihate",)
+    assert v.squeezed is None
+    assert views("sooo good").squeezed == " so god "
+
+
+def test_an_invalid_policy_file_names_the_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: x\nterms: [{category: c, severity: maybe, terms: [a]}]\ncountries: {}\n")
+    with pytest.raises(ValueError, match=r"(?s)bad\.yaml.*severity"):
+        load_policy(bad)
