@@ -329,12 +329,45 @@ class Stack:
                 argv=[sys.executable, "-m", "services.email", "deliver"],
                 needs=("kafka", "postgres", "smtp"),
             ),
+            Component(
+                "moderation-serve",
+                f"{s.serve_base_url}/moderation",
+                external=bool(s.serve_url),
+                argv=[sys.executable, "-m", "services.moderation.deploy"],
+                needs=("ray",),
+                start_timeout_s=240.0,
+                oneshot=True,
+            ),
+            *(
+                Component(
+                    f"moderation-{tier}",
+                    f"http://{local}:{port}",
+                    ports={f"FORGELINE_MODERATION_{tier.upper()}_PORT": port},
+                    argv=[sys.executable, "-m", "services.moderation", tier],
+                    needs=("kafka", "postgres"),
+                )
+                for tier, port in (
+                    ("rules", s.forgeline_moderation_rules_port),
+                    ("classifier", s.forgeline_moderation_classifier_port),
+                    ("judge", s.forgeline_moderation_judge_port),
+                )
+            ),
         ]
         return {c.name: c for c in comps}
 
     INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp")
-    APPS = ("imagegen-serve",)  # deployed into the Ray head once it is healthy
-    SERVICES = ("gateway", "echo", "imagegen", "imagegen-worker", "email", "email-delivery")
+    APPS = ("imagegen-serve", "moderation-serve")  # deployed into the Ray head once it is healthy
+    SERVICES = (
+        "gateway",
+        "echo",
+        "imagegen",
+        "imagegen-worker",
+        "email",
+        "email-delivery",
+        "moderation-rules",
+        "moderation-classifier",
+        "moderation-judge",
+    )
 
     def endpoints_env(self) -> dict[str, str]:
         """The endpoint variables every service and client of this stack reads."""
@@ -349,6 +382,7 @@ class Stack:
             "RAY_ADDRESS": c["ray"].endpoint,
             "SERVE_URL": c["imagegen-serve"].endpoint.removesuffix("/imagegen"),
             "IMAGE_MODEL_PATH": str(s.image_model_dir),
+            "MODERATION_MODEL_PATH": str(s.moderation_model_dir),
             "SMTP_HOST": smtp_host,
             "SMTP_PORT": smtp_port,
             "FORGELINE_HOME": str(self.home),
@@ -428,7 +462,8 @@ class Stack:
             await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.s3_bucket))
         await self._start_wave(state, [n for n in infra if self.components[n].needs])
         await self._prepare_data(state)
-        await self._start_wave(state, [n for n in self.APPS if n in names])
+        for app in (n for n in self.APPS if n in names):  # one at a time: each deploy starts Serve if needed
+            await self._start_wave(state, [app])
         await self._start_wave(state, [n for n in self.SERVICES if n in names])
         state["started_in_s"] = round(time.monotonic() - started, 1)
         self._save_state(state)
@@ -517,6 +552,35 @@ class Stack:
 
             self.progress(f"{'models':<9} writing the tiny test image model (its pictures are noise) …")
             write_tiny_sd(self.settings.image_model_dir)
+        elif name == "moderation-serve":
+            self._ensure_classifier()
+
+    def _ensure_classifier(self) -> None:
+        """Train the tier-2 classifier on first start (`forgeline models classifier` does the same)."""
+        from services.moderation.classifier import MODEL_FILE, train
+
+        s = self.settings
+        if (s.moderation_model_dir / MODEL_FILE).exists():
+            return
+        if s.moderation_model_path is not None:
+            raise StackError(f"MODERATION_MODEL_PATH={s.moderation_model_path} holds no classifier ({MODEL_FILE})")
+        data = s.moderation_data_path.resolve()
+        if not data.exists():
+            raise StackError(
+                f"no moderation classifier yet and no training data at {data}: set MODERATION_DATA_PATH to Davidson's "
+                "labeled_data.csv (../shared/data/moderation/ in the Forgeline workspace) or MODERATION_MODEL_PATH to a model"
+            )
+        rows = f"{s.moderation_train_limit} rows" if s.moderation_train_limit else "all rows, ~2 min on 2 cores"
+        self.progress(f"{'models':<9} training the moderation classifier ({rows}) …")
+        card = train(
+            data,
+            s.moderation_model_dir,
+            limit=s.moderation_train_limit,
+            target_precision=s.moderation_reject_precision,
+            max_miss_rate=s.moderation_max_miss_rate,
+            progress=lambda done, total: self.progress(f"{'models':<9} embedded {done}/{total} texts"),
+        )
+        self.progress(f"{'models':<9} classifier ready: {card.thresholds.model_dump()}")
 
     def _init_postgres(self) -> None:
         pgdata = self.home / "pg"
@@ -761,7 +825,7 @@ class Stack:
             "temporal": temporal,
             "ray": ray,
             "smtp": smtp,
-            "imagegen-serve": http_ready(self.components["imagegen-serve"].endpoint, "/healthz"),
+            **{app: http_ready(self.components[app].endpoint, "/healthz") for app in self.APPS},
             **{name: http_ready(self.components[name].endpoint) for name in self.SERVICES},
         }
 

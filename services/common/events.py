@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def utcnow() -> datetime:
@@ -189,3 +189,129 @@ class EmailFailed(TenantEvent):
 
     def key(self) -> bytes:
         return self.cart_id.encode()
+
+
+# ---- content moderation ---------------------------------------------------------------------
+
+MAX_CONTENT_CHARS = 5000
+MAX_CONTENT_LINKS = 20
+Severity = Literal["block", "signal"]
+Decision = Literal["approve", "reject"]
+DecidingTier = Literal["rules", "classifier", "judge", "human", "appeal"]
+ReviewLane = Literal["review", "appeal"]
+
+
+class RuleMatch(BaseModel):
+    """One tier-1 rule that matched: which, its category and how severe."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str = Field(description='"term:<term>", "pattern:<name>" or "link:<domain>"')
+    category: str
+    severity: Severity
+
+
+class ClassifierScores(BaseModel):
+    """Tier 2's calibrated probabilities for one text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hate: float = Field(ge=0, le=1)
+    offensive: float = Field(ge=0, le=1)
+    neither: float = Field(ge=0, le=1)
+
+
+class JudgeVerdict(BaseModel):
+    """Tier 3's structured answer (the JSON schema the LLM must follow)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    decision: Decision
+    policy_clause: str = Field(min_length=1, max_length=80, description="e.g. hate.dehumanisation, none")
+    rationale: str = Field(min_length=1, max_length=400)
+    confidence: float = Field(ge=0, le=1)
+    severity: Literal["none", "low", "medium", "high"]
+
+
+def _check_links(links: list[str]) -> list[str]:
+    from urllib.parse import urlsplit
+
+    for link in links:
+        parts = urlsplit(link)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in link:
+            raise ValueError(f"invalid link {link[:100]!r}: links must be absolute http(s) URLs")
+    return links
+
+
+class ContentFields(BaseModel):
+    """What a client submits for moderation (HTTP body and event payload alike)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    author_id: str = Field(min_length=1, max_length=128)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2; the policy must cover it")
+    lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    links: list[str] = Field(default_factory=list, max_length=MAX_CONTENT_LINKS)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is blank")
+        return text
+
+    @field_validator("links")
+    @classmethod
+    def _links_are_urls(cls, links: list[str]) -> list[str]:
+        return _check_links(links)
+
+
+class ContentSubmitted(TenantEvent, ContentFields):
+    """An item to moderate (key: content_id); any Kafka client may produce it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    content_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+    def key(self) -> bytes:
+        return str(self.content_id).encode()
+
+
+class ModerationTask(ContentSubmitted):
+    """An item a cheaper tier could not decide, with that tier's evidence (tier 2 and 3 input)."""
+
+    policy_version: str
+    rule_matches: list[RuleMatch] = Field(default_factory=list)
+    scores: ClassifierScores | None = None
+
+
+class ReviewRequested(TenantEvent):
+    """An item waits for a human in a review lane (announcement; the queue is in Postgres)."""
+
+    content_id: uuid.UUID
+    lane: ReviewLane
+    reason: str
+
+    def key(self) -> bytes:
+        return str(self.content_id).encode()
+
+
+class ModerationDecided(TenantEvent):
+    """A final decision; an appeal's outcome supersedes the original (`supersedes`)."""
+
+    decision_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    content_id: uuid.UUID
+    decision: Decision
+    tier: DecidingTier
+    reasons: list[str]
+    rule_matches: list[RuleMatch] = Field(default_factory=list)
+    scores: ClassifierScores | None = None
+    verdict: JudgeVerdict | None = None
+    policy_version: str
+    country: str
+    decided_by: str
+    supersedes: uuid.UUID | None = None
+
+    def key(self) -> bytes:
+        return str(self.content_id).encode()

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     forgeline_imagegen_worker_port: int = 28083
     forgeline_email_port: int = 28084
     forgeline_email_delivery_port: int = 28085
+    forgeline_moderation_rules_port: int = 28086
+    forgeline_moderation_classifier_port: int = 28087
+    forgeline_moderation_judge_port: int = 28088
 
     # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
     kafka_session_timeout_ms: int = 6000
@@ -125,6 +128,32 @@ class Settings(BaseSettings):
     imagegen_downscale_delay_s: float = 10.0
     imagegen_max_batch_size: int = 8
     imagegen_batch_wait_timeout_s: float = 0.05
+
+    # Content moderation.
+    moderation_policy_path: Path | None = None  # default: the shipped services/moderation/policies/v1.yaml
+    moderation_model_path: Path | None = None  # default: <forgeline_home>/models/moderation-classifier
+    moderation_data_path: Path = Path("../shared/data/moderation/labeled_data.csv")
+    moderation_train_limit: int | None = None  # fewer training rows (quick models for tests)
+    moderation_reject_precision: float = 0.5  # tier 2 rejects where validation precision reaches this
+    moderation_max_miss_rate: float = 0.05  # tier 2 approves below the score that misses this share of hate
+    moderation_judge_min_confidence: float = 0.6  # below: human review
+    moderation_judge_attempts: int = 2
+    moderation_review_claim_ttl_s: float = 300.0
+    moderation_batch_max_items: int = 500  # POST /v1/content/batch
+    moderation_batch_max_bytes: int = 4 * 1024 * 1024
+    moderation_batch_size: int = 64
+    moderation_concurrency: int = 32
+    moderation_num_gpus: float = 0.0
+    moderation_num_cpus: float = 0.5
+    moderation_min_replicas: int = 1
+    moderation_max_replicas: int = 2
+    moderation_max_batch_size: int = 64
+    moderation_batch_wait_timeout_s: float = 0.02
+
+    @property
+    def moderation_model_dir(self) -> Path:
+        """Where the tier-2 classifier is loaded from (`MODERATION_MODEL_PATH`)."""
+        return self.moderation_model_path or self.state_dir / "models" / "moderation-classifier"
 
     @property
     def state_dir(self) -> Path:

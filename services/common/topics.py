@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from services.common.events import (
     BenchPing,
     CartAbandoned,
+    ContentSubmitted,
     EchoCompleted,
     EchoRequested,
     EmailDelivered,
@@ -20,6 +21,9 @@ from services.common.events import (
     ImageFailed,
     ImageRequested,
     ImageStatusChanged,
+    ModerationDecided,
+    ModerationTask,
+    ReviewRequested,
 )
 
 RETRY_SUFFIX = ".retry"
@@ -60,6 +64,16 @@ EMAIL_OUTBOUND = TopicSpec("email.outbound", EmailOutbound, "A composed email, r
 EMAIL_DELIVERED = TopicSpec("email.delivered", EmailDelivered, "An email went out over SMTP.", consumed=False)
 EMAIL_FAILED = TopicSpec("email.failed", EmailFailed, "No email went out for a cart, and why.", consumed=False)
 
+CONTENT_SUBMITTED = TopicSpec("content.submitted", ContentSubmitted, "An item to moderate (key: content_id); tier 1 reads it.")
+MODERATION_TIER2 = TopicSpec("moderation.tier2", ModerationTask, "Items the rules could not decide: the classifier's input.")
+MODERATION_TIER3 = TopicSpec("moderation.tier3", ModerationTask, "Items the classifier was unsure of: the LLM judge's input.")
+MODERATION_REVIEW = TopicSpec(
+    "moderation.review", ReviewRequested, "An item waits for a human (review or appeal lane).", consumed=False
+)
+MODERATION_DECIDED = TopicSpec(
+    "moderation.decided", ModerationDecided, "A final moderation decision (or an appeal's, superseding it).", consumed=False
+)
+
 BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench).", consumed=False)
 BENCH_OUT = TopicSpec("bench.out", BenchPing, "Benchmark output (forgeline bench).", consumed=False)
 
@@ -74,6 +88,11 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     EMAIL_OUTBOUND,
     EMAIL_DELIVERED,
     EMAIL_FAILED,
+    CONTENT_SUBMITTED,
+    MODERATION_TIER2,
+    MODERATION_TIER3,
+    MODERATION_REVIEW,
+    MODERATION_DECIDED,
     BENCH_IN,
     BENCH_OUT,
 )

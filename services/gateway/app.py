@@ -26,6 +26,7 @@ from services.common.topics import ECHO_REQUESTED, LIVE_TOPICS, spec_for
 from services.gateway.asyncapi import asyncapi_document
 from services.gateway.auth import Caller
 from services.gateway.carts import cart_routes
+from services.gateway.content import content_routes, review_routes
 from services.gateway.errors import BodySizeLimit, install_error_handlers
 from services.gateway.images import image_routes
 from services.gateway.live import LiveHub, sse_frame
@@ -145,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(image_routes(broker, hub, settings, create_s3(settings)))
     app.include_router(cart_routes(broker))
+    app.include_router(content_routes(broker, settings))
+    app.include_router(review_routes(broker, settings))
 
     @app.get("/v1/tenants/me", response_model=TenantView, tags=["tenants"])
     async def me(tenant: Caller, request: Request) -> TenantView:
@@ -232,7 +235,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     add_ops_routes(app, {"postgres": postgres_ready, "redis": redis_ready, "kafka": broker_ready(broker)})
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.api_max_body_bytes,
+        larger={"/v1/content/batch": settings.moderation_batch_max_bytes},
+    )
     app.add_middleware(HttpMetrics)
     return app
 

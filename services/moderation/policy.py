@@ -83,3 +83,8 @@ def load_policy(path: Path) -> Policy:
 def default_policy() -> Policy:
     """The policy shipped with the code (`policies/v1.yaml`)."""
     return load_policy(DEFAULT_POLICY)
+
+
+def configured_policy(path: Path | None) -> Policy:
+    """The policy at `MODERATION_POLICY_PATH`, else the shipped one."""
+    return load_policy(path) if path else default_policy()

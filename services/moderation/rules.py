@@ -16,22 +16,13 @@ from urllib.parse import urlsplit
 import ahocorasick
 from pydantic import BaseModel, ConfigDict
 
+from services.common.events import RuleMatch, Severity
 from services.moderation.normalise import normalise, squeeze, urls_in, views
-from services.moderation.policy import Pattern, Policy, Severity, TermList
+from services.moderation.policy import Pattern, Policy, TermList
 
 # Word endings a term still matches with (`faggots`, `hated`, `hating` is not covered).
 SUFFIXES = frozenset({"s", "es", "z", "ed", "ing", "er", "ers", "y", "ish"})
 MIN_SUBSTRING_TERM = 3  # shorter terms inside joined spaced-out letters match too much
-
-
-class RuleMatch(BaseModel):
-    """One rule that matched: what, which category and how severe."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rule: str  # "term:<term>", "pattern:<name>" or "link:<domain>"
-    category: str
-    severity: Severity
 
 
 class RuleReport(BaseModel):

@@ -10,6 +10,9 @@ misbehave the way real models do:
     toxic         -> a toxic sentence in the body
     offbrand      -> off-brand words
     hallucinate   -> a 50% discount code nobody granted
+
+Moderation judge prompts (tier 3) get a verdict: reject when the text holds "judge-reject",
+approve otherwise, with confidence 0.3 (so a human reviews) when it holds "judge-unsure".
 """
 
 import json
@@ -29,8 +32,25 @@ def _between(text: str, start: str, end: str) -> str:
     return text.split(start, 1)[1].split(end, 1)[0]
 
 
+def judge(prompt: str) -> str:
+    """The scripted moderation verdict (see the module docstring)."""
+    text = json.loads(prompt.split("Item to judge:\n", 1)[1].split("\n\nGive your verdict.", 1)[0])["text"]
+    reject = "judge-reject" in text
+    return json.dumps(
+        {
+            "decision": "reject" if reject else "approve",
+            "policy_clause": "hate.derogation" if reject else "none",
+            "rationale": "scripted verdict",
+            "confidence": 0.3 if "judge-unsure" in text else 0.9,
+            "severity": "medium" if reject else "none",
+        }
+    )
+
+
 def answer(prompt: str) -> str:
     """The scripted model's answer to one prompt (see the module docstring)."""
+    if prompt.startswith("Item to judge:"):
+        return judge(prompt)
     facts = json.loads(_between(prompt, "Shopper and cart:\n", "\n\nBest past emails"))
     examples = json.loads(_between(prompt, "(placeholders in braces):\n", "\n\nWrite the email."))
     names = " ".join(item["name"] for item in facts["cart"]).casefold()

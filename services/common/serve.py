@@ -1,0 +1,61 @@
+"""Deploying Ray Serve applications into the stack's Ray cluster, and asking after them.
+
+Serve applications outlive the driver that deployed them: `forgeline up` runs each
+application's deploy module once the Ray head is healthy (on Kubernetes a RayService does
+the same), and the module exits when the application answers its health check.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from services.common.settings import Settings
+
+HEALTH_TIMEOUT_S = 180.0
+
+
+def connect_ray(settings: Settings) -> None:
+    """Join the cluster at `RAY_ADDRESS` as a quiet driver."""
+    import ray
+
+    if not settings.ray_address:
+        raise SystemExit("RAY_ADDRESS is not set: run `forgeline up` (it starts a Ray head) or point it at a cluster")
+    ray.init(address=settings.ray_address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
+
+
+def deploy_application(settings: Settings, app: Any, name: str, route_prefix: str) -> None:
+    """Start Serve's HTTP proxy on the configured port, run `app` and wait for `<prefix>/healthz`."""
+    from ray import serve
+
+    connect_ray(settings)
+    port = int(settings.serve_base_url.rsplit(":", 1)[1].split("/")[0])
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(app, name=name, route_prefix=route_prefix, blocking=False)
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    url = f"{settings.serve_base_url}{route_prefix}/healthz"
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the {name} application did not become healthy at {url} within {HEALTH_TIMEOUT_S:.0f}s")
+
+
+def replica_states(settings: Settings, name: str) -> dict[str, dict[str, int]]:
+    """Replica counts by state, per deployment of application `name`."""
+    from ray import serve
+
+    connect_ray(settings)
+    app = serve.status().applications.get(name)
+    if app is None:
+        return {}
+    return {
+        deployment: {str(getattr(state, "value", state)): count for state, count in status.replica_states.items()}
+        for deployment, status in app.deployments.items()
+    }

@@ -1,0 +1,137 @@
+"""Moderation wiring: one process per tier, each its own consumer group and ops routes.
+
+python -m services.moderation rules        content.submitted -> decided | moderation.tier2
+python -m services.moderation classifier   moderation.tier2  -> decided | moderation.tier3
+python -m services.moderation judge        moderation.tier3  -> decided | review queue
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from services.common.broker import create_broker, publish_event
+from services.common.clients import create_pg_pool
+from services.common.consumer import consume
+from services.common.events import ContentSubmitted, Event, ModerationTask
+from services.common.http import consumer_service
+from services.common.llm import create_llm
+from services.common.settings import Settings, get_settings
+from services.common.telemetry import setup_telemetry
+from services.common.topics import CONTENT_SUBMITTED, MODERATION_TIER2, MODERATION_TIER3, TopicSpec
+from services.moderation.handlers import (
+    ClassifierDeps,
+    JudgeDeps,
+    RulesDeps,
+    ServeClassifier,
+    TierDeps,
+    classify_task,
+    judge_task,
+    moderate_submitted,
+)
+from services.moderation.policy import configured_policy
+from services.moderation.rules import RuleBook
+
+
+def _publisher(broker: KafkaBroker) -> Callable[[TopicSpec, Event], Awaitable[None]]:
+    async def publish(spec: TopicSpec, event: Event) -> None:
+        await publish_event(broker, spec, event)
+
+    return publish
+
+
+def _tier_service(
+    settings: Settings,
+    service: str,
+    source: TopicSpec,
+    handler: Callable[[Any, Any], Awaitable[None]],
+    make_deps: Callable[[TierDeps, httpx.AsyncClient], TierDeps],
+) -> FastAPI:
+    """A consumer service for one tier: batched reads of `source`, `handler(event, deps)`."""
+    setup_telemetry(settings, service)
+    broker = create_broker(settings, service)
+    deps: list[TierDeps] = []
+
+    async def on_event(event: Any) -> None:
+        await handler(event, deps[0])
+
+    consume(
+        broker,
+        source,
+        service,
+        on_event,
+        settings,
+        batch_size=settings.moderation_batch_size,
+        concurrency=settings.moderation_concurrency,
+    )
+
+    @asynccontextmanager
+    async def resources(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.moderation_concurrency + 4)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=settings.client_timeout_s))
+        deps.append(make_deps(TierDeps(pool=pool, publish=_publisher(broker), service=service), http))
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await pool.close()
+
+    return consumer_service(service, broker, resources)
+
+
+def create_rules_app(settings: Settings | None = None) -> FastAPI:
+    """Tier 1: group `moderation-rules` on content.submitted."""
+    settings = settings or get_settings()
+    book = RuleBook(configured_policy(settings.moderation_policy_path))
+
+    async def handle(event: ContentSubmitted, deps: RulesDeps) -> None:
+        await moderate_submitted(event, deps)
+
+    return _tier_service(
+        settings, "moderation-rules", CONTENT_SUBMITTED, handle, lambda base, _: RulesDeps(**vars(base), rules=book)
+    )
+
+
+def create_classifier_app(settings: Settings | None = None) -> FastAPI:
+    """Tier 2: group `moderation-classifier` on moderation.tier2, scoring through Ray Serve."""
+    settings = settings or get_settings()
+    url = f"{settings.serve_base_url}/moderation/classify"
+
+    async def handle(task: ModerationTask, deps: ClassifierDeps) -> None:
+        await classify_task(task, deps)
+
+    return _tier_service(
+        settings,
+        "moderation-classifier",
+        MODERATION_TIER2,
+        handle,
+        lambda base, http: ClassifierDeps(**vars(base), classify=ServeClassifier(http, url, asyncio.sleep)),
+    )
+
+
+def create_judge_app(settings: Settings | None = None) -> FastAPI:
+    """Tier 3: group `moderation-judge` on moderation.tier3, asking the configured LLM."""
+    settings = settings or get_settings()
+    s = settings
+
+    async def handle(task: ModerationTask, deps: JudgeDeps) -> None:
+        await judge_task(task, deps)
+
+    return _tier_service(
+        settings,
+        "moderation-judge",
+        MODERATION_TIER3,
+        handle,
+        lambda base, http: JudgeDeps(
+            **vars(base),
+            llm=create_llm(s, http),
+            min_confidence=s.moderation_judge_min_confidence,
+            max_attempts=s.moderation_judge_attempts,
+        ),
+    )

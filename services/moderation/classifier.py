@@ -1,0 +1,237 @@
+"""Tier 2's model: all-MiniLM-L6-v2 embeddings + a calibrated scikit-learn classifier.
+
+`train` (behind `forgeline models classifier`) reads the Davidson et al. tweets
+(hate / offensive / neither), splits them once with a fixed seed into train (60 %),
+validation (20 %: calibration check and threshold choice) and test (20 %: never looked at
+until `forgeline eval moderation`), fits a logistic regression calibrated by 5-fold sigmoid
+scaling, and picks two thresholds on P(hate) from the validation split:
+
+* `reject_at`: the lowest score whose items are hateful with precision >= `target_precision`;
+* `approve_below`: the highest score that still lets at most `max_miss_rate` of the hateful
+  validation items through.
+
+Between the two the classifier is unsure and the item goes to the LLM judge (tier 3).
+The model directory holds `model.joblib` and `model.json` (thresholds, metrics, split).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from services.common.embeddings import embed_sync
+from services.common.events import ClassifierScores
+
+CLASSES = ("hate", "offensive", "neither")  # Davidson's `class` column: 0, 1, 2
+SPLIT_SEED = 20261122
+MODEL_FILE = "model.joblib"
+META_FILE = "model.json"
+
+
+class Thresholds(BaseModel):
+    """Where P(hate) decides on its own."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reject_at: float
+    approve_below: float
+
+    def outcome(self, scores: ClassifierScores) -> Literal["reject", "approve", "uncertain"]:
+        """Reject, approve, or hand on to the judge."""
+        if scores.hate >= self.reject_at:
+            return "reject"
+        if scores.hate < self.approve_below:
+            return "approve"
+        return "uncertain"
+
+
+class ModelCard(BaseModel):
+    """`model.json`: how the model was made and how well it did on held-out data."""
+
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    classes: tuple[str, ...] = CLASSES
+    thresholds: Thresholds
+    target_precision: float
+    max_miss_rate: float
+    data_sha256: str
+    rows: int
+    train_rows: int
+    validation_rows: int
+    test_rows: int
+    test_indices: list[int]  # rows of the data file in the held-out test split
+    validation_metrics: dict[str, float]
+    trained_at: float
+    train_seconds: float
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Texts and their class index (0 hate, 1 offensive, 2 neither)."""
+
+    texts: list[str]
+    labels: np.ndarray
+
+
+def read_davidson(path: Path) -> Labelled:
+    """Read `labeled_data.csv` (columns `class` and `tweet`)."""
+    if not path.exists():
+        raise FileNotFoundError(f"no training data at {path}: pass --data with the path of Davidson's labeled_data.csv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return Labelled([r["tweet"] for r in rows], np.array([int(r["class"]) for r in rows]))
+
+
+def split_indices(labels: np.ndarray, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified 60/20/20 train/validation/test row indices, the same on every run."""
+    rng = np.random.default_rng(seed)
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for label in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        a, b = int(len(rows) * 0.6), int(len(rows) * 0.8)
+        for part, chunk in zip(parts, (rows[:a], rows[a:b], rows[b:]), strict=True):
+            part.append(chunk)
+    train, validation, test = (np.sort(np.concatenate(p)) for p in parts)
+    return train, validation, test
+
+
+def embed_all(texts: Sequence[str], progress: Callable[[int, int], None] | None = None, chunk: int = 1024) -> np.ndarray:
+    """MiniLM embeddings of `texts` as one float32 matrix, reporting progress per chunk."""
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+    for start in range(0, len(texts), chunk):
+        out[start : start + chunk] = np.asarray(embed_sync(list(texts[start : start + chunk])), dtype=np.float32)
+        if progress is not None:
+            progress(min(start + chunk, len(texts)), len(texts))
+    return out
+
+
+def choose_thresholds(p_hate: np.ndarray, is_hate: np.ndarray, target_precision: float, max_miss_rate: float) -> Thresholds:
+    """The two cut-offs on P(hate) (see the module docstring), from validation scores."""
+    order = np.sort(np.unique(p_hate))
+    reject_at = 1.01  # never, unless some cut-off reaches the precision
+    for cut in order:
+        chosen = p_hate >= cut
+        if chosen.sum() >= 5 and is_hate[chosen].mean() >= target_precision:
+            reject_at = float(cut)
+            break
+    hateful = np.sort(p_hate[is_hate])
+    allowed_misses = int(np.floor(max_miss_rate * len(hateful)))
+    approve_below = float(hateful[allowed_misses]) if len(hateful) else 0.0
+    return Thresholds(reject_at=reject_at, approve_below=min(approve_below, reject_at))
+
+
+def train(
+    data: Path,
+    out_dir: Path,
+    *,
+    limit: int | None = None,
+    target_precision: float = 0.9,
+    max_miss_rate: float = 0.02,
+    progress: Callable[[int, int], None] | None = None,
+) -> ModelCard:
+    """Train, calibrate, choose thresholds and write the model directory (see module docstring)."""
+    import joblib
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.monotonic()
+    dataset = read_davidson(data)
+    train_rows, validation_rows, test_rows = split_indices(dataset.labels)
+    if limit is not None:  # a quick model for tests: fewer training rows, same held-out splits
+        train_rows = train_rows[np.random.default_rng(SPLIT_SEED).permutation(len(train_rows))[:limit]]
+        validation_rows = validation_rows[: max(limit // 3, 300)]
+    needed = np.concatenate([train_rows, validation_rows])
+    data_sha = hashlib.sha256(data.read_bytes()).hexdigest()
+    vectors = (
+        _cached_embeddings(out_dir / f"embeddings-{data_sha[:16]}.npy", dataset.texts, progress)[needed]
+        if limit is None
+        else embed_all([dataset.texts[i] for i in needed], progress)
+    )
+    x_train, x_val = vectors[: len(train_rows)], vectors[len(train_rows) :]
+    y_train, y_val = dataset.labels[train_rows], dataset.labels[validation_rows]
+    model = CalibratedClassifierCV(LogisticRegression(max_iter=2000, C=2.0), method="sigmoid", cv=5)
+    model.fit(x_train, y_train)
+    p_val = model.predict_proba(x_val)[:, 0]
+    thresholds = choose_thresholds(p_val, y_val == 0, target_precision, max_miss_rate)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, out_dir / MODEL_FILE)
+    card = ModelCard(
+        thresholds=thresholds,
+        target_precision=target_precision,
+        max_miss_rate=max_miss_rate,
+        data_sha256=data_sha,
+        rows=len(dataset.texts),
+        train_rows=len(train_rows),
+        validation_rows=len(validation_rows),
+        test_rows=len(test_rows),
+        test_indices=[int(i) for i in test_rows],
+        validation_metrics=_band_metrics(p_val, y_val == 0, thresholds),
+        trained_at=time.time(),
+        train_seconds=round(time.monotonic() - started, 1),
+    )
+    (out_dir / META_FILE).write_text(card.model_dump_json(indent=2))
+    return card
+
+
+def _cached_embeddings(path: Path, texts: list[str], progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """Embeddings of every row, kept beside the model: retraining and `forgeline eval` reuse them."""
+    if path.exists():
+        cached: np.ndarray = np.load(path)
+        if cached.shape == (len(texts), 384):
+            return cached
+    vectors = embed_all(texts, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def _band_metrics(p_hate: np.ndarray, is_hate: np.ndarray, thresholds: Thresholds) -> dict[str, float]:
+    rejected = p_hate >= thresholds.reject_at
+    approved = p_hate < thresholds.approve_below
+    return {
+        "reject_precision": float(is_hate[rejected].mean()) if rejected.any() else 1.0,
+        "miss_rate": float((approved & is_hate).sum() / max(is_hate.sum(), 1)),
+        "decided_share": float((rejected | approved).mean()),
+        "uncertain_share": float((~rejected & ~approved).mean()),
+    }
+
+
+class Classifier:
+    """A trained model directory, loaded for scoring."""
+
+    def __init__(self, model_dir: Path) -> None:
+        import joblib
+
+        if not (model_dir / MODEL_FILE).exists():
+            raise FileNotFoundError(f"no moderation classifier at {model_dir}: run `forgeline models classifier`")
+        self._model: Any = joblib.load(model_dir / MODEL_FILE)
+        self.card = ModelCard.model_validate_json((model_dir / META_FILE).read_text())
+        self.thresholds = self.card.thresholds
+
+    def score_vectors(self, vectors: np.ndarray) -> list[ClassifierScores]:
+        """Scores for precomputed embeddings."""
+        probabilities = self._model.predict_proba(vectors)
+        return [ClassifierScores(hate=float(p[0]), offensive=float(p[1]), neither=float(p[2])) for p in probabilities]
+
+    def score(self, texts: Sequence[str]) -> list[ClassifierScores]:
+        """Scores for texts (one embedding batch, one classifier call)."""
+        if not texts:
+            return []
+        return self.score_vectors(np.asarray(embed_sync(list(texts)), dtype=np.float32))
+
+    def describe(self) -> dict[str, Any]:
+        """What `/healthz` and the eval report say about the model."""
+        return {"thresholds": self.thresholds.model_dump(), "validation": self.card.validation_metrics}
+
+
+def model_summary(card: ModelCard) -> str:
+    """One line for humans."""
+    return json.dumps({"thresholds": card.thresholds.model_dump(), "validation": card.validation_metrics})

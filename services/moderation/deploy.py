@@ -1,0 +1,48 @@
+"""Deploy the moderation classifier application to a running Ray cluster, or report it.
+
+    python -m services.moderation.deploy            # deploy (or update) and wait until healthy
+    python -m services.moderation.deploy --status   # JSON: replica counts by state
+
+The model directory must exist (`forgeline models classifier`); see `services/common/serve.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from services.common.serve import deploy_application, replica_states
+from services.common.settings import Settings, get_settings
+
+
+def deploy(settings: Settings) -> None:
+    """Run the moderation application and wait until it is healthy."""
+    from services.moderation.classifier import MODEL_FILE
+    from services.moderation.serve_app import APP_NAME, ROUTE_PREFIX, build_app
+
+    if not (settings.moderation_model_dir / MODEL_FILE).exists():
+        raise SystemExit(
+            f"no moderation classifier at {settings.moderation_model_dir}: run `forgeline models classifier` "
+            "or set MODERATION_MODEL_PATH"
+        )
+    deploy_application(settings, build_app(settings), APP_NAME, ROUTE_PREFIX)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `python -m services.moderation.deploy`."""
+    from services.moderation.serve_app import APP_NAME
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--status", action="store_true", help="print replica counts by state as JSON and exit")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.status:
+        print(json.dumps(replica_states(settings, APP_NAME)))
+    else:
+        deploy(settings)
+        print(f"moderation application healthy at {settings.serve_base_url}/moderation", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

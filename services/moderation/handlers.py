@@ -1,0 +1,283 @@
+"""The three tiers as plain async functions of contracts (wiring in `app.py`).
+
+    content.submitted --rules--> decided | moderation.tier2
+    moderation.tier2 --classifier--> decided | moderation.tier3
+    moderation.tier3 --LLM judge--> decided | review queue (moderation.review)
+
+No tier ever approves because a later one is unavailable: the classifier consumer waits
+for its deployment (lag grows), and a judge that cannot answer sends the item to humans.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import asyncpg
+import httpx
+
+from services.common.events import (
+    ClassifierScores,
+    ContentSubmitted,
+    DecidingTier,
+    Decision,
+    Event,
+    JudgeVerdict,
+    ModerationDecided,
+    ModerationTask,
+    ReviewRequested,
+    RuleMatch,
+)
+from services.common.llm import LLMBackend, LLMRequest, generate_validated
+from services.common.retry import PermanentError
+from services.common.topics import MODERATION_DECIDED, MODERATION_REVIEW, MODERATION_TIER2, MODERATION_TIER3, TopicSpec
+from services.moderation.rules import RuleBook
+from services.moderation.store import enqueue_review, is_decided, record_decision, save_content
+
+log = logging.getLogger("forgeline.moderation")
+Publish = Callable[[TopicSpec, Event], Awaitable[None]]
+# What the judge may cite. `none` for an approval.
+POLICY_CLAUSES = (
+    "hate.slur",
+    "hate.dehumanisation",
+    "hate.derogation",
+    "hate.threat",
+    "harassment.insult",
+    "spam.link",
+    "none",
+)
+
+
+@dataclass
+class TierDeps:
+    """What every tier needs: the database, the bus and its own name."""
+
+    pool: asyncpg.Pool
+    publish: Publish
+    service: str
+
+
+async def decide(
+    deps: TierDeps,
+    item: ContentSubmitted,
+    decision: Decision,
+    tier: DecidingTier,
+    reasons: list[str],
+    policy_version: str,
+    rule_matches: list[RuleMatch],
+    scores: ClassifierScores | None = None,
+    verdict: JudgeVerdict | None = None,
+) -> ModerationDecided:
+    """Record the item's final decision (once) and publish the stored one."""
+    stored = await record_decision(
+        deps.pool,
+        ModerationDecided(
+            tenant_id=item.tenant_id,
+            content_id=item.content_id,
+            decision=decision,
+            tier=tier,
+            reasons=reasons,
+            rule_matches=rule_matches,
+            scores=scores,
+            verdict=verdict,
+            policy_version=policy_version,
+            country=item.country,
+            decided_by=deps.service,
+        ),
+    )
+    await deps.publish(MODERATION_DECIDED, stored)
+    return stored
+
+
+def escalate(
+    item: ContentSubmitted, policy_version: str, rule_matches: list[RuleMatch], scores: ClassifierScores | None = None
+) -> ModerationTask:
+    """The next tier's task for `item`, carrying the evidence so far."""
+    fields = item.model_dump(exclude={"event_id", "occurred_at", "schema_version"})
+    fields.update(policy_version=policy_version, rule_matches=rule_matches, scores=scores)
+    return ModerationTask.model_validate(fields)
+
+
+def describe_matches(matches: list[RuleMatch]) -> list[str]:
+    """One reason per matched rule."""
+    return [f"rule {m.rule} ({m.category}, {m.severity})" for m in matches]
+
+
+# ---- tier 1 ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RulesDeps(TierDeps):
+    """Tier 1: the compiled policy."""
+
+    rules: RuleBook
+
+
+async def moderate_submitted(event: ContentSubmitted, deps: RulesDeps) -> None:
+    """Tier 1: decide clear cases by rule, escalate the rest to the classifier."""
+    try:
+        report = deps.rules.evaluate(event.text, event.country, event.links)
+    except ValueError as error:  # an unknown country: no policy to apply, so never a default decision
+        raise PermanentError(str(error)) from error
+    await save_content(deps.pool, event)
+    if report.outcome == "escalate":
+        if not await is_decided(deps.pool, event.content_id):
+            await deps.publish(MODERATION_TIER2, escalate(event, report.policy_version, report.matches))
+        return
+    reasons = describe_matches(report.matches) or ["no policy rule matched and every link is trusted"]
+    decision: Decision = "reject" if report.outcome == "reject" else "approve"
+    await decide(deps, event, decision, "rules", reasons, report.policy_version, report.matches)
+
+
+# ---- tier 2 ---------------------------------------------------------------------------------
+
+ClassifierOutcome = Literal["reject", "approve", "uncertain"]
+Classify = Callable[[str], Awaitable[tuple[ClassifierScores, ClassifierOutcome]]]
+
+
+@dataclass
+class ClassifierDeps(TierDeps):
+    """Tier 2: the classifier deployment (scores and the outcome under its thresholds)."""
+
+    classify: Classify
+
+
+async def classify_task(task: ModerationTask, deps: ClassifierDeps) -> None:
+    """Tier 2: confident scores decide, the uncertain band goes to the judge."""
+    if await is_decided(deps.pool, task.content_id):
+        return
+    scores, outcome = await deps.classify(task.text)
+    if outcome == "uncertain":
+        await deps.publish(MODERATION_TIER3, escalate(task, task.policy_version, task.rule_matches, scores))
+        return
+    reasons = [f"classifier P(hate)={scores.hate:.3f} P(offensive)={scores.offensive:.3f}", *describe_matches(task.rule_matches)]
+    await decide(deps, task, outcome, "classifier", reasons, task.policy_version, task.rule_matches, scores)
+
+
+class ServeClassifier:
+    """Calls the classifier deployment over Ray Serve's HTTP proxy, waiting while it is down."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, url: str, wait: Callable[[float], Awaitable[None]], max_backoff_s: float = 5.0
+    ) -> None:
+        self._http = http
+        self._url = url
+        self._wait = wait
+        self._max_backoff_s = max_backoff_s
+
+    async def __call__(self, text: str) -> tuple[ClassifierScores, ClassifierOutcome]:
+        """Scores and outcome for one text (concurrent calls share a model batch in Serve)."""
+        backoff = 0.2
+        while True:
+            try:
+                response = await self._http.post(self._url, json={"texts": [text]})
+                if response.status_code < 500 and response.status_code != 404:
+                    response.raise_for_status()  # a 4xx other than a missing app is our bug: surface it
+                    result = response.json()["results"][0]
+                    return ClassifierScores.model_validate(result["scores"]), result["outcome"]
+                problem = f"HTTP {response.status_code}"
+            except httpx.TransportError as error:
+                problem = type(error).__name__
+            # The deployment is down or restarting: wait (the topic's lag grows) rather than guess.
+            log.warning("classifier unavailable (%s); retrying in %.1fs", problem, backoff)
+            await self._wait(backoff)
+            backoff = min(backoff * 2, self._max_backoff_s)
+
+
+# ---- tier 3 ---------------------------------------------------------------------------------
+
+
+@dataclass
+class JudgeDeps(TierDeps):
+    """Tier 3: the LLM and when its verdict is trusted."""
+
+    llm: LLMBackend
+    min_confidence: float
+    max_attempts: int
+
+
+JUDGE_SYSTEM = (
+    "You are a trust-and-safety judge applying a content policy. Hateful content (slurs, dehumanisation, "
+    "derogation or threats aimed at people for a protected characteristic) is rejected. Profanity, criticism "
+    "of ideas, counter-speech, quoting hate to condemn it and reclaimed in-group usage are approved. "
+    "Answer only with JSON that matches the schema."
+)
+
+
+def judge_request(task: ModerationTask) -> LLMRequest:
+    """The judge's question about one item, with the evidence of the cheaper tiers."""
+    evidence = {
+        "text": task.text,
+        "country": task.country,
+        "links": task.links,
+        "matched_rules": [m.rule for m in task.rule_matches],
+        "classifier": task.scores.model_dump() if task.scores else None,
+        "policy_clauses": POLICY_CLAUSES,
+    }
+    prompt = f"Item to judge:\n{json.dumps(evidence, ensure_ascii=False)}\n\nGive your verdict."
+    return LLMRequest(
+        system=JUDGE_SYSTEM,
+        prompt=prompt,
+        schema=JudgeVerdict.model_json_schema(),
+        template_answer=template_verdict(task).model_dump_json(),
+        max_tokens=200,
+    )
+
+
+def template_verdict(task: ModerationTask) -> JudgeVerdict:
+    """The deterministic judge (`LLM_BACKEND=template`): the classifier's most likely class,
+    with that class's probability as confidence, so close calls still reach a human."""
+    scores = task.scores or ClassifierScores(hate=0.5, offensive=0.0, neither=0.5)
+    label, confidence = max(scores.model_dump().items(), key=lambda kv: kv[1])
+    if label == "hate":
+        return JudgeVerdict(
+            decision="reject",
+            policy_clause="hate.derogation",
+            rationale="the classifier's most likely class is hate",
+            confidence=confidence,
+            severity="medium",
+        )
+    return JudgeVerdict(
+        decision="approve",
+        policy_clause="none",
+        rationale=f"the classifier's most likely class is {label}",
+        confidence=confidence,
+        severity="low" if label == "offensive" else "none",
+    )
+
+
+async def judge_task(task: ModerationTask, deps: JudgeDeps) -> None:
+    """Tier 3: a confident verdict decides; low confidence, high severity or no answer go to humans."""
+    if await is_decided(deps.pool, task.content_id):
+        return
+    try:
+        outcome = await generate_validated(deps.llm, judge_request(task), JudgeVerdict, deps.max_attempts)
+        verdict, problem = outcome.answer, "; ".join(outcome.errors)
+    except httpx.HTTPError as error:  # the judge is down: humans decide, nothing is approved by default
+        verdict, problem = None, f"judge unavailable: {type(error).__name__}"
+    if verdict is None:
+        await send_to_review(deps, task, f"no valid verdict from the judge ({problem})", None)
+    elif verdict.confidence < deps.min_confidence:
+        await send_to_review(deps, task, f"judge unsure ({verdict.confidence:.2f} < {deps.min_confidence:.2f})", verdict)
+    elif verdict.severity == "high":
+        await send_to_review(deps, task, f"high severity ({verdict.policy_clause}): a human confirms", verdict)
+    else:
+        reasons = [f"judge: {verdict.policy_clause}: {verdict.rationale}", *describe_matches(task.rule_matches)]
+        await decide(deps, task, verdict.decision, "judge", reasons, task.policy_version, task.rule_matches, task.scores, verdict)
+
+
+async def send_to_review(deps: TierDeps, task: ModerationTask, reason: str, verdict: JudgeVerdict | None) -> None:
+    """Queue the item for a human with the evidence, and announce it on moderation.review."""
+    evidence: dict[str, Any] = {
+        "policy_version": task.policy_version,
+        "rule_matches": [m.model_dump() for m in task.rule_matches],
+        "scores": task.scores.model_dump() if task.scores else None,
+        "verdict": verdict.model_dump() if verdict else None,
+    }
+    if await enqueue_review(deps.pool, task.content_id, "review", reason, evidence):
+        await deps.publish(
+            MODERATION_REVIEW, ReviewRequested(tenant_id=task.tenant_id, content_id=task.content_id, lane="review", reason=reason)
+        )
