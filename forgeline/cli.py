@@ -331,7 +331,7 @@ def models_classifier(
 
     settings = get_settings()
     target = path or settings.moderation_model_dir
-    source = (data or settings.moderation_data_path).resolve()
+    source = data.resolve() if data else settings.moderation_training_data
     started = time.monotonic()
     with console.status("embedding texts …") as spinner:
         card = train(

@@ -454,6 +454,12 @@ class Stack:
         state["home"] = str(self.home)
         state["faults_file"] = str(self.faults_file)
         names = [n for n in (*self.INFRA, *self.APPS, *self.SERVICES) if only is None or n in only]
+        if not self.moderation_available() and any(n.startswith("moderation-") for n in names):
+            self.progress(
+                f"{'moderation':<9} off: no classifier at {self.settings.moderation_model_dir} and no training data at "
+                f"{self.settings.moderation_training_data} (set MODERATION_DATA_PATH to Davidson's labeled_data.csv)"
+            )
+            names = [n for n in names if not n.startswith("moderation-")]
         self._check_ports(state, names)
 
         infra = [n for n in self.INFRA if n in names]
@@ -555,6 +561,13 @@ class Stack:
         elif name == "moderation-serve":
             self._ensure_classifier()
 
+    def moderation_available(self) -> bool:
+        """A classifier exists, or can be trained from the data (the moderation tiers need one)."""
+        from services.moderation.classifier import MODEL_FILE
+
+        s = self.settings
+        return (s.moderation_model_dir / MODEL_FILE).exists() or s.moderation_training_data.exists()
+
     def _ensure_classifier(self) -> None:
         """Train the tier-2 classifier on first start (`forgeline models classifier` does the same)."""
         from services.moderation.classifier import MODEL_FILE, train
@@ -564,12 +577,7 @@ class Stack:
             return
         if s.moderation_model_path is not None:
             raise StackError(f"MODERATION_MODEL_PATH={s.moderation_model_path} holds no classifier ({MODEL_FILE})")
-        data = s.moderation_data_path.resolve()
-        if not data.exists():
-            raise StackError(
-                f"no moderation classifier yet and no training data at {data}: set MODERATION_DATA_PATH to Davidson's "
-                "labeled_data.csv (../shared/data/moderation/ in the Forgeline workspace) or MODERATION_MODEL_PATH to a model"
-            )
+        data = s.moderation_training_data
         rows = f"{s.moderation_train_limit} rows" if s.moderation_train_limit else "all rows, ~2 min on 2 cores"
         self.progress(f"{'models':<9} training the moderation classifier ({rows}) …")
         card = train(

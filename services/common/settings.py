@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     # Content moderation.
     moderation_policy_path: Path | None = None  # default: the shipped services/moderation/policies/v1.yaml
     moderation_model_path: Path | None = None  # default: <forgeline_home>/models/moderation-classifier
-    moderation_data_path: Path = Path("../shared/data/moderation/labeled_data.csv")
+    moderation_data_path: Path | None = None  # default: ../shared/data/moderation/labeled_data.csv beside the repo
     moderation_train_limit: int | None = None  # fewer training rows (quick models for tests)
     moderation_reject_precision: float = 0.5  # tier 2 rejects where validation precision reaches this
     moderation_max_miss_rate: float = 0.05  # tier 2 approves below the score that misses this share of hate
@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     moderation_max_replicas: int = 2
     moderation_max_batch_size: int = 64
     moderation_batch_wait_timeout_s: float = 0.02
+
+    @property
+    def moderation_training_data(self) -> Path:
+        """Davidson's labeled_data.csv (`MODERATION_DATA_PATH`, else the workspace's shared data)."""
+        repo = Path(__file__).resolve().parents[2]
+        return (self.moderation_data_path or repo.parent / "shared" / "data" / "moderation" / "labeled_data.csv").resolve()
 
     @property
     def moderation_model_dir(self) -> Path:

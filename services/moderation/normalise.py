@@ -33,6 +33,7 @@ _HOMOGLYPHS = {
 _TABLE = str.maketrans({**{c: None for c in _ZERO_WIDTH + _COMBINING}, **_HOMOGLYPHS})
 _LEET_MAP = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "9": "g", "@": "a", "$": "s", "!": "i", "|": "i"}
 # A leet character followed by a letter (`h4te`, `$hit`, `sh!t`), or a leet digit ending a word (`hat3`).
+_LEET_TABLE = str.maketrans(_LEET_MAP)
 _LEET = re.compile(r"[0134579@$!|](?=[a-z])|(?<=[a-z])[0134579](?![0-9a-z])")
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|&[a-z]+;|&#\d+;")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -71,8 +72,9 @@ def views(text: str) -> Views:
     words = normalise(text)
     spaced: tuple[str, ...] = ()
     if _SPACED.search(words):
-        spaced = tuple(m.group().replace(" ", "") for m in _SPACED.finditer(words))
-        words = _SPACED.sub(lambda m: m.group().replace(" ", ""), words)
+        # Joined, a spaced-out run is one word, and its digits are leetspeak (`f 4 g` -> `fag`).
+        spaced = tuple(m.group().replace(" ", "").translate(_LEET_TABLE) for m in _SPACED.finditer(words))
+        words = _SPACED.sub(lambda m: m.group().replace(" ", "").translate(_LEET_TABLE), words)
     squeezed = squeeze(words) if _STRETCH.search(words) else None
     return Views(words=f" {words} ", spaced=spaced, squeezed=f" {squeezed} " if squeezed is not None else None)
 

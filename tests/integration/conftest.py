@@ -27,6 +27,8 @@ SERVICE_ENV = {
     "RETRY_BACKOFF_MAX_S": "1.0",
     "RATE_LIMIT_PER_SECOND": "20",
     "RATE_LIMIT_BURST": "30",
+    "MODERATION_TRAIN_LIMIT": "2000",  # a quick classifier (~20 s); `forgeline eval` measures the full one
+    "MODERATION_REVIEW_CLAIM_TTL_S": "4",
 }
 
 

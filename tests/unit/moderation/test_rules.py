@@ -24,6 +24,7 @@ def rules_of(text: str, country: str = "US", links: list[str] | None = None) -> 
         "you f a g g o t",  # spaced
         "you f.a.g.g.o.t",  # dotted
         "you f4gg0t",  # leetspeak
+        "you f 4 g g 0 t",  # spaced leetspeak
         "you fa\u200bgg\u200dot",  # zero-width characters
         "you fаggоt",  # Cyrillic а and о (homoglyphs)
         "you ｆａｇｇｏｔ",  # fullwidth
