@@ -25,6 +25,10 @@ async def run_all(settings: Settings, state: dict[str, Any], say: Say) -> bool:
     say("")
     results["email"] = await email(settings, state, say)
     say("")
+    from forgeline.demo_moderation import moderation
+
+    results["moderation"] = await moderation(settings, state, say)
+    say("")
     for name, ok in results.items():
         say(f"demo {name}: {'PASSED' if ok else 'FAILED'}")
     return all(results.values())

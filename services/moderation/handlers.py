@@ -228,24 +228,17 @@ def judge_request(task: ModerationTask) -> LLMRequest:
 
 
 def template_verdict(task: ModerationTask) -> JudgeVerdict:
-    """The deterministic judge (`LLM_BACKEND=template`): the classifier's most likely class,
-    with that class's probability as confidence, so close calls still reach a human."""
+    """The deterministic judge (`LLM_BACKEND=template`, no model): it suggests the classifier's
+    lean with confidence 0, so every item that reaches tier 3 goes to a human. Nothing the
+    classifier was unsure of is approved without a real judge."""
     scores = task.scores or ClassifierScores(hate=0.5, offensive=0.0, neither=0.5)
-    label, confidence = max(scores.model_dump().items(), key=lambda kv: kv[1])
-    if label == "hate":
-        return JudgeVerdict(
-            decision="reject",
-            policy_clause="hate.derogation",
-            rationale="the classifier's most likely class is hate",
-            confidence=confidence,
-            severity="medium",
-        )
+    hateful = scores.hate >= max(scores.offensive, scores.neither)
     return JudgeVerdict(
-        decision="approve",
-        policy_clause="none",
-        rationale=f"the classifier's most likely class is {label}",
-        confidence=confidence,
-        severity="low" if label == "offensive" else "none",
+        decision="reject" if hateful else "approve",
+        policy_clause="hate.derogation" if hateful else "none",
+        rationale="no LLM judge configured (LLM_BACKEND=template): the classifier's lean, for a human to confirm",
+        confidence=0.0,
+        severity="medium" if hateful else "none",
     )
 
 
@@ -258,15 +251,23 @@ async def judge_task(task: ModerationTask, deps: JudgeDeps) -> None:
         verdict, problem = outcome.answer, "; ".join(outcome.errors)
     except httpx.HTTPError as error:  # the judge is down: humans decide, nothing is approved by default
         verdict, problem = None, f"judge unavailable: {type(error).__name__}"
-    if verdict is None:
-        await send_to_review(deps, task, f"no valid verdict from the judge ({problem})", None)
-    elif verdict.confidence < deps.min_confidence:
-        await send_to_review(deps, task, f"judge unsure ({verdict.confidence:.2f} < {deps.min_confidence:.2f})", verdict)
-    elif verdict.severity == "high":
-        await send_to_review(deps, task, f"high severity ({verdict.policy_clause}): a human confirms", verdict)
+    review_reason = needs_human(verdict, problem, deps.min_confidence)
+    if review_reason is not None or verdict is None:
+        await send_to_review(deps, task, review_reason or problem, verdict)
     else:
         reasons = [f"judge: {verdict.policy_clause}: {verdict.rationale}", *describe_matches(task.rule_matches)]
         await decide(deps, task, verdict.decision, "judge", reasons, task.policy_version, task.rule_matches, task.scores, verdict)
+
+
+def needs_human(verdict: JudgeVerdict | None, problem: str, min_confidence: float) -> str | None:
+    """Why a human must decide instead of the judge, or None when the verdict stands."""
+    if verdict is None:
+        return f"no valid verdict from the judge ({problem})"
+    if verdict.confidence < min_confidence:
+        return f"judge unsure ({verdict.confidence:.2f} < {min_confidence:.2f})"
+    if verdict.severity == "high":
+        return f"high severity ({verdict.policy_clause}): a human confirms"
+    return None
 
 
 async def send_to_review(deps: TierDeps, task: ModerationTask, reason: str, verdict: JudgeVerdict | None) -> None:

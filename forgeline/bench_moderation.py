@@ -1,0 +1,263 @@
+"""`forgeline bench moderation`: tier 1 in process, tier 1 through Kafka, tier 2 on Ray Serve.
+
+Each number sits beside a baseline from the same run:
+
+* tier 1: items/s on one core, and its ratio to a naive loop of `re.search` over the same
+  terms and patterns (no normalisation, so the naive loop even does less work);
+* end to end through Kafka with tier 1 only: a throw-away stack runs Kafka, Postgres and the
+  rules service; events go straight to `content.submitted`, decisions are read back from
+  `moderation.decided`: items/s and p95 decision latency;
+* tier 2: texts/s through the Serve deployment batched (`@serve.batch`) vs unbatched at the
+  same concurrency, on a private Ray; on a GPU machine `--gpus 1 --batch-sizes 64,256`:
+
+    python -m forgeline.bench_moderation --tier2-only --gpus 1 --batch-sizes 64,256
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import re
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from services.common.settings import Settings, get_settings
+from services.moderation.normalise import normalise
+from services.moderation.policy import Policy, configured_policy
+from services.moderation.rules import RuleBook
+
+Say = Callable[[str], None]
+GOALS = {"tier1_items_per_s_per_core": 20_000, "e2e_p95_ms": 500, "tier2_gpu_texts_per_s": 5_000}
+
+
+def sample_texts(settings: Settings, limit: int = 20_000) -> list[str]:
+    """Real tweets when the moderation data is here, else a synthetic mix."""
+    data = settings.moderation_training_data
+    if data.exists():
+        with data.open(newline="", encoding="utf-8") as handle:
+            return [row["tweet"] for row in csv.DictReader(handle)][:limit]
+    base = ["What a lovely day at the beach", "I hate women", "you f4gg0t", "Great game last night!", "see https://x.example"]
+    return [f"{base[i % len(base)]} {i}" for i in range(limit)]
+
+
+class NaiveRules:
+    """The baseline: one `re.search` per term and pattern, on the lower-cased text."""
+
+    def __init__(self, policy: Policy) -> None:
+        terms = [normalise(t) for tl in policy.terms for t in tl.terms]
+        self._regexes = [re.compile(r"\b" + re.escape(t) + r"\w*\b") for t in terms if t]
+        self._regexes += [re.compile(p.regex) for p in policy.patterns]
+
+    def evaluate(self, text: str) -> list[str]:
+        """Every rule that matches."""
+        lowered = text.casefold()
+        return [r.pattern for r in self._regexes if r.search(lowered)]
+
+
+def tier1_in_process(settings: Settings, texts: list[str], rounds: int = 3) -> dict[str, Any]:
+    """Items/s of the compiled rules and of the naive loop, best of `rounds` each."""
+    policy = configured_policy(settings.moderation_policy_path)
+    rules = RuleBook(policy).for_country("US")
+    naive = NaiveRules(policy)
+
+    def rate(fn: Callable[[str], object]) -> float:
+        best = 0.0
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for text in texts:
+                fn(text)
+            best = max(best, len(texts) / (time.perf_counter() - started))
+        return best
+
+    fast = rate(rules.evaluate)
+    slow = rate(naive.evaluate)
+    outcomes = [rules.evaluate(t).outcome for t in texts]
+    return {
+        "items": len(texts),
+        "items_per_s_one_core": round(fast),
+        "naive_re_search_items_per_s": round(slow),
+        "ratio_to_naive": round(fast / slow, 1),
+        "rules": sum(len(tl.terms) for tl in policy.terms) + len(policy.patterns),
+        "outcome_share": {o: round(outcomes.count(o) / len(outcomes), 3) for o in ("approve", "reject", "escalate")},
+        "goal_items_per_s": GOALS["tier1_items_per_s_per_core"],
+    }
+
+
+async def tier1_through_kafka(env: dict[str, str], tenant_id: str, count: int, rate: float | None = None) -> dict[str, Any]:
+    """Events straight onto content.submitted (all at once, or paced at `rate`/s), decisions
+    read back from moderation.decided: throughput and decision latency."""
+    from aiokafka import AIOKafkaProducer
+
+    from forgeline.tail import tail_consumer
+    from services.common.events import ContentSubmitted, ModerationDecided
+    from services.common.topics import CONTENT_SUBMITTED, MODERATION_DECIDED
+
+    texts = ["What a lovely day at the beach", "you f4gg0t", "Great game last night!", "see https://phishing.example/x"]
+    events = [
+        ContentSubmitted(tenant_id=uuid.UUID(tenant_id), text=f"{texts[i % len(texts)]} #{i}", author_id="bench", country="US")
+        for i in range(count)
+    ]
+    sent: dict[uuid.UUID, float] = {}
+    latencies: list[float] = []
+    consumer = await tail_consumer(env["KAFKA_BOOTSTRAP_SERVERS"], (MODERATION_DECIDED.name,))
+    producer = AIOKafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], linger_ms=5)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+
+        async def produce() -> None:
+            for i, event in enumerate(events):
+                if rate is not None:  # paced: latency at a sustainable load, not queueing behind a burst
+                    await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+                sent[event.content_id] = time.perf_counter()
+                await producer.send(CONTENT_SUBMITTED.name, event.model_dump_json().encode(), key=event.key())
+            await producer.flush()
+
+        producing = asyncio.create_task(produce())
+        seen: set[uuid.UUID] = set()
+        deadline = time.monotonic() + 300
+        while len(seen) < count and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    decided = ModerationDecided.model_validate_json(record.value or b"{}")
+                    if decided.content_id in sent and decided.content_id not in seen:
+                        seen.add(decided.content_id)
+                        latencies.append(time.perf_counter() - sent[decided.content_id])
+        elapsed = time.perf_counter() - started
+        await producing
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    ordered = sorted(latencies)
+    return {
+        "items": count,
+        "offered_per_s": rate or "all at once",
+        "decided": len(seen),
+        "items_per_s": round(len(seen) / elapsed, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,
+        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 1) if ordered else None,
+        "goal_p95_ms": GOALS["e2e_p95_ms"],
+    }
+
+
+async def _drive(handle: Any, texts: list[str], concurrency: int, batched: bool) -> dict[str, float]:
+    method = handle.score_batched if batched else handle.score_one
+    queue = list(texts)
+    batches: list[int] = []
+
+    async def worker() -> None:
+        while queue:
+            text = queue.pop()
+            batches.append((await method.remote(text))["batch"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    rate = len(texts) / (time.perf_counter() - started)
+    return {"texts_per_s": round(rate, 1), "mean_batch": round(statistics.mean(batches), 1)}
+
+
+def tier2_serve(
+    settings: Settings, texts: list[str], batch_sizes: list[int], gpus: float, per_point: int, progress: Say
+) -> dict[str, Any]:
+    """Texts/s of the Serve deployment per max batch size, batched vs unbatched, on a private Ray."""
+    import ray
+    from ray import serve
+
+    from services.moderation.serve_app import APP_NAME, build_app
+
+    ray.init(num_cpus=max(2, os.cpu_count() or 2), num_gpus=1 if gpus else 0, include_dashboard=False, log_to_driver=False)
+    points: list[dict[str, Any]] = []
+    try:
+        for batch in batch_sizes:
+            sized = settings.model_copy(
+                update={
+                    "moderation_num_gpus": gpus,
+                    "moderation_num_cpus": 1.0,
+                    "moderation_min_replicas": 1,
+                    "moderation_max_replicas": 1,
+                    "moderation_max_batch_size": batch,
+                    "moderation_batch_wait_timeout_s": 0.01,
+                }
+            )
+            serve.run(build_app(sized), name=APP_NAME, route_prefix=None)
+            handle = serve.get_deployment_handle("ModerationModel", app_name=APP_NAME)
+            device = handle.describe.remote().result()["device"]
+            sample = (texts * (1 + per_point // max(len(texts), 1)))[:per_point]
+            asyncio.run(_drive(handle, sample[: 2 * batch], 2 * batch, batched=True))  # warm-up
+            point: dict[str, Any] = {"max_batch_size": batch, "device": device}
+            point.update(asyncio.run(_drive(handle, sample, 2 * batch, batched=True)))
+            unbatched = asyncio.run(_drive(handle, sample[: max(per_point // 4, 64)], 2 * batch, batched=False))
+            point["unbatched_texts_per_s"] = unbatched["texts_per_s"]
+            point["batched_over_unbatched"] = round(point["texts_per_s"] / unbatched["texts_per_s"], 2)
+            points.append(point)
+            progress(json.dumps(point))
+            serve.delete(APP_NAME)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    return {"gpus_per_replica": gpus, "points": points, "goal_gpu_texts_per_s": GOALS["tier2_gpu_texts_per_s"]}
+
+
+def moderation(
+    settings: Settings, *, items: int, texts: int, batch_sizes: list[int], gpus: float, progress: Say
+) -> dict[str, Any]:
+    """All three measurements (the `forgeline bench moderation` result)."""
+    from forgeline.bench import bench_stack
+    from services.moderation.classifier import MODEL_FILE
+
+    if not (settings.moderation_model_dir / MODEL_FILE).exists():
+        raise FileNotFoundError(f"no classifier at {settings.moderation_model_dir}: run `forgeline models classifier` first")
+    sample = sample_texts(settings)
+    progress(f"1/3 tier 1 in process: {len(sample)} texts, compiled rules vs naive re.search ...")
+    result: dict[str, Any] = {"tier1": tier1_in_process(settings, sample)}
+    progress(f"2/3 tier 1 through Kafka: {items} events on a throw-away stack ...")
+    with bench_stack({}, progress) as stack:
+        state = stack.up(only=("s3", "kafka", "postgres", "moderation-rules"))
+        tenant_id = asyncio.run(_demo_tenant_id(stack.endpoints_env()["DATABASE_URL"], state["demo_tenant"]["name"]))
+        burst = asyncio.run(tier1_through_kafka(stack.endpoints_env(), tenant_id, items))
+        paced_rate = round(burst["items_per_s"] / 2)
+        progress(f"    again paced at half that throughput ({paced_rate}/s) for the latency ...")
+        paced = asyncio.run(tier1_through_kafka(stack.endpoints_env(), tenant_id, min(items, paced_rate * 10), paced_rate))
+        result["tier1_kafka"] = {"burst": burst, "paced": paced}
+    progress(f"3/3 tier 2 on Ray Serve ({'GPU' if gpus else 'CPU'}): {texts} texts per point, batched vs unbatched ...")
+    result["tier2"] = tier2_serve(settings, sample[:2000], batch_sizes, gpus, texts, progress)
+    return result
+
+
+async def _demo_tenant_id(database_url: str, name: str) -> str:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return str(await conn.fetchval("SELECT id FROM tenants WHERE name = $1", name))
+    finally:
+        await conn.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m forgeline.bench_moderation` (tier 2 alone on a GPU machine)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tier2-only", action="store_true", help="only the Serve deployment (no stack needed)")
+    parser.add_argument("--gpus", type=float, default=0.0, help="GPUs per replica (0: CPU)")
+    parser.add_argument("--batch-sizes", default="64,256", help="comma-separated max_batch_size values")
+    parser.add_argument("--texts", type=int, default=4096, help="texts per measured point")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    say: Say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.tier2_only:
+        result = {"tier2": tier2_serve(settings, sample_texts(settings, 2000), sizes, args.gpus, args.texts, say)}
+    else:
+        result = moderation(settings, items=2000, texts=args.texts, batch_sizes=sizes, gpus=args.gpus, progress=say)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Quality of the whole moderation pipeline on labelled data (`forgeline eval moderation`).
+
+The same decision functions as the services, in one process: tier 1 `RuleBook`, tier 2
+the trained classifier under its thresholds, tier 3 the configured LLM backend routed by
+`needs_human`. Items a human would see are counted as `human`; metrics are given for the
+automatic decisions alone and with humans assumed right.
+
+Datasets: HateCheck (`test_suite_cases.csv`; never used for training or thresholds) and the
+held-out 20 % test split of Davidson et al. that `forgeline models classifier` recorded.
+"Hateful" is the positive class; "clean" is HateCheck's non-hateful cases and Davidson's
+`neither` (Davidson's `offensive` is neither: it is reported on its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.common.events import ContentSubmitted, JudgeVerdict, ModerationTask
+from services.common.llm import LLMBackend, generate_validated
+from services.moderation.classifier import CLASSES, Classifier, embed_all, read_davidson
+from services.moderation.handlers import escalate, judge_request, needs_human
+from services.moderation.rules import RuleBook
+
+TARGETS = {
+    "fpr_clean": "< 0.001 (clean content wrongly removed)",
+    "fnr": "< 0.01",
+    "tier_mix": {"rules": 0.60, "classifier": 0.35, "judge": 0.05},
+    "human_share": "0.01-0.02",
+}
+_EVAL_TENANT = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled text."""
+
+    text: str
+    hateful: bool
+    clean: bool
+    group: str  # HateCheck functionality, or the Davidson class
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Which tier settled the item and how (`human`: decision None, a reviewer's call)."""
+
+    tier: str
+    decision: str | None
+
+
+def read_hatecheck(path: Path) -> list[Case]:
+    """HateCheck's functional test cases."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Case(r["test_case"].strip(), r["label_gold"] == "hateful", r["label_gold"] != "hateful", r["functionality"]) for r in rows
+    ]
+
+
+def davidson_test_cases(path: Path, test_indices: Sequence[int]) -> list[Case]:
+    """The held-out Davidson rows recorded in the model card."""
+    data = read_davidson(path)
+    return [
+        Case(data.texts[i], int(data.labels[i]) == 0, int(data.labels[i]) == 2, CLASSES[int(data.labels[i])])
+        for i in test_indices
+    ]
+
+
+async def run_pipeline(
+    cases: Sequence[Case],
+    book: RuleBook,
+    classifier: Classifier,
+    llm: LLMBackend,
+    *,
+    min_confidence: float,
+    attempts: int,
+    vectors: np.ndarray | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> list[Outcome]:
+    """Run every case through the tiers; `vectors` are precomputed embeddings, row for row."""
+    outcomes: list[Outcome | None] = [None] * len(cases)
+    escalated: list[tuple[int, ModerationTask]] = []
+    for i, case in enumerate(cases):
+        report = book.evaluate(case.text, "US")
+        if report.outcome == "escalate":
+            item = ContentSubmitted(tenant_id=_EVAL_TENANT, text=case.text, author_id="eval", country="US")
+            escalated.append((i, escalate(item, report.policy_version, report.matches)))
+        else:
+            outcomes[i] = Outcome("rules", report.outcome)
+    progress(f"tier 1 decided {len(cases) - len(escalated)} of {len(cases)}; scoring {len(escalated)} with the classifier")
+    rows = [i for i, _ in escalated]
+    matrix = embed_all([cases[i].text for i in rows]) if vectors is None else vectors[rows]
+    scores = classifier.score_vectors(matrix) if rows else []
+    judged: list[tuple[int, ModerationTask]] = []
+    for (i, task), score in zip(escalated, scores, strict=True):
+        outcome = classifier.thresholds.outcome(score)
+        if outcome == "uncertain":
+            judged.append((i, task.model_copy(update={"scores": score})))
+        else:
+            outcomes[i] = Outcome("classifier", outcome)
+    progress(f"tier 2 decided {len(escalated) - len(judged)}; asking the {llm.name} judge about {len(judged)}")
+    gate = asyncio.Semaphore(8)
+
+    async def judge(i: int, task: ModerationTask) -> None:
+        async with gate:
+            answer = await generate_validated(llm, judge_request(task), JudgeVerdict, attempts)
+        verdict = answer.answer
+        if needs_human(verdict, "; ".join(answer.errors), min_confidence) is not None or verdict is None:
+            outcomes[i] = Outcome("human", None)
+        else:
+            outcomes[i] = Outcome("judge", verdict.decision)
+
+    await asyncio.gather(*(judge(i, task) for i, task in judged))
+    return [o for o in outcomes if o is not None]
+
+
+def _rates(pairs: list[tuple[Case, str]]) -> dict[str, Any]:
+    tp = sum(1 for c, d in pairs if c.hateful and d == "reject")
+    fp = sum(1 for c, d in pairs if not c.hateful and d == "reject")
+    fn = sum(1 for c, d in pairs if c.hateful and d == "approve")
+    tn = sum(1 for c, d in pairs if not c.hateful and d == "approve")
+    clean = [(c, d) for c, d in pairs if c.clean]
+    return {
+        "n": len(pairs),
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "fpr": _ratio(fp, fp + tn),
+        "fnr": _ratio(fn, fn + tp),
+        "fpr_clean": _ratio(sum(1 for _, d in clean if d == "reject"), len(clean)),
+    }
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def metrics(cases: Sequence[Case], outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Whole-pipeline, per-tier and per-group numbers for one dataset."""
+    automatic = [(c, o.decision) for c, o in zip(cases, outcomes, strict=True) if o.decision is not None]
+    oracle = [(c, o.decision or ("reject" if c.hateful else "approve")) for c, o in zip(cases, outcomes, strict=True)]
+    tiers = Counter(o.tier for o in outcomes)
+    per_tier = {}
+    for tier in ("rules", "classifier", "judge"):
+        mine = [(c, o.decision) for c, o in zip(cases, outcomes, strict=True) if o.tier == tier and o.decision]
+        rejects = [c for c, d in mine if d == "reject"]
+        approvals = [c for c, d in mine if d == "approve"]
+        per_tier[tier] = {
+            "decided": len(mine),
+            "rejected": len(rejects),
+            "reject_precision": _ratio(sum(c.hateful for c in rejects), len(rejects)),
+            "approved": len(approvals),
+            "hateful_approved": sum(c.hateful for c in approvals),
+            "clean_rejected": sum(c.clean for c in rejects),
+        }
+    groups: dict[str, list[tuple[Case, Outcome]]] = defaultdict(list)
+    for c, o in zip(cases, outcomes, strict=True):
+        groups[c.group].append((c, o))
+    per_group = {
+        name: {
+            "n": len(items),
+            "hateful": items[0][0].hateful,
+            "rejected_share": _ratio(sum(o.decision == "reject" for _, o in items), len(items)),
+            "correct_share_automatic": _ratio(
+                sum((o.decision == "reject") == c.hateful for c, o in items if o.decision), sum(1 for _, o in items if o.decision)
+            ),
+            "tier_mix": {t: _ratio(n, len(items)) for t, n in Counter(o.tier for _, o in items).items()},
+        }
+        for name, items in sorted(groups.items())
+    }
+    return {
+        "items": len(cases),
+        "automatic": _rates(automatic),
+        "with_human_review": _rates(oracle),
+        "tier_mix": {t: _ratio(tiers.get(t, 0), len(cases)) for t in ("rules", "classifier", "judge", "human")},
+        "per_tier": per_tier,
+        "per_group": per_group,
+    }
+
+
+async def evaluate(
+    book: RuleBook,
+    model_dir: Path,
+    davidson: Path,
+    hatecheck: Path,
+    llm: LLMBackend,
+    *,
+    min_confidence: float,
+    attempts: int,
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """The `forgeline eval moderation` report: both datasets, the targets, the model's card."""
+    classifier = Classifier(model_dir)
+    card = classifier.card
+    report: dict[str, Any] = {
+        "policy_version": book.policy.version,
+        "judge_backend": llm.name,
+        "thresholds": card.thresholds.model_dump(),
+        "classifier_train_rows": card.train_rows,
+        "targets": TARGETS,
+    }
+    options: dict[str, Any] = {"min_confidence": min_confidence, "attempts": attempts, "progress": progress}
+    if await asyncio.to_thread(hatecheck.exists):
+        progress(f"HateCheck: {hatecheck}")
+        cases = await asyncio.to_thread(read_hatecheck, hatecheck)
+        report["hatecheck"] = metrics(cases, await run_pipeline(cases, book, classifier, llm, **options))
+    else:
+        report["hatecheck"] = f"skipped: no {hatecheck}"
+    if hashlib.sha256(await asyncio.to_thread(davidson.read_bytes)).hexdigest() != card.data_sha256:
+        raise ValueError(f"{davidson} is not the file the classifier was trained on: retrain with `forgeline models classifier`")
+    progress(f"Davidson held-out split ({card.test_rows} rows): {davidson}")
+    cases = davidson_test_cases(davidson, card.test_indices)
+    cached = model_dir / f"embeddings-{card.data_sha256[:16]}.npy"
+    vectors = np.load(cached)[card.test_indices] if cached.exists() else None
+    report["davidson_test"] = metrics(cases, await run_pipeline(cases, book, classifier, llm, vectors=vectors, **options))
+    return report

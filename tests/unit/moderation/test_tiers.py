@@ -1,0 +1,101 @@
+import uuid
+
+import httpx
+import numpy as np
+import pytest
+
+from services.common.events import ClassifierScores, ContentSubmitted, JudgeVerdict, RuleMatch
+from services.moderation.classifier import Thresholds, choose_thresholds, split_indices
+from services.moderation.evaluate import Case, Outcome, metrics
+from services.moderation.handlers import ServeClassifier, escalate, needs_human, template_verdict
+
+pytestmark = pytest.mark.unit
+
+ITEM = ContentSubmitted(tenant_id=uuid.uuid4(), text="I hate women", author_id="a", country="US")
+MATCH = RuleMatch(rule="term:hate", category="hostility", severity="signal")
+
+
+def verdict(confidence: float, severity: str = "none") -> JudgeVerdict:
+    return JudgeVerdict(decision="approve", policy_clause="none", rationale="r", confidence=confidence, severity=severity)  # type: ignore[arg-type]
+
+
+def test_escalation_carries_the_evidence_under_a_new_event_id() -> None:
+    task = escalate(ITEM, "v1", [MATCH], ClassifierScores(hate=0.4, offensive=0.3, neither=0.3))
+    assert task.content_id == ITEM.content_id and task.event_id != ITEM.event_id
+    assert task.rule_matches == [MATCH] and task.scores is not None and task.key() == ITEM.key()
+
+
+def test_humans_decide_when_the_judge_is_unsure_severe_or_silent() -> None:
+    assert needs_human(verdict(0.9), "", 0.6) is None
+    assert "unsure" in (needs_human(verdict(0.5), "", 0.6) or "")
+    assert "high severity" in (needs_human(verdict(0.9, "high"), "", 0.6) or "")
+    assert "no valid verdict" in (needs_human(None, "invalid answer", 0.6) or "")
+
+
+def test_the_template_judge_never_decides_on_its_own() -> None:
+    task = escalate(ITEM, "v1", [MATCH], ClassifierScores(hate=0.6, offensive=0.3, neither=0.1))
+    suggestion = template_verdict(task)
+    assert suggestion.decision == "reject" and suggestion.confidence == 0.0
+    assert needs_human(suggestion, "", 0.01) is not None
+
+
+def test_thresholds_bound_precision_and_misses_on_validation_scores() -> None:
+    p = np.array([0.01, 0.02, 0.05, 0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    hate = np.array([False, False, False, True, False, False, True, True, True, True, True])
+    t = choose_thresholds(p, hate, target_precision=0.9, max_miss_rate=0.0)
+    assert t.approve_below == 0.1  # every hateful item scores at least 0.1
+    assert t.reject_at == 0.6  # from 0.6 up 5 of 5 are hateful; from 0.5 up only 5 of 6
+    assert t.outcome(ClassifierScores(hate=0.05, offensive=0.5, neither=0.45)) == "approve"
+    assert t.outcome(ClassifierScores(hate=0.3, offensive=0.5, neither=0.2)) == "uncertain"
+    assert t.outcome(ClassifierScores(hate=0.7, offensive=0.2, neither=0.1)) == "reject"
+    assert (
+        Thresholds(reject_at=1.01, approve_below=0.0).outcome(ClassifierScores(hate=1.0, offensive=0, neither=0)) == "uncertain"
+    )
+
+
+def test_splits_are_stratified_disjoint_and_stable() -> None:
+    labels = np.array([0] * 50 + [1] * 300 + [2] * 150)
+    train, validation, test = split_indices(labels)
+    assert not set(train) & set(test) and not set(validation) & set(test)
+    assert len(train) + len(validation) + len(test) == len(labels)
+    assert (labels[test] == 0).sum() == 10  # 20 % of each class
+    assert np.array_equal(test, split_indices(labels)[2])
+
+
+def test_metrics_count_humans_apart_and_report_clean_false_positives() -> None:
+    cases = [
+        Case("a", True, False, "g1"),
+        Case("b", False, True, "g1"),
+        Case("c", False, True, "g2"),
+        Case("d", True, False, "g2"),
+    ]
+    outcomes = [Outcome("rules", "reject"), Outcome("classifier", "reject"), Outcome("judge", "approve"), Outcome("human", None)]
+    report = metrics(cases, outcomes)
+    assert report["automatic"]["n"] == 3 and report["automatic"]["fpr_clean"] == 0.5
+    assert report["with_human_review"]["recall"] == 1.0  # the human is assumed right
+    assert report["tier_mix"] == {"rules": 0.25, "classifier": 0.25, "judge": 0.25, "human": 0.25}
+    assert report["per_tier"]["classifier"]["clean_rejected"] == 1
+
+
+async def test_the_classifier_client_waits_while_the_deployment_is_down() -> None:
+    answers = iter([httpx.Response(503), httpx.Response(404), httpx.ConnectError("refused")])
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        answer = next(answers, None)
+        if answer is None:
+            return httpx.Response(
+                200, json={"results": [{"scores": {"hate": 0.9, "offensive": 0.05, "neither": 0.05}, "outcome": "reject"}]}
+            )
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(respond)) as http:
+        scores, outcome = await ServeClassifier(http, "http://serve/moderation/classify", wait)("text")
+    assert outcome == "reject" and scores.hate == 0.9
+    assert waits == [0.2, 0.4, 0.8]  # backoff while unavailable, never a default decision
