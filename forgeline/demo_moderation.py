@@ -43,10 +43,11 @@ async def moderation(settings: Settings, state: dict[str, Any], say: Say, timeou
     if "moderation-rules" not in state.get("components", {}):
         say("Moderation is off in this stack (no classifier and no training data): see `forgeline up`'s output.")
         return False
+    endpoints = {name: rec["endpoint"] for name, rec in state["components"].items()}
     auth = {"Authorization": f"Bearer {key}"}
-    reviewer = {"Authorization": f"Bearer {await _reviewer_key(settings)}"}
-    say("Moderation: 13 items through rules -> classifier (Ray Serve) -> LLM judge -> humans.")
-    watcher = await tail_consumer(settings.kafka_bootstrap_servers, (MODERATION_DECIDED.name, MODERATION_REVIEW.name))
+    reviewer = {"Authorization": f"Bearer {await _reviewer_key(endpoints['postgres'])}"}
+    say(f"== moderation demo: {len(STREAM)} items through rules -> classifier (Ray Serve) -> LLM judge -> humans ==")
+    watcher = await tail_consumer(endpoints["kafka"], (MODERATION_DECIDED.name, MODERATION_REVIEW.name))
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
         try:
             items = [{"text": t, "author_id": "demo-author", "country": c, "links": links} for _, t, c, links in STREAM]
@@ -73,8 +74,8 @@ async def moderation(settings: Settings, state: dict[str, Any], say: Say, timeou
         return await _appeal(client, reviewer, auth, target, labels, say)
 
 
-async def _reviewer_key(settings: Settings) -> str:
-    conn = await asyncpg.connect(settings.database_url)
+async def _reviewer_key(database_url: str) -> str:
+    conn = await asyncpg.connect(database_url)
     try:
         _, key = await create_tenant(conn, f"demo-reviewer-{uuid.uuid4().hex[:6]}", 0, role="reviewer")
         return key

@@ -25,3 +25,14 @@ async def test_email_demo_passes(stack: Stack) -> None:
     lines: list[str] = []
     assert await demo.email(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
     assert any("FALLBACK (discount:" in line for line in lines)
+
+
+async def test_moderation_demo_passes(stack: Stack) -> None:
+    if "moderation-rules" not in stack.load_state()["components"]:
+        pytest.skip("moderation is off: no training data (../shared/data/moderation/labeled_data.csv is absent)")
+    from forgeline.demo_moderation import moderation
+
+    lines: list[str] = []
+    assert await moderation(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert any("[rules     ] reject" in line and "evasive" in line for line in lines), "\n".join(lines)
+    assert any("audit trail" in line and "supersedes" in line for line in lines)
