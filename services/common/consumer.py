@@ -74,6 +74,7 @@ def consume(
         "auto_offset_reset": "earliest",
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
     }
 
     process = _processor(broker, spec, group, handler, policy, on_dead_letter)

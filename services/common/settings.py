@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     kafka_session_timeout_ms: int = 6000
     kafka_heartbeat_interval_ms: int = 1000
     kafka_linger_ms: int = 5
+    kafka_fetch_max_wait_ms: int = 100  # how long a fetch waits for data: an upper bound on idle pickup latency
     topic_partitions: int = 3
 
     # Retry / DLQ policy.

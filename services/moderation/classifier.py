@@ -11,7 +11,9 @@ scaling, and picks two thresholds on P(hate) from the validation split:
   validation items through.
 
 Between the two the classifier is unsure and the item goes to the LLM judge (tier 3).
-The model directory holds `model.joblib` and `model.json` (thresholds, metrics, split).
+The model directory holds `head.npz` (the calibrated classifier as plain arrays: scoring
+needs numpy only, no scikit-learn and no pickles), `model.json` (thresholds, metrics,
+split) and the cached embeddings of the data.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from services.common.embeddings import embed_sync
+from services.common.embeddings import embed_matrix
 from services.common.events import ClassifierScores
 
 CLASSES = ("hate", "offensive", "neither")  # Davidson's `class` column: 0, 1, 2
 SPLIT_SEED = 20261122
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "head.npz"
 META_FILE = "model.json"
 
 
@@ -107,7 +109,7 @@ def embed_all(texts: Sequence[str], progress: Callable[[int, int], None] | None 
     """MiniLM embeddings of `texts` as one float32 matrix, reporting progress per chunk."""
     out = np.zeros((len(texts), 384), dtype=np.float32)
     for start in range(0, len(texts), chunk):
-        out[start : start + chunk] = np.asarray(embed_sync(list(texts[start : start + chunk])), dtype=np.float32)
+        out[start : start + chunk] = embed_matrix(list(texts[start : start + chunk]))
         if progress is not None:
             progress(min(start + chunk, len(texts)), len(texts))
     return out
@@ -138,7 +140,6 @@ def train(
     progress: Callable[[int, int], None] | None = None,
 ) -> ModelCard:
     """Train, calibrate, choose thresholds and write the model directory (see module docstring)."""
-    import joblib
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
 
@@ -162,7 +163,8 @@ def train(
     p_val = model.predict_proba(x_val)[:, 0]
     thresholds = choose_thresholds(p_val, y_val == 0, target_precision, max_miss_rate)
     out_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, out_dir / MODEL_FILE)
+    head = export_head(model)
+    np.savez(out_dir / MODEL_FILE, coef=head["coef"], intercept=head["intercept"], a=head["a"], b=head["b"])
     card = ModelCard(
         thresholds=thresholds,
         target_precision=target_precision,
@@ -204,28 +206,52 @@ def _band_metrics(p_hate: np.ndarray, is_hate: np.ndarray, thresholds: Threshold
     }
 
 
+def export_head(model: Any) -> dict[str, np.ndarray]:
+    """A fitted `CalibratedClassifierCV(LogisticRegression, method="sigmoid")` as arrays:
+    per fold, the regression's weights and bias and each class's sigmoid (a, b)."""
+    folds = model.calibrated_classifiers_
+    return {
+        "coef": np.stack([f.estimator.coef_ for f in folds]).astype(np.float64),
+        "intercept": np.stack([f.estimator.intercept_ for f in folds]).astype(np.float64),
+        "a": np.array([[c.a_ for c in f.calibrators] for f in folds], dtype=np.float64),
+        "b": np.array([[c.b_ for c in f.calibrators] for f in folds], dtype=np.float64),
+    }
+
+
+def head_proba(head: dict[str, np.ndarray], vectors: np.ndarray) -> np.ndarray:
+    """scikit-learn's `predict_proba` for the exported head: per fold, sigmoid-calibrate each
+    class's decision value, normalise the classes, then average the folds."""
+    x = vectors.astype(np.float64)
+    total = np.zeros((len(x), head["coef"].shape[1]))
+    for coef, intercept, a, b in zip(head["coef"], head["intercept"], head["a"], head["b"], strict=True):
+        decision = x @ coef.T + intercept
+        proba = 1.0 / (1.0 + np.exp(a * decision + b))
+        sums = proba.sum(axis=1, keepdims=True)
+        total += np.where(sums == 0, 1.0 / proba.shape[1], proba / np.where(sums == 0, 1.0, sums))
+    return total / len(head["coef"])
+
+
 class Classifier:
-    """A trained model directory, loaded for scoring."""
+    """A trained model directory, loaded for scoring (numpy only)."""
 
     def __init__(self, model_dir: Path) -> None:
-        import joblib
-
         if not (model_dir / MODEL_FILE).exists():
             raise FileNotFoundError(f"no moderation classifier at {model_dir}: run `forgeline models classifier`")
-        self._model: Any = joblib.load(model_dir / MODEL_FILE)
+        with np.load(model_dir / MODEL_FILE) as arrays:
+            self._head = {name: arrays[name] for name in arrays.files}
         self.card = ModelCard.model_validate_json((model_dir / META_FILE).read_text())
         self.thresholds = self.card.thresholds
 
     def score_vectors(self, vectors: np.ndarray) -> list[ClassifierScores]:
         """Scores for precomputed embeddings."""
-        probabilities = self._model.predict_proba(vectors)
+        probabilities = head_proba(self._head, vectors)
         return [ClassifierScores(hate=float(p[0]), offensive=float(p[1]), neither=float(p[2])) for p in probabilities]
 
     def score(self, texts: Sequence[str]) -> list[ClassifierScores]:
         """Scores for texts (one embedding batch, one classifier call)."""
         if not texts:
             return []
-        return self.score_vectors(np.asarray(embed_sync(list(texts)), dtype=np.float32))
+        return self.score_vectors(embed_matrix(list(texts)))
 
     def describe(self) -> dict[str, Any]:
         """What `/healthz` and the eval report say about the model."""

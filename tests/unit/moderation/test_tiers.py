@@ -99,3 +99,17 @@ async def test_the_classifier_client_waits_while_the_deployment_is_down() -> Non
         scores, outcome = await ServeClassifier(http, "http://serve/moderation/classify", wait)("text")
     assert outcome == "reject" and scores.hate == 0.9
     assert waits == [0.2, 0.4, 0.8]  # backoff while unavailable, never a default decision
+
+
+def test_the_exported_head_scores_exactly_like_scikit_learn() -> None:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    from services.moderation.classifier import export_head, head_proba
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 8))
+    y = np.argmax(x[:, :3] + rng.normal(scale=0.5, size=(300, 3)), axis=1)
+    model = CalibratedClassifierCV(LogisticRegression(max_iter=500), method="sigmoid", cv=5).fit(x, y)
+    probe = rng.normal(size=(50, 8))
+    assert np.allclose(head_proba(export_head(model), probe), model.predict_proba(probe), atol=1e-9)
