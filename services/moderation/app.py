@@ -111,7 +111,11 @@ def create_classifier_app(settings: Settings | None = None) -> FastAPI:
         "moderation-classifier",
         MODERATION_TIER2,
         handle,
-        lambda base, http: ClassifierDeps(**vars(base), classify=ServeClassifier(http, url, asyncio.sleep)),
+        lambda base, http: ClassifierDeps(
+            **vars(base),
+            # The records handled side by side fill one request: a full one goes at once.
+            classify=ServeClassifier(http, url, asyncio.sleep, max_texts=settings.moderation_concurrency),
+        ),
     )
 
 

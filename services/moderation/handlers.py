@@ -10,6 +10,7 @@ for its deployment (lag grows), and a judge that cannot answer sends the item to
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -135,7 +136,8 @@ async def moderate_submitted(event: ContentSubmitted, deps: RulesDeps) -> None:
 # ---- tier 2 ---------------------------------------------------------------------------------
 
 ClassifierOutcome = Literal["reject", "approve", "uncertain"]
-Classify = Callable[[str], Awaitable[tuple[ClassifierScores, ClassifierOutcome]]]
+ClassifierResult = tuple[ClassifierScores, ClassifierOutcome]
+Classify = Callable[[str], Awaitable[ClassifierResult]]
 
 
 @dataclass
@@ -158,26 +160,75 @@ async def classify_task(task: ModerationTask, deps: ClassifierDeps) -> None:
 
 
 class ServeClassifier:
-    """Calls the classifier deployment over Ray Serve's HTTP proxy, waiting while it is down."""
+    """Calls the classifier deployment over Ray Serve's HTTP proxy.
+
+    Concurrent calls (the records of one Kafka batch, handled side by side) are coalesced
+    into one `/classify` request of up to `max_texts`, sent after `linger_s`: the replica
+    scores it in one forward pass, and per-call overhead, not the GPU, is what limits
+    one-text requests. While the deployment is down the request is retried with capped
+    backoff, so handlers wait (the topic's lag grows) rather than guess.
+    """
 
     def __init__(
-        self, http: httpx.AsyncClient, url: str, wait: Callable[[float], Awaitable[None]], max_backoff_s: float = 5.0
+        self,
+        http: httpx.AsyncClient,
+        url: str,
+        wait: Callable[[float], Awaitable[None]],
+        max_backoff_s: float = 5.0,
+        max_texts: int = 64,
+        linger_s: float = 0.005,
     ) -> None:
         self._http = http
         self._url = url
         self._wait = wait
         self._max_backoff_s = max_backoff_s
+        self._max_texts = max_texts
+        self._linger_s = linger_s
+        self._pending: list[tuple[str, asyncio.Future[ClassifierResult]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._sending: set[asyncio.Task[None]] = set()
 
-    async def __call__(self, text: str) -> tuple[ClassifierScores, ClassifierOutcome]:
-        """Scores and outcome for one text (concurrent calls share a model batch in Serve)."""
+    async def __call__(self, text: str) -> ClassifierResult:
+        """Scores and outcome for one text."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ClassifierResult] = loop.create_future()
+        self._pending.append((text, future))
+        if len(self._pending) >= self._max_texts:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._linger_s, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.create_task(self._send(batch))
+            self._sending.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, batch: list[tuple[str, asyncio.Future[ClassifierResult]]]) -> None:
+        try:
+            results = await self._classify([text for text, _ in batch])
+        except Exception as error:  # a bug-class error reaches every caller's retry policy
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+    async def _classify(self, texts: list[str]) -> list[ClassifierResult]:
         backoff = 0.2
         while True:
             try:
-                response = await self._http.post(self._url, json={"texts": [text]})
+                response = await self._http.post(self._url, json={"texts": texts})
                 if response.status_code < 500 and response.status_code != 404:
                     response.raise_for_status()  # a 4xx other than a missing app is our bug: surface it
-                    result = response.json()["results"][0]
-                    return ClassifierScores.model_validate(result["scores"]), result["outcome"]
+                    return [(ClassifierScores.model_validate(r["scores"]), r["outcome"]) for r in response.json()["results"]]
                 problem = f"HTTP {response.status_code}"
             except httpx.TransportError as error:
                 problem = type(error).__name__

@@ -1,3 +1,5 @@
+import asyncio
+import json
 import uuid
 
 import httpx
@@ -99,6 +101,27 @@ async def test_the_classifier_client_waits_while_the_deployment_is_down() -> Non
         scores, outcome = await ServeClassifier(http, "http://serve/moderation/classify", wait)("text")
     assert outcome == "reject" and scores.hate == 0.9
     assert waits == [0.2, 0.4, 0.8]  # backoff while unavailable, never a default decision
+
+
+async def test_concurrent_calls_share_one_classify_request() -> None:
+    bodies: list[list[str]] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        texts = json.loads(request.content)["texts"]
+        bodies.append(texts)
+        scores = [
+            {"scores": {"hate": len(t) / 100, "offensive": 0.0, "neither": 1 - len(t) / 100}, "outcome": "approve"} for t in texts
+        ]
+        return httpx.Response(200, json={"results": scores})
+
+    async def wait(seconds: float) -> None:
+        raise AssertionError("no wait expected")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(respond)) as http:
+        classify = ServeClassifier(http, "http://serve/moderation/classify", wait, max_texts=4)
+        results = await asyncio.gather(*(classify("x" * n) for n in range(1, 7)))
+    assert [len(b) for b in bodies] == [4, 2]  # full at 4, the rest after the linger
+    assert [round(scores.hate * 100) for scores, _ in results] == [1, 2, 3, 4, 5, 6]  # each caller its own
 
 
 def test_the_exported_head_scores_exactly_like_scikit_learn() -> None:
