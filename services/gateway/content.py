@@ -121,7 +121,9 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         events = [ContentSubmitted(tenant_id=tenant.id, **item.model_dump()) for item in items]
         # Stored first, so `GET` answers `pending` at once; the tier-1 consumer stores it too
         # when the event comes from another Kafka producer.
-        await store.save_many(request.app.state.pool, events)
+        taken = await store.save_many(request.app.state.pool, events)
+        if taken:
+            raise HTTPException(409, f"content_id {taken[0]} is already in use; leave content_id out or use a new one")
         await asyncio.gather(*(publish_event(broker, CONTENT_SUBMITTED, e) for e in events))
         return events
 

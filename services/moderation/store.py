@@ -37,13 +37,25 @@ async def save_content(pool: asyncpg.Pool, item: ContentSubmitted) -> None:
         raise PermanentError(f"content {item.content_id} belongs to another tenant")
 
 
-async def save_many(pool: asyncpg.Pool, items: list[ContentSubmitted]) -> None:
-    """Record a batch of new items in one statement (the gateway's batch intake)."""
-    await pool.executemany(
-        "INSERT INTO moderation_content (content_id, tenant_id, author_id, text, country, lang, links) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (content_id) DO NOTHING",
-        [(i.content_id, i.tenant_id, i.author_id, i.text, i.country, i.lang, json.dumps(i.links)) for i in items],
-    )
+async def save_many(pool: asyncpg.Pool, items: list[ContentSubmitted]) -> list[uuid.UUID]:
+    """Record a batch of new items (the gateway's intake); a client's retry with the same ids
+    is harmless. Returns the ids that another tenant already holds (nothing is stored then)."""
+    if not items:
+        return []
+    async with pool.acquire() as conn, conn.transaction():
+        taken = await conn.fetch(
+            "SELECT content_id FROM moderation_content WHERE content_id = ANY($1) AND tenant_id <> $2",
+            [i.content_id for i in items],
+            items[0].tenant_id,
+        )
+        if taken:
+            return [r["content_id"] for r in taken]
+        await conn.executemany(
+            "INSERT INTO moderation_content (content_id, tenant_id, author_id, text, country, lang, links) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (content_id) DO NOTHING",
+            [(i.content_id, i.tenant_id, i.author_id, i.text, i.country, i.lang, json.dumps(i.links)) for i in items],
+        )
+    return []
 
 
 async def is_decided(pool: asyncpg.Pool, content_id: uuid.UUID) -> bool:

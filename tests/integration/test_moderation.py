@@ -146,6 +146,8 @@ async def test_reviewer_role_and_tenant_isolation(
     decision = {"decision": "approve", "reason": "fine"}
     assert (await client.post(f"/v1/review/{own}/decision", json=decision, headers=tenant["auth"])).status_code == 403
     assert (await client.get("/v1/review/queue")).status_code == 401
+    stolen = await client.post("/v1/content", json={**item("hello"), "content_id": own}, headers=other)
+    assert stolen.status_code == 409 and "already in use" in stolen.json()["message"]
     assert (await client.get("/v1/review/queue", headers=reviewers[0])).status_code == 200
 
 
