@@ -315,3 +315,24 @@ class ModerationDecided(TenantEvent):
 
     def key(self) -> bytes:
         return str(self.content_id).encode()
+
+
+# ---- code review ----------------------------------------------------------------------------
+
+
+class CodeReviewRequested(Event):
+    """A pull request to review (from a verified GitHub webhook; key: `owner/repo#number`)."""
+
+    delivery_id: str = Field(min_length=1, max_length=100, description="X-GitHub-Delivery; de-duplicated at intake")
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$", description="owner/name")
+    number: int = Field(ge=1)
+    action: Literal["opened", "synchronize", "reopened", "ready_for_review"]
+    head_sha: str = Field(pattern=r"^[0-9a-f]{40}$")
+    base_sha: str = Field(pattern=r"^[0-9a-f]{40}$")
+    title: str
+    draft: bool = False
+    author: str
+    installation_id: int | None = None
+
+    def key(self) -> bytes:
+        return f"{self.repo}#{self.number}".encode()

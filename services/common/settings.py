@@ -151,6 +151,12 @@ class Settings(BaseSettings):
     moderation_max_batch_size: int = 64
     moderation_batch_wait_timeout_s: float = 0.02
 
+    # Code review: GitHub webhooks (the secret per repository wins over the default one).
+    github_webhook_secret: str = ""
+    github_webhook_secrets: dict[str, str] = {}  # {"owner/repo": secret}, JSON in the environment
+    github_repositories: list[str] = []  # accepted repositories; empty: any with a secret
+    github_webhook_max_bytes: int = 1024 * 1024
+
     @property
     def moderation_training_data(self) -> Path:
         """Davidson's labeled_data.csv (`MODERATION_DATA_PATH`, else the workspace's shared data)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from services.common.events import (
     BenchPing,
     CartAbandoned,
+    CodeReviewRequested,
     ContentSubmitted,
     EchoCompleted,
     EchoRequested,
@@ -74,6 +75,10 @@ MODERATION_DECIDED = TopicSpec(
     "moderation.decided", ModerationDecided, "A final moderation decision (or an appeal's, superseding it).", consumed=False
 )
 
+REVIEW_REQUESTED = TopicSpec(
+    "review.requested", CodeReviewRequested, "A pull request to review, from a verified GitHub webhook (key: owner/repo#number)."
+)
+
 BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench).", consumed=False)
 BENCH_OUT = TopicSpec("bench.out", BenchPing, "Benchmark output (forgeline bench).", consumed=False)
 
@@ -93,6 +98,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     MODERATION_TIER3,
     MODERATION_REVIEW,
     MODERATION_DECIDED,
+    REVIEW_REQUESTED,
     BENCH_IN,
     BENCH_OUT,
 )

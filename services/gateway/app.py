@@ -32,6 +32,7 @@ from services.gateway.images import image_routes
 from services.gateway.live import LiveHub, sse_frame
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.tenants import TenantDirectory
+from services.gateway.webhooks import webhook_routes
 
 SERVICE = "gateway"
 VERSION = "0.1.0"
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cart_routes(broker))
     app.include_router(content_routes(broker, settings))
     app.include_router(review_routes(broker, settings))
+    app.include_router(webhook_routes(broker, settings))
 
     @app.get("/v1/tenants/me", response_model=TenantView, tags=["tenants"])
     async def me(tenant: Caller, request: Request) -> TenantView:
@@ -238,7 +240,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.api_max_body_bytes,
-        larger={"/v1/content/batch": settings.moderation_batch_max_bytes},
+        larger={
+            "/v1/content/batch": settings.moderation_batch_max_bytes,
+            "/v1/webhooks/github": settings.github_webhook_max_bytes,
+        },
     )
     app.add_middleware(HttpMetrics)
     return app

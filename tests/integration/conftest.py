@@ -29,6 +29,8 @@ SERVICE_ENV = {
     "RATE_LIMIT_BURST": "30",
     "MODERATION_TRAIN_LIMIT": "2000",  # a quick classifier (~20 s); `forgeline eval` measures the full one
     "MODERATION_REVIEW_CLAIM_TTL_S": "4",
+    "GITHUB_WEBHOOK_SECRET": "it-webhook-secret",
+    "GITHUB_REPOSITORIES": '["Codertocat/Hello-World"]',
 }
 
 

@@ -1,0 +1,68 @@
+"""`POST /v1/webhooks/github`: verified, de-duplicated pull request events onto `review.requested`.
+
+Authenticated by the webhook signature, not by an API key. GitHub retries deliveries that
+fail; a delivery id seen before is answered 200 and queues nothing.
+No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
+"""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+
+from services.codereview.webhook import WebhookError, repository_of, review_request, secret_for, verify_signature
+from services.common.broker import publish_event
+from services.common.settings import Settings
+from services.common.topics import REVIEW_REQUESTED
+
+
+def webhook_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
+    """The GitHub webhook route."""
+    router = APIRouter(prefix="/v1/webhooks", tags=["code review"])
+
+    @router.post("/github", status_code=202)
+    async def github(
+        request: Request,
+        x_github_event: Annotated[str | None, Header()] = None,
+        x_github_delivery: Annotated[str | None, Header()] = None,
+        x_hub_signature_256: Annotated[str | None, Header()] = None,
+    ) -> Any:
+        """Verify and queue a pull request for review (opened, synchronize, reopened, ready_for_review)."""
+        if not x_github_event or not x_github_delivery:
+            raise HTTPException(400, "missing X-GitHub-Event or X-GitHub-Delivery header: is this a GitHub webhook?")
+        body = await request.body()
+        try:
+            payload = json.loads(body)
+            repo = repository_of(payload)
+            s = settings
+            secret = secret_for(repo, s.github_webhook_secret, s.github_webhook_secrets, s.github_repositories)
+            verify_signature(body, secret, x_hub_signature_256)
+            if x_github_event == "ping":
+                return JSONResponse({"status": "pong", "repo": repo}, status_code=200)
+            outcome = review_request(x_github_event, x_github_delivery, payload)
+        except json.JSONDecodeError as error:
+            raise HTTPException(400, f"body is not JSON: {error}") from error
+        except WebhookError as error:
+            raise HTTPException(error.status, error.message) from error
+        if isinstance(outcome, str):
+            return JSONResponse({"status": "ignored", "reason": outcome}, status_code=202)
+        pool = request.app.state.pool
+        fresh = await pool.fetchval(
+            "INSERT INTO github_deliveries (delivery_id, event, repo) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+            x_github_delivery,
+            x_github_event,
+            repo,
+        )
+        if not fresh:
+            return JSONResponse({"status": "duplicate", "delivery_id": x_github_delivery}, status_code=200)
+        try:
+            await publish_event(broker, REVIEW_REQUESTED, outcome)
+        except Exception as error:
+            # Forget the delivery so GitHub's redelivery can queue it.
+            await pool.execute("DELETE FROM github_deliveries WHERE delivery_id = $1", x_github_delivery)
+            raise HTTPException(503, "could not queue the review; GitHub will redeliver") from error
+        return {"status": "queued", "key": outcome.key().decode(), "head_sha": outcome.head_sha}
+
+    return router
