@@ -18,7 +18,7 @@ MATCH = RuleMatch(rule="term:hate", category="hostility", severity="signal")
 
 
 def verdict(confidence: float, severity: str = "none") -> JudgeVerdict:
-    return JudgeVerdict(decision="approve", policy_clause="none", rationale="r", confidence=confidence, severity=severity)  # type: ignore[arg-type]
+    return JudgeVerdict(decision="approve", policy_clause="none", rationale="r", confidence=confidence, severity=severity)
 
 
 def test_escalation_carries_the_evidence_under_a_new_event_id() -> None:
