@@ -342,14 +342,19 @@ async def _one_job(client: Any, pool: Any, prompt: str) -> float:
     return float(seconds)
 
 
-def _spread(seconds: list[float], what: str) -> dict[str, Any]:
+def latency_ms(seconds: list[float]) -> dict[str, float | None]:
+    """p50 and p95 of latencies given in seconds, in milliseconds (None for no samples)."""
     ordered = sorted(seconds)
+    if not ordered:
+        return {"p50_ms": None, "p95_ms": None}
     return {
-        "what": what,
-        "jobs": len(ordered),
         "p50_ms": round(statistics.median(ordered) * 1000, 1),
         "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000, 1),
     }
+
+
+def _spread(seconds: list[float], what: str) -> dict[str, Any]:
+    return {"what": what, "jobs": len(seconds), **latency_ms(seconds)}
 
 
 async def _burst(client: Any, pool: Any, count: int) -> dict[str, Any]:

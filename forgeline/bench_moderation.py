@@ -100,6 +100,7 @@ async def tier1_through_kafka(env: dict[str, str], tenant_id: str, count: int, r
     read back from moderation.decided: throughput and decision latency."""
     from aiokafka import AIOKafkaProducer
 
+    from forgeline.bench import latency_ms
     from forgeline.tail import tail_consumer
     from services.common.events import ContentSubmitted, ModerationDecided
     from services.common.topics import CONTENT_SUBMITTED, MODERATION_DECIDED
@@ -140,14 +141,12 @@ async def tier1_through_kafka(env: dict[str, str], tenant_id: str, count: int, r
     finally:
         await producer.stop()
         await consumer.stop()
-    ordered = sorted(latencies)
     return {
         "items": count,
         "offered_per_s": rate or "all at once",
         "decided": len(seen),
         "items_per_s": round(len(seen) / elapsed, 1),
-        "p50_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,
-        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 1) if ordered else None,
+        **latency_ms(latencies),
         "goal_p95_ms": GOALS["e2e_p95_ms"],
     }
 

@@ -15,11 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from forgeline.stack import free_ports
+from forgeline.threaded_server import ThreadedServer
 
 
 @dataclass
@@ -122,31 +121,14 @@ def create_app(state: StandInState) -> FastAPI:
     return app
 
 
-class GitHubStandIn:
+class GitHubStandIn(ThreadedServer):
     """Runs the stand-in in a thread on a free port of 127.0.0.1."""
 
     def __init__(self, token: str = "standin-token") -> None:
         self.state = StandInState(token=token)
-        [self.port] = free_ports(1)
-        config = uvicorn.Config(create_app(self.state), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(create_app(self.state), "GitHub stand-in")
 
     @property
     def base_url(self) -> str:
         """What `GITHUB_API_URL` should be."""
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        """Start serving; returns once it accepts connections."""
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the GitHub stand-in did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self.server.should_exit = True
-        self.thread.join(timeout=10)

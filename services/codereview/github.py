@@ -22,7 +22,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from services.common.retry import PermanentError
+from services.common.retry import PermanentError, RetryPolicy
 
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 ReviewEvent = Literal["COMMENT", "REQUEST_CHANGES", "APPROVE"]
@@ -92,6 +92,7 @@ class GitHubClient:
         self._wait = wait
         self._max_attempts = max_attempts
         self._max_wait_s = max_wait_s
+        self._backoff = RetryPolicy(max_attempts=max_attempts, backoff_initial_s=1.0, backoff_max_s=max_wait_s)
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if url.startswith("/"):
@@ -102,7 +103,7 @@ class GitHubClient:
                 response = await self._http.request(method, url, headers=self._headers, **kwargs)
             except httpx.TransportError as error:
                 problem = type(error).__name__
-                await self._wait(min(2.0 ** (attempt - 1), self._max_wait_s))
+                await self._wait(self._backoff.backoff_s(attempt))
                 continue
             delay = _rate_limit_wait(response)
             if delay is not None:
@@ -113,7 +114,7 @@ class GitHubClient:
                 continue
             if response.status_code >= 500:
                 problem = f"HTTP {response.status_code}"
-                await self._wait(min(2.0 ** (attempt - 1), self._max_wait_s))
+                await self._wait(self._backoff.backoff_s(attempt))
                 continue
             if response.status_code >= 400:
                 raise GitHubError(response.status_code, _message(response))

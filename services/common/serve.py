@@ -7,8 +7,12 @@ the same), and the module exits when the application answers its health check.
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -59,3 +63,18 @@ def replica_states(settings: Settings, name: str) -> dict[str, dict[str, int]]:
         deployment: {str(getattr(state, "value", state)): count for state, count in status.replica_states.items()}
         for deployment, status in app.deployments.items()
     }
+
+
+def deploy_main(argv: list[str] | None, description: str, name: str, deploy: Callable[[Settings], None]) -> None:
+    """The command line of a deploy module: deploy and wait, or `--status` (replica counts as JSON)."""
+    from services.common.settings import get_settings
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--status", action="store_true", help="print replica counts by state as JSON and exit")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    if args.status:
+        print(json.dumps(replica_states(settings, name)))
+    else:
+        deploy(settings)
+        print(f"{name} application healthy at {settings.serve_base_url}/{name}", file=sys.stderr)

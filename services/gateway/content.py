@@ -184,6 +184,7 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
 def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     """The human review queue (reviewer role only)."""
     router = APIRouter(prefix="/v1/review", tags=["moderation"])
+    policy_version = configured_policy(settings.moderation_policy_path).version
 
     @router.get("/queue", response_model=list[store.QueueItem])
     async def queue(
@@ -224,7 +225,7 @@ def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
                 decision=body.decision,
                 tier="appeal" if body.lane == "appeal" else "human",
                 reasons=[f"reviewer: {body.reason}"],
-                policy_version=evidence.get("policy_version") or configured_policy(settings.moderation_policy_path).version,
+                policy_version=evidence.get("policy_version") or policy_version,
                 country=row["country"],
                 decided_by=f"reviewer:{reviewer.name}",
                 supersedes=row["current_decision_id"] if body.lane == "appeal" else None,

@@ -8,12 +8,8 @@ See `services/common/serve.py` for how deploy modules run.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-
-from services.common.serve import deploy_application, replica_states
-from services.common.settings import Settings, get_settings
+from services.common.serve import deploy_application, deploy_main
+from services.common.settings import Settings
 
 
 def deploy(settings: Settings) -> None:
@@ -29,15 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m services.imagegen.deploy`."""
     from services.imagegen.serve_app import APP_NAME
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--status", action="store_true", help="print replica counts by state as JSON and exit")
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    if args.status:
-        print(json.dumps(replica_states(settings, APP_NAME)))
-    else:
-        deploy(settings)
-        print(f"image application healthy at {settings.serve_base_url}/imagegen", file=sys.stderr)
+    deploy_main(argv, __doc__ or "", APP_NAME, deploy)
 
 
 if __name__ == "__main__":

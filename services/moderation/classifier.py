@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -256,8 +255,3 @@ class Classifier:
     def describe(self) -> dict[str, Any]:
         """What `/healthz` and the eval report say about the model."""
         return {"thresholds": self.thresholds.model_dump(), "validation": self.card.validation_metrics}
-
-
-def model_summary(card: ModelCard) -> str:
-    """One line for humans."""
-    return json.dumps({"thresholds": card.thresholds.model_dump(), "validation": card.validation_metrics})

@@ -8,12 +8,8 @@ The model directory must exist (`forgeline models classifier`); see `services/co
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-
-from services.common.serve import deploy_application, replica_states
-from services.common.settings import Settings, get_settings
+from services.common.serve import deploy_application, deploy_main
+from services.common.settings import Settings
 
 
 def deploy(settings: Settings) -> None:
@@ -33,15 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m services.moderation.deploy`."""
     from services.moderation.serve_app import APP_NAME
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--status", action="store_true", help="print replica counts by state as JSON and exit")
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    if args.status:
-        print(json.dumps(replica_states(settings, APP_NAME)))
-    else:
-        deploy(settings)
-        print(f"moderation application healthy at {settings.serve_base_url}/moderation", file=sys.stderr)
+    deploy_main(argv, __doc__ or "", APP_NAME, deploy)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from services.common.events import (
     RuleMatch,
 )
 from services.common.llm import LLMBackend, LLMRequest, generate_validated
-from services.common.retry import PermanentError
+from services.common.retry import PermanentError, RetryPolicy
 from services.common.topics import MODERATION_DECIDED, MODERATION_REVIEW, MODERATION_TIER2, MODERATION_TIER3, TopicSpec
 from services.moderation.rules import RuleBook
 from services.moderation.store import enqueue_review, is_decided, record_decision, save_content
@@ -181,7 +181,7 @@ class ServeClassifier:
         self._http = http
         self._url = url
         self._wait = wait
-        self._max_backoff_s = max_backoff_s
+        self._backoff = RetryPolicy(backoff_initial_s=0.2, backoff_max_s=max_backoff_s)
         self._max_texts = max_texts
         self._linger_s = linger_s
         self._pending: list[tuple[str, asyncio.Future[ClassifierResult]]] = []
@@ -222,8 +222,9 @@ class ServeClassifier:
                 future.set_result(result)
 
     async def _classify(self, texts: list[str]) -> list[ClassifierResult]:
-        backoff = 0.2
+        attempt = 0
         while True:
+            attempt += 1
             try:
                 response = await self._http.post(self._url, json={"texts": texts})
                 if response.status_code < 500 and response.status_code != 404:
@@ -233,9 +234,9 @@ class ServeClassifier:
             except httpx.TransportError as error:
                 problem = type(error).__name__
             # The deployment is down or restarting: wait (the topic's lag grows) rather than guess.
-            log.warning("classifier unavailable (%s); retrying in %.1fs", problem, backoff)
-            await self._wait(backoff)
-            backoff = min(backoff * 2, self._max_backoff_s)
+            delay = self._backoff.backoff_s(attempt)
+            log.warning("classifier unavailable (%s); retrying in %.1fs", problem, delay)
+            await self._wait(delay)
 
 
 # ---- tier 3 ---------------------------------------------------------------------------------

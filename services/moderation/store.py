@@ -145,14 +145,12 @@ class QueueItem(BaseModel):
     country: str
     links: list[str]
     evidence: dict[str, Any]
-    claimed_by: uuid.UUID | None
-    claim_expires_at: str | None
 
 
 async def review_queue(pool: asyncpg.Pool, lane: ReviewLane, limit: int) -> list[QueueItem]:
     """Open items of a lane, oldest first; items under a live claim are left out."""
     rows = await pool.fetch(
-        "SELECT r.content_id, r.lane, r.reason, r.enqueued_at, r.claimed_by, r.claim_expires_at, "
+        "SELECT r.content_id, r.lane, r.reason, r.enqueued_at, "
         "c.text, c.country, c.links, c.evidence FROM moderation_review r JOIN moderation_content c USING (content_id) "
         "WHERE r.lane = $1 AND r.decided_at IS NULL AND (r.claim_expires_at IS NULL OR r.claim_expires_at < now()) "
         "ORDER BY r.enqueued_at, r.content_id LIMIT $2",
@@ -169,8 +167,6 @@ async def review_queue(pool: asyncpg.Pool, lane: ReviewLane, limit: int) -> list
             country=r["country"],
             links=json.loads(r["links"]),
             evidence=json.loads(r["evidence"]),
-            claimed_by=None,
-            claim_expires_at=None,
         )
         for r in rows
     ]

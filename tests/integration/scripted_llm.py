@@ -16,14 +16,11 @@ approve otherwise, with confidence 0.3 (so a human reviews) when it holds "judge
 """
 
 import json
-import threading
-import time
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
-from forgeline.stack import free_ports
+from forgeline.threaded_server import ThreadedServer
 
 PROBES = ("malformed", "toxic", "offbrand", "hallucinate")
 
@@ -100,26 +97,12 @@ def create_app() -> FastAPI:
     return app
 
 
-class ScriptedLLM:
+class ScriptedLLM(ThreadedServer):
     """Runs the endpoint in a thread on a free port of 127.0.0.1."""
 
     def __init__(self) -> None:
-        [self.port] = free_ports(1)  # below the ephemeral range, like the stack's own ports
-        self.server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(create_app(), "scripted LLM")
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the scripted LLM did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
