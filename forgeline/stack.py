@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import shutil
 import stat
 import sys
@@ -24,7 +25,8 @@ from typing import Any
 import httpx
 
 from forgeline import procs
-from services.common.settings import Settings
+from services.codereview.plan import ALL_AGENTS
+from services.common.settings import Settings, codereview_agent_ports
 
 PG_USER = "forgeline"
 PG_PASSWORD = "forgeline"
@@ -34,6 +36,9 @@ DEMO_TENANT = "demo"
 DEMO_CREDITS = 1000
 
 Progress = Callable[[str], None]
+
+
+STANDIN_TOKEN = "standin-token"  # the local GitHub stand-in's bearer token (no real secret)
 
 
 class StackError(RuntimeError):
@@ -278,6 +283,14 @@ class Stack:
                 ],
             ),
             Component(
+                # A local GitHub API stand-in unless GITHUB_TOKEN points the review at real GitHub.
+                "github",
+                s.github_api_url if s.github_token else f"http://{local}:{s.forgeline_github_port}",
+                external=bool(s.github_token),
+                ports={"FORGELINE_GITHUB_PORT": s.forgeline_github_port},
+                argv=[sys.executable, "-m", "forgeline.github_standin", "--port", str(s.forgeline_github_port)],
+            ),
+            Component(
                 "gateway",
                 f"http://{local}:{s.forgeline_gateway_port}",
                 ports={"FORGELINE_GATEWAY_PORT": s.forgeline_gateway_port},
@@ -352,10 +365,34 @@ class Stack:
                     ("judge", s.forgeline_moderation_judge_port),
                 )
             ),
+            *(
+                Component(
+                    f"codereview-{role}",
+                    f"http://{local}:{port}",
+                    ports={f"FORGELINE_CODEREVIEW_{role.upper()}_PORT": port},
+                    argv=[sys.executable, "-m", "services.codereview", role],
+                    needs=("kafka", "postgres", "github"),
+                )
+                for role, port in (
+                    ("orchestrator", s.forgeline_codereview_orchestrator_port),
+                    ("aggregator", s.forgeline_codereview_aggregator_port),
+                    ("publisher", s.forgeline_codereview_publisher_port),
+                )
+            ),
+            *(
+                Component(
+                    f"codereview-{agent}",
+                    f"http://{local}:{port}",
+                    ports={f"FORGELINE_CODEREVIEW_{agent.upper()}_PORT": port},
+                    argv=[sys.executable, "-m", "services.codereview", "agents", agent],
+                    needs=("kafka", "postgres"),
+                )
+                for agent, port in codereview_agent_ports(s).items()
+            ),
         ]
         return {c.name: c for c in comps}
 
-    INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp")
+    INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp", "github")
     APPS = ("imagegen-serve", "moderation-serve")  # deployed into the Ray head once it is healthy
     SERVICES = (
         "gateway",
@@ -367,6 +404,10 @@ class Stack:
         "moderation-rules",
         "moderation-classifier",
         "moderation-judge",
+        "codereview-orchestrator",
+        "codereview-aggregator",
+        "codereview-publisher",
+        *(f"codereview-{agent}" for agent in ALL_AGENTS),
     )
 
     def endpoints_env(self) -> dict[str, str]:
@@ -384,6 +425,9 @@ class Stack:
             "IMAGE_MODEL_PATH": str(s.image_model_dir),
             "MODERATION_MODEL_PATH": str(s.moderation_model_dir),
             "SMTP_HOST": smtp_host,
+            "GITHUB_API_URL": c["github"].endpoint,
+            "GITHUB_TOKEN": s.github_token or STANDIN_TOKEN,
+            "GITHUB_WEBHOOK_SECRET": self.webhook_secret(),
             "SMTP_PORT": smtp_port,
             "FORGELINE_HOME": str(self.home),
             "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
@@ -391,6 +435,17 @@ class Stack:
             "AWS_REGION": s.aws_region,
             **{var: str(port) for comp in c.values() for var, port in comp.ports.items()},
         }
+
+    def webhook_secret(self) -> str:
+        """`GITHUB_WEBHOOK_SECRET`, else one generated for this stack home (kept, owner-only)."""
+        if self.settings.github_webhook_secret:
+            return self.settings.github_webhook_secret
+        path = self.home / "github-webhook-secret"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+        return path.read_text().strip()
 
     def service_env(self, name: str) -> dict[str, str]:
         """Environment of a child process: ours, the endpoints, and its own name."""
@@ -818,6 +873,11 @@ class Stack:
             finally:
                 writer.close()
 
+        github = self.components["github"]
+
+        async def external_ok() -> bool:
+            return True  # real GitHub: its availability is not ours to gate the stack on
+
         def http_ready(url: str, path: str = "/readyz") -> Callable[[], Awaitable[bool]]:
             async def ready() -> bool:
                 async with httpx.AsyncClient(timeout=5) as client:
@@ -833,6 +893,7 @@ class Stack:
             "temporal": temporal,
             "ray": ray,
             "smtp": smtp,
+            "github": external_ok if github.external else http_ready(github.endpoint, "/healthz"),
             **{app: http_ready(self.components[app].endpoint, "/healthz") for app in self.APPS},
             **{name: http_ready(self.components[name].endpoint) for name in self.SERVICES},
         }

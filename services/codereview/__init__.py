@@ -1,1 +1,1 @@
-"""Multi-agent code review: webhook intake, diff mapping (orchestrator, agents and aggregator to come)."""
+"""Multi-agent code review: webhook intake, orchestrator, specialist agents, aggregator and publisher."""

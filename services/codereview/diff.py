@@ -19,19 +19,20 @@ class Hunk:
     new_start: int
     new_length: int
     added: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)  # old-file numbers of removed or changed lines
 
 
 def parse_hunks(patch: str) -> list[Hunk]:
     """The hunks of one file's patch; ValueError for a line outside any hunk."""
     hunks: list[Hunk] = []
-    new_line = 0
+    new_line = old_line = 0
     for raw in patch.splitlines():
         header = _HUNK.match(raw)
         if header:
             start = int(header.group(3))
             length = int(header.group(4)) if header.group(4) is not None else 1
             hunks.append(Hunk(start, length))
-            new_line = start
+            new_line, old_line = start, int(header.group(1))
             continue
         if raw.startswith("\\"):  # "\ No newline at end of file"
             continue
@@ -41,12 +42,19 @@ def parse_hunks(patch: str) -> list[Hunk]:
             hunks[-1].added.append(new_line)
             new_line += 1
         elif raw.startswith("-"):
-            continue  # only in the old file
+            hunks[-1].removed.append(old_line)
+            old_line += 1
         else:  # context (a leading space, or an empty line GitHub trimmed)
             new_line += 1
+            old_line += 1
     return hunks
 
 
 def added_lines(patch: str) -> set[int]:
     """New-file numbers of every added or changed line."""
     return {line for hunk in parse_hunks(patch) for line in hunk.added}
+
+
+def removed_lines(patch: str) -> set[int]:
+    """Old-file numbers of every removed or changed line (what a later push touched)."""
+    return {line for hunk in parse_hunks(patch) for line in hunk.removed}

@@ -2,6 +2,7 @@
 
 * `GET /repos/{owner}/{repo}/pulls/{number}/files` (paginated: `Link: <...>; rel="next"`);
 * `GET /repos/{owner}/{repo}/contents/{path}?ref={sha}` (base64 file text);
+* `GET /repos/{owner}/{repo}/compare/{base}...{head}` (what a later push changed);
 * `GET|POST /repos/{owner}/{repo}/pulls/{number}/reviews`.
 
 Rate limits are honoured: a 403/429 with `Retry-After`, or with `X-RateLimit-Remaining: 0`
@@ -80,6 +81,7 @@ class GitHubClient:
         wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_attempts: int = 5,
         max_wait_s: float = 60.0,
+        backoff_initial_s: float = 1.0,
     ) -> None:
         self._http = http
         self._base = base_url.rstrip("/")
@@ -92,7 +94,7 @@ class GitHubClient:
         self._wait = wait
         self._max_attempts = max_attempts
         self._max_wait_s = max_wait_s
-        self._backoff = RetryPolicy(max_attempts=max_attempts, backoff_initial_s=1.0, backoff_max_s=max_wait_s)
+        self._backoff = RetryPolicy(max_attempts=max_attempts, backoff_initial_s=backoff_initial_s, backoff_max_s=max_wait_s)
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if url.startswith("/"):
@@ -131,6 +133,11 @@ class GitHubClient:
             match = _NEXT.search(response.headers.get("link", ""))
             url = match.group(1) if match else None
         return files
+
+    async def compare_files(self, repo: str, base: str, head: str) -> list[PullFile]:
+        """The files that differ between two commits (`GET /compare/{base}...{head}`)."""
+        response = await self._request("GET", f"/repos/{repo}/compare/{base}...{head}")
+        return [PullFile.model_validate(f) for f in response.json().get("files", [])]
 
     async def file_text(self, repo: str, path: str, ref: str) -> str | None:
         """A file's text at `ref`; None where it does not exist there (deleted, or binary)."""

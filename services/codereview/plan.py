@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import PurePosixPath
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from services.codereview.github import PullFile
+from services.common.events import ReviewAgent as Agent
 
-Agent = Literal["quality", "security", "performance", "tests", "docs"]
 ALL_AGENTS: tuple[Agent, ...] = ("quality", "security", "performance", "tests", "docs")
 DOC_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc"})
 LOCKFILES = frozenset(

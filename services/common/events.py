@@ -336,3 +336,65 @@ class CodeReviewRequested(Event):
 
     def key(self) -> bytes:
         return f"{self.repo}#{self.number}".encode()
+
+
+ReviewAgent = Literal["quality", "security", "performance", "tests", "docs"]
+FindingSeverity = Literal["critical", "warning", "suggestion"]
+
+
+class Finding(BaseModel):
+    """One thing an agent noticed, on a line the pull request added or changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agent: ReviewAgent
+    path: str
+    line: int = Field(ge=1, description="new-file line number (GitHub's `line`, `side: RIGHT`)")
+    severity: FindingSeverity
+    rule: str = Field(description="tool:code, e.g. bandit:B602, secrets:aws-access-key-id")
+    message: str
+    suggestion: str | None = None
+
+
+class ReviewRunEvent(Event):
+    """An event about one review run: a pull request at one head SHA (key: `owner/repo#number`)."""
+
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    number: int = Field(ge=1)
+    head_sha: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+    def key(self) -> bytes:
+        return f"{self.repo}#{self.number}".encode()
+
+
+class ReviewTask(ReviewRunEvent):
+    """One planned agent's work on a run; the changed files wait in Postgres."""
+
+    agent: ReviewAgent
+    budget_tokens: int = Field(ge=0, description="this agent's share of the PR's LLM budget")
+    deadline_at: datetime
+
+
+class AgentReport(ReviewRunEvent):
+    """What one agent found (or why it could not finish)."""
+
+    agent: ReviewAgent
+    findings: list[Finding] = []
+    seconds: float = 0.0
+    tokens_used: int = 0
+    error: str | None = None
+
+
+class ReviewReady(ReviewRunEvent):
+    """Every planned agent reported, the deadline passed, or the run was skipped: publish it."""
+
+    reason: Literal["complete", "deadline", "skipped"]
+
+
+class ReviewPosted(ReviewRunEvent):
+    """A review landed on the pull request."""
+
+    review_id: int
+    review_event: Literal["COMMENT", "REQUEST_CHANGES", "APPROVE"]
+    counts: dict[str, int] = Field(description="findings per severity")
+    inline_comments: int

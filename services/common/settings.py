@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     forgeline_moderation_rules_port: int = 28086
     forgeline_moderation_classifier_port: int = 28087
     forgeline_moderation_judge_port: int = 28088
+    forgeline_codereview_orchestrator_port: int = 28089
+    forgeline_codereview_aggregator_port: int = 28090
+    forgeline_codereview_publisher_port: int = 28091
+    forgeline_codereview_quality_port: int = 28092
+    forgeline_codereview_security_port: int = 28093
+    forgeline_codereview_performance_port: int = 28094
+    forgeline_codereview_tests_port: int = 28095
+    forgeline_codereview_docs_port: int = 28096
+    forgeline_github_port: int = 28097
 
     # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
     kafka_session_timeout_ms: int = 6000
@@ -156,6 +165,19 @@ class Settings(BaseSettings):
     github_webhook_secrets: dict[str, str] = {}  # {"owner/repo": secret}, JSON in the environment
     github_repositories: list[str] = []  # accepted repositories; empty: any with a secret
     github_webhook_max_bytes: int = 1024 * 1024
+    # Code review: the GitHub API (`GITHUB_API_URL`, default api.github.com) and the review plan.
+    github_token: str = ""
+    github_max_attempts: int = 5  # per request: 5xx, transport errors and short rate limits
+    github_backoff_initial_s: float = 1.0
+    codereview_min_changed_lines: int = 5  # below: skipped with a short comment
+    codereview_tokens_per_line: int = 20  # LLM budget: 2000 + this x changed lines ...
+    codereview_max_tokens: int = 20_000  # ... capped here
+    codereview_deadline_s: float = 60.0  # agents not reported by then are named missing
+    codereview_max_inline_comments: int = 25
+    codereview_max_file_bytes: int = 512 * 1024  # larger files get patch-only checks
+    codereview_sweep_every_s: float = 2.0  # the aggregator's deadline check
+    codereview_usd_per_1k_tokens: float = 0.0006  # cost estimate in the summary and the bench
+    codereview_agent_concurrency: int = 4  # tasks one agent process analyses side by side
 
     @property
     def moderation_training_data(self) -> Path:
@@ -182,6 +204,17 @@ class Settings(BaseSettings):
     def serve_base_url(self) -> str:
         """Ray Serve's HTTP proxy (`SERVE_URL`, else the local stack's port)."""
         return self.serve_url or f"http://127.0.0.1:{self.forgeline_serve_port}"
+
+
+def codereview_agent_ports(settings: Settings) -> dict[str, int]:
+    """Each review agent's ops port (one service per agent)."""
+    return {
+        "quality": settings.forgeline_codereview_quality_port,
+        "security": settings.forgeline_codereview_security_port,
+        "performance": settings.forgeline_codereview_performance_port,
+        "tests": settings.forgeline_codereview_tests_port,
+        "docs": settings.forgeline_codereview_docs_port,
+    }
 
 
 @lru_cache(maxsize=1)

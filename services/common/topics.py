@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.common.events import (
+    AgentReport,
     BenchPing,
     CartAbandoned,
     CodeReviewRequested,
@@ -24,7 +25,10 @@ from services.common.events import (
     ImageStatusChanged,
     ModerationDecided,
     ModerationTask,
+    ReviewPosted,
+    ReviewReady,
     ReviewRequested,
+    ReviewTask,
 )
 
 RETRY_SUFFIX = ".retry"
@@ -78,6 +82,10 @@ MODERATION_DECIDED = TopicSpec(
 REVIEW_REQUESTED = TopicSpec(
     "review.requested", CodeReviewRequested, "A pull request to review, from a verified GitHub webhook (key: owner/repo#number)."
 )
+REVIEW_TASKS = TopicSpec("review.tasks", ReviewTask, "One planned agent's work on a pull request at a head SHA.")
+REVIEW_FINDINGS = TopicSpec("review.findings", AgentReport, "An agent's findings (or its failure) for one review run.")
+REVIEW_READY = TopicSpec("review.ready", ReviewReady, "A review run is complete, past its deadline or skipped: publish it.")
+REVIEW_POSTED = TopicSpec("review.posted", ReviewPosted, "A review was posted on the pull request.", consumed=False)
 
 BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench).", consumed=False)
 BENCH_OUT = TopicSpec("bench.out", BenchPing, "Benchmark output (forgeline bench).", consumed=False)
@@ -99,6 +107,10 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     MODERATION_REVIEW,
     MODERATION_DECIDED,
     REVIEW_REQUESTED,
+    REVIEW_TASKS,
+    REVIEW_FINDINGS,
+    REVIEW_READY,
+    REVIEW_POSTED,
     BENCH_IN,
     BENCH_OUT,
 )

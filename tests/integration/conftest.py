@@ -30,7 +30,10 @@ SERVICE_ENV = {
     "MODERATION_TRAIN_LIMIT": "2000",  # a quick classifier (~20 s); `forgeline eval` measures the full one
     "MODERATION_REVIEW_CLAIM_TTL_S": "4",
     "GITHUB_WEBHOOK_SECRET": "it-webhook-secret",
-    "GITHUB_REPOSITORIES": '["Codertocat/Hello-World"]',
+    "GITHUB_REPOSITORIES": '["Codertocat/Hello-World", "forgeline/demo-shop"]',
+    "GITHUB_MAX_ATTEMPTS": "2",
+    "GITHUB_BACKOFF_INITIAL_S": "0.2",
+    "CODEREVIEW_DEADLINE_S": "40",  # agents restarted by the drills rejoin their groups in ~10 s
 }
 
 

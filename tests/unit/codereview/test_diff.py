@@ -1,6 +1,6 @@
 import pytest
 
-from services.codereview.diff import added_lines, parse_hunks
+from services.codereview.diff import added_lines, parse_hunks, removed_lines
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +41,8 @@ def test_a_new_file_is_all_added_lines_and_a_deletion_has_none() -> None:
 def test_lines_outside_a_hunk_are_an_error() -> None:
     with pytest.raises(ValueError, match="outside a hunk"):
         added_lines("+stray")
+
+
+def test_removed_lines_are_numbered_in_the_old_file() -> None:
+    assert removed_lines(PATCH) == {2}
+    assert removed_lines("@@ -5,3 +5,2 @@\n a\n-b\n-c\n") == {6, 7}

@@ -1,0 +1,160 @@
+"""Sample pull requests for the code review demo, tests and benchmark.
+
+`planted_pull()` changes a small service with one planted issue per agent; `EXPECTED` says
+which agent must report which rule on which new-file line. `clean_pull()` is a tidy change
+with its test, which should get an approving summary and no inline comments. `sized_pull()`
+builds a larger PR (files x changed lines) for the benchmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+import httpx
+
+from services.codereview.webhook import sign
+
+OLD_STORE = '''"""Order storage."""
+
+import sqlite3
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open the order database."""
+    return sqlite3.connect(path)
+'''
+
+NEW_STORE = '''"""Order storage."""
+
+import sqlite3
+import subprocess
+
+AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open the order database."""
+    return sqlite3.connect(path)
+
+
+def orders_of(conn: sqlite3.Connection, customer: str) -> list[tuple[int, str]]:
+    """A customer's orders."""
+    return conn.execute(f"SELECT id, item FROM orders WHERE customer = '{customer}'").fetchall()
+
+
+def archive(name: str) -> None:
+    """Compress an export the user named."""
+    subprocess.run(f"tar czf {name}.tgz exports/{name}", shell=True, check=True)
+
+
+def duplicates(items: list[str]) -> list[str]:
+    """Items that occur more than once."""
+    found = []
+    for a in items:
+        for b in items:
+            if a == b and a not in found:
+                found.append(a)
+    return found
+
+
+def total(conn: sqlite3.Connection, ids: list[int]) -> float:
+    return sum(conn.execute("SELECT price FROM orders WHERE id = ?", (i,)).fetchone()[0] for i in ids)
+'''
+
+# (agent, path, rule, new-file line): each planted issue, found by the right agent there.
+EXPECTED: tuple[tuple[str, str, str, int], ...] = (
+    ("security", "shop/store.py", "secrets:aws-access-key-id", 6),
+    ("security", "shop/store.py", "bandit:B608", 16),
+    ("security", "shop/store.py", "bandit:B602", 21),
+    ("performance", "shop/store.py", "perf:nested-loop", 28),
+    ("performance", "shop/store.py", "perf:query-in-loop", 35),
+    ("docs", "shop/store.py", "docs:missing-docstring", 34),
+    ("tests", "shop/store.py", "tests:source-without-tests", 4),
+)
+
+CLEAN_SOURCE = '''"""Price helpers."""
+
+
+def with_tax(amount: float, rate: float) -> float:
+    """The amount with tax added, rounded to cents."""
+    if rate < 0:
+        raise ValueError("a tax rate cannot be negative")
+    return round(amount * (1 + rate), 2)
+'''
+
+CLEAN_TEST = '''"""Tests of the price helpers."""
+
+import pytest
+
+from shop.prices import with_tax
+
+
+def test_with_tax_rounds_to_cents() -> None:
+    assert with_tax(10.0, 0.075) == 10.75
+
+
+def test_negative_rate_is_refused() -> None:
+    with pytest.raises(ValueError):
+        with_tax(10.0, -0.1)
+'''
+
+PullFiles = dict[str, tuple[str | None, str | None]]
+
+
+def planted_pull() -> PullFiles:
+    """The PR with planted issues: `{path: (old text, new text)}`."""
+    return {"shop/store.py": (OLD_STORE, NEW_STORE), "README.md": ("# Shop\n", "# Shop\n\nOrders live in SQLite.\n")}
+
+
+def clean_pull() -> PullFiles:
+    """A tidy change with its test."""
+    return {"shop/prices.py": (None, CLEAN_SOURCE), "tests/test_prices.py": (None, CLEAN_TEST)}
+
+
+def sized_pull(files: int = 5, lines: int = 200) -> PullFiles:
+    """`files` new modules adding about `lines` lines in all, with a test module among them."""
+    per_file = max(1, lines // files)
+    pull: PullFiles = {}
+    for i in range(files):
+        body = ['"""Generated module for the review benchmark."""', ""]
+        while len(body) < per_file:
+            n = len(body)
+            body += [f"def step_{n}(value: int) -> int:", f'    """Step {n}."""', f"    return value * {n} + {i}", "", ""]
+        path = f"tests/test_bench_{i}.py" if i == files - 1 else f"bench/module_{i}.py"
+        pull[path] = (None, "\n".join(body[:per_file]).rstrip() + "\n")
+    return pull
+
+
+def pull_request_payload(repo: str, number: int, head_sha: str, base_sha: str, action: str = "opened", *,
+                         title: str = "Sample change", author: str = "octocat", draft: bool = False) -> dict[str, object]:
+    """A `pull_request` webhook body with the fields GitHub sends that the intake reads."""
+    owner, name = repo.split("/")
+    return {
+        "action": action,
+        "number": number,
+        "pull_request": {"number": number, "title": title, "draft": draft, "user": {"login": author},
+                         "head": {"sha": head_sha, "ref": "feature"}, "base": {"sha": base_sha, "ref": "main"}},
+        "repository": {"full_name": repo, "name": name, "owner": {"login": owner}},
+        "sender": {"login": author},
+    }  # fmt: skip
+
+
+async def send_webhook(
+    http: httpx.AsyncClient, gateway_url: str, secret: str, payload: dict[str, object], delivery: str | None = None
+) -> httpx.Response:
+    """POST a signed `pull_request` webhook to the gateway, as GitHub does."""
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": sign(body, secret),
+        "Content-Type": "application/json",
+    }
+    return await http.post(f"{gateway_url.rstrip('/')}/v1/webhooks/github", content=body, headers=headers)
+
+
+def fake_sha(seed: str) -> str:
+    """A stable 40-hex commit id for a sample commit."""
+    return hashlib.sha1(seed.encode()).hexdigest()
