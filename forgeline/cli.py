@@ -34,6 +34,8 @@ app.add_typer(dlq_app, name="dlq")
 models_app = typer.Typer(help="Make or inspect the local models the pipelines load.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(models_app, name="models")
+review_app = typer.Typer(help="Code review: what the review agents found and what authors fixed.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
 eval_app = typer.Typer(help="Measure pipeline quality on labelled data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 console = Console(stderr=True, soft_wrap=True)
@@ -295,6 +297,54 @@ def demo_moderation() -> None:
     raise typer.Exit(0 if ok else 1)
 
 
+@demo_app.command("codereview")
+def demo_codereview() -> None:
+    """Code review: a signed pull_request webhook for a sample PR (local GitHub stand-in), the
+    five agents working side by side, and the posted review as GitHub renders it."""
+    from forgeline.demo_codereview import codereview
+
+    settings = use_stack_env()
+    ok = asyncio.run(codereview(settings, Stack(settings).load_state(), print))
+    raise typer.Exit(0 if ok else 1)
+
+
+@review_app.command("stats")
+def review_stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+) -> None:
+    """Acceptance rate per rule: findings posted in reviews, and how many a later push
+    addressed (the push changed the line the finding was on). Rules nobody acts on are noise:
+    tune or drop them. The same counts are Prometheus metrics on the services'
+    /metrics (forgeline_review_findings_posted_total, ..._addressed_total)."""
+    import asyncpg
+
+    from services.codereview.store import rule_stats
+
+    settings = use_stack_env()
+    if not settings.database_url:
+        console.print("DATABASE_URL is not set: run `forgeline up` first (or point DATABASE_URL at the platform's Postgres).")
+        raise typer.Exit(1)
+
+    async def run() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await rule_stats(conn)
+        finally:
+            await conn.close()
+
+    rows = asyncio.run(run())
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("No review has posted findings yet (try `forgeline demo codereview`).")
+        return
+    table = Table("rule", "posted", "addressed", "acceptance")
+    for row in rows:
+        table.add_row(row["rule"], str(row["posted"]), str(row["addressed"]), f"{row['acceptance_rate']:.0%}")
+    Console().print(table)
+
+
 @models_app.command("tiny-sd")
 def models_tiny_sd(
     path: Annotated[
@@ -507,6 +557,24 @@ def bench_moderation(
     except FileNotFoundError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
+    print(json.dumps(result, indent=None if as_json else 2))
+
+
+@bench_app.command("codereview")
+def bench_codereview(
+    prs: Annotated[int, typer.Option(help="PRs reviewed one at a time for the latency")] = 10,
+    burst: Annotated[int, typer.Option(help="PRs opened at once for the throughput")] = 50,
+    files: Annotated[int, typer.Option(help="Files per PR")] = 5,
+    lines: Annotated[int, typer.Option(help="Changed lines per PR")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
+) -> None:
+    """Measure code review on a throw-away stack: webhook-to-review latency p50/p95 for a
+    5-file, ~200-line PR (goal p95 < 10 s with the static agents), the five agents in parallel
+    vs sequentially (ratio, same run), reviews/minute under a burst of 50 PRs, and the
+    estimated LLM cost per PR. Progress on stderr."""
+    from forgeline.bench_codereview import codereview
+
+    result = codereview(get_settings(), prs=prs, burst=burst, files=files, lines=lines, progress=console.print)
     print(json.dumps(result, indent=None if as_json else 2))
 
 

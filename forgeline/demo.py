@@ -29,6 +29,10 @@ async def run_all(settings: Settings, state: dict[str, Any], say: Say) -> bool:
 
     results["moderation"] = await moderation(settings, state, say)
     say("")
+    from forgeline.demo_codereview import codereview
+
+    results["codereview"] = await codereview(settings, state, say)
+    say("")
     for name, ok in results.items():
         say(f"demo {name}: {'PASSED' if ok else 'FAILED'}")
     return all(results.values())

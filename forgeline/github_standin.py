@@ -31,7 +31,7 @@ from forgeline.threaded_server import ThreadedServer
 from services.codereview.diff import added_lines
 
 
-def _file_entry(path: str, old: str | None, new: str | None) -> dict[str, Any]:
+def file_entry(path: str, old: str | None, new: str | None) -> dict[str, Any]:
     """GitHub's description of one changed file, with its unified-diff patch."""
     diff = list(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(), lineterm="", n=3))[2:]
     added = sum(1 for line in diff if line.startswith("+"))
@@ -59,7 +59,7 @@ class StandInState:
             for path, (_, new) in files.items():
                 if new is not None:
                     self.contents[(repo, path, head_sha)] = new
-            self.pulls[(repo, number)] = [_file_entry(path, old, new) for path, (old, new) in files.items()]
+            self.pulls[(repo, number)] = [file_entry(path, old, new) for path, (old, new) in files.items()]
 
     def all_reviews(self) -> list[dict[str, Any]]:
         """Every posted review, with `repo` and `number`."""
@@ -132,7 +132,7 @@ def create_app(state: StandInState) -> FastAPI:
         for path in paths:
             old, new = state.contents.get((name, path, base)), state.contents.get((name, path, head))
             if old != new:
-                files.append(_file_entry(path, old, new))
+                files.append(file_entry(path, old, new))
         return JSONResponse({"status": "ahead", "files": files})
 
     @app.get("/repos/{owner}/{repo}/pulls/{number}/reviews")

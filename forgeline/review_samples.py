@@ -14,6 +14,8 @@ import uuid
 
 import httpx
 
+from forgeline.github_standin import file_entry
+from services.codereview.changes import ChangedFile
 from services.codereview.webhook import sign
 
 OLD_STORE = '''"""Order storage."""
@@ -114,17 +116,34 @@ def clean_pull() -> PullFiles:
 
 
 def sized_pull(files: int = 5, lines: int = 200) -> PullFiles:
-    """`files` new modules adding about `lines` lines in all, with a test module among them."""
-    per_file = max(1, lines // files)
+    """A new-code PR of `files` files (one of them tests) adding about `lines` lines in all:
+    modules in the style of the planted one, padded with small helpers."""
+    per_file = max(10, lines // files)
     pull: PullFiles = {}
-    for i in range(files):
-        body = ['"""Generated module for the review benchmark."""', ""]
+    for i in range(files - 1):
+        body = NEW_STORE.splitlines()
+        n = 0
         while len(body) < per_file:
-            n = len(body)
-            body += [f"def step_{n}(value: int) -> int:", f'    """Step {n}."""', f"    return value * {n} + {i}", "", ""]
-        path = f"tests/test_bench_{i}.py" if i == files - 1 else f"bench/module_{i}.py"
-        pull[path] = (None, "\n".join(body[:per_file]).rstrip() + "\n")
+            body += ["", "", f"def helper_{n}(values: list[int]) -> int:", f'    """Helper {n}."""']
+            body.append(f"    return sum(v * {n} for v in values)")
+            n += 1
+        pull[f"shop/module_{i}.py"] = (None, "\n".join(body) + "\n")
+    test = CLEAN_TEST.splitlines()
+    n = 0
+    while len(test) < per_file:
+        test += ["", "", f"def test_tax_case_{n}() -> None:", f"    assert with_tax({n}.0, 0.0) == {n}.0"]
+        n += 1
+    pull["tests/test_modules.py"] = (None, "\n".join(test) + "\n")
     return pull
+
+
+def changed_files(pull: PullFiles) -> list[ChangedFile]:
+    """The PR's files as the orchestrator hands them to the agents (patch, text, added lines)."""
+    files = []
+    for path, (old, new) in pull.items():
+        entry = file_entry(path, old, new)
+        files.append(ChangedFile.of(path, entry["status"], entry["patch"], new))
+    return files
 
 
 def pull_request_payload(repo: str, number: int, head_sha: str, base_sha: str, action: str = "opened", *,

@@ -18,7 +18,7 @@ from services.common.events import AgentReport, CodeReviewRequested, Finding, Fi
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
-    Conn: TypeAlias = asyncpg.Pool | PoolConnectionProxy[asyncpg.Record]
+    Conn: TypeAlias = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]
 
 
 @dataclass(frozen=True)
@@ -142,17 +142,20 @@ async def mark_ready(pool: asyncpg.Pool, key: RunKey) -> bool:
     )
 
 
-async def due_runs(pool: asyncpg.Pool, stale_after_s: float) -> list[tuple[RunKey, str]]:
+async def due_runs(pool: asyncpg.Pool, stale_after_s: float, max_announcements: int = 3) -> list[tuple[RunKey, str]]:
     """Runs to announce as ready: collecting past their deadline (now marked ready), and ready
-    ones not posted for `stale_after_s` (their announcement may be lost; re-announced)."""
+    ones not posted for `stale_after_s` (their announcement may be lost), re-announced at most
+    `max_announcements` times: after that the publisher's dead letter waits for a replay."""
     rows = await pool.fetch(
         "WITH due AS (SELECT repo, number, head_sha, status FROM review_runs WHERE "
         "(status = 'collecting' AND deadline_at < now()) OR "
-        "(status = 'ready' AND ready_at < now() - make_interval(secs => $1)) FOR UPDATE SKIP LOCKED) "
-        "UPDATE review_runs r SET status = 'ready', ready_at = now() FROM due "
+        "(status = 'ready' AND ready_at < now() - make_interval(secs => $1) AND announcements < $2) FOR UPDATE SKIP LOCKED) "
+        "UPDATE review_runs r SET status = 'ready', ready_at = now(), "
+        "announcements = r.announcements + (due.status = 'ready')::int FROM due "
         "WHERE r.repo = due.repo AND r.number = due.number AND r.head_sha = due.head_sha "
         "RETURNING r.repo, r.number, r.head_sha, due.status AS old_status",
         stale_after_s,
+        max_announcements,
     )
     return [(RunKey(r["repo"], r["number"], r["head_sha"]), "deadline" if r["old_status"] == "collecting" else "stale")
             for r in rows]  # fmt: skip
@@ -218,9 +221,9 @@ async def mark_addressed(
     )
 
 
-async def rule_stats(pool: asyncpg.Pool) -> list[dict[str, Any]]:
+async def rule_stats(conn: Conn) -> list[dict[str, Any]]:
     """Per rule: findings posted, addressed by a later push, and the acceptance rate."""
-    rows = await pool.fetch(
+    rows = await conn.fetch(
         "SELECT rule, count(*) AS posted, count(addressed_sha) AS addressed FROM review_findings "
         "GROUP BY rule ORDER BY count(*) DESC, rule"
     )

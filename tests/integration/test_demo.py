@@ -36,3 +36,12 @@ async def test_moderation_demo_passes(stack: Stack) -> None:
     assert await moderation(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
     assert any("[rules     ] reject" in line and "evasive" in line for line in lines), "\n".join(lines)
     assert any("audit trail" in line and "supersedes" in line for line in lines)
+
+
+async def test_codereview_demo_passes(stack: Stack) -> None:
+    from forgeline.demo_codereview import codereview
+
+    lines: list[str] = []
+    assert await codereview(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert sum("reported" in line for line in lines) == 5, "\n".join(lines)
+    assert any("request changes" in line for line in lines) and any("bandit:B602" in line for line in lines)

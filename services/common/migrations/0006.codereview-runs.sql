@@ -16,6 +16,7 @@ CREATE TABLE review_runs (
     requested_at timestamptz NOT NULL DEFAULT now(),
     deadline_at timestamptz NOT NULL,
     ready_at timestamptz,
+    announcements integer NOT NULL DEFAULT 0,  -- re-announcements of a ready run nobody posted
     posted_at timestamptz,
     review_id bigint,
     review_event text,

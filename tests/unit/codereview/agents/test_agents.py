@@ -3,7 +3,7 @@ are reported, and a tidy change gets nothing."""
 
 import pytest
 
-from forgeline.review_samples import EXPECTED, clean_pull, planted_pull
+from forgeline.review_samples import EXPECTED, changed_files, clean_pull, planted_pull
 from services.codereview.agents import AGENTS, run_agent
 from services.codereview.agents.security import entropy
 from services.common.events import ReviewAgent
@@ -12,23 +12,19 @@ from tests.unit.codereview.agents.conftest import changed
 pytestmark = pytest.mark.unit
 
 
-def files_of(pull: dict[str, tuple[str | None, str | None]]) -> list:  # type: ignore[type-arg]
-    return [changed(path, new, old) for path, (old, new) in pull.items()]
-
-
 async def findings(agent: ReviewAgent, *files) -> list[tuple[str, int, str]]:  # type: ignore[no-untyped-def]
     return [(f.path, f.line, f.rule) for f in await run_agent(agent, list(files))]
 
 
 async def test_every_planted_issue_is_found_by_its_agent_on_its_line() -> None:
-    files = files_of(planted_pull())
+    files = changed_files(planted_pull())
     found = {agent: await findings(agent, *files) for agent in AGENTS}
     for agent, path, rule, line in EXPECTED:
         assert (path, line, rule) in found[agent], (agent, found[agent])
 
 
 async def test_a_tidy_change_with_its_tests_gets_no_findings() -> None:
-    files = files_of(clean_pull())
+    files = changed_files(clean_pull())
     for agent in AGENTS:
         assert await findings(agent, *files) == [], agent
 
