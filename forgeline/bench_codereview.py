@@ -34,7 +34,7 @@ REPO = "bench/shop"
 PRICES = {"small model (gpt-4o-mini class)": (0.15, 0.60), "large model (gpt-4o class)": (2.50, 10.00)}
 COMPLETION_TOKENS_PER_AGENT = 400
 PROMPT_OVERHEAD_CHARS = 1200  # instructions and the JSON schema of a finding
-COMPONENTS = ("kafka", "postgres", "redis", "github", "gateway", "codereview-orchestrator", "codereview-aggregator",
+COMPONENTS = ("s3", "kafka", "postgres", "redis", "github", "gateway", "codereview-orchestrator", "codereview-aggregator",
               "codereview-publisher", *(f"codereview-{a}" for a in AGENTS))  # fmt: skip
 
 
@@ -49,7 +49,7 @@ def codereview(settings: Settings, *, prs: int, burst: int, files: int, lines: i
     progress("1/4 agents in process: all five side by side vs one after another ...")
     result["agents_in_process"] = asyncio.run(parallel_vs_sequential(pull))
     with bench_stack({}, progress) as stack:
-        progress("2/4 forgeline up (Kafka, Postgres, gateway, GitHub stand-in, review services) ...")
+        progress("2/4 forgeline up (S3, Kafka, Postgres, Redis, gateway, GitHub stand-in, review services) ...")
         stack.up(only=COMPONENTS)
         progress(f"3/4 webhook -> review latency, {prs} PRs one at a time ...")
         result["webhook_to_review"] = asyncio.run(one_at_a_time(stack, pull, prs))
