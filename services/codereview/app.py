@@ -40,6 +40,7 @@ from services.common.consumer import consume
 from services.common.events import AgentReport, CodeReviewRequested, Event, ReviewAgent, ReviewReady, ReviewTask
 from services.common.faults import faults
 from services.common.http import consumer_service
+from services.common.llm import create_llm
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry
 from services.common.topics import REVIEW_FINDINGS, REVIEW_READY, REVIEW_REQUESTED, REVIEW_TASKS, TopicSpec
@@ -88,7 +89,11 @@ def _service(
             max_attempts=settings.github_max_attempts,
             backoff_initial_s=settings.github_backoff_initial_s,
         )
-        deps = ReviewDeps(pool=pool, publish=publish, github=github, settings=review_settings(settings), faults=faults())
+        # The LLM pass is opt-in, and the template backend has nothing to say about code.
+        llm = create_llm(settings, http) if settings.codereview_llm_pass and settings.llm_backend != "template" else None
+        deps = ReviewDeps(
+            pool=pool, publish=publish, github=github, settings=review_settings(settings), faults=faults(), llm=llm
+        )
         holder.append(deps)
         task = asyncio.create_task(background(holder[0])) if background else None
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
 @dataclass
@@ -27,7 +27,7 @@ def parse_hunks(patch: str) -> list[Hunk]:
     hunks: list[Hunk] = []
     new_line = old_line = 0
     for raw in patch.splitlines():
-        header = _HUNK.match(raw)
+        header = HUNK_HEADER.match(raw)
         if header:
             start = int(header.group(3))
             length = int(header.group(4)) if header.group(4) is not None else 1

@@ -20,11 +20,12 @@ import asyncpg
 from prometheus_client import Counter, Histogram
 
 from services.codereview import store
-from services.codereview.agents import run_agent
+from services.codereview.agents import on_changed_lines, run_agent
 from services.codereview.aggregate import MARKER, AgentOutcome, AgentStatus, RenderedReview, render_review, render_skipped
 from services.codereview.changes import ChangedFile
 from services.codereview.diff import removed_lines
 from services.codereview.github import GitHubClient, PullFile
+from services.codereview.llm_pass import llm_findings
 from services.codereview.plan import plan_review
 from services.codereview.store import RunKey
 from services.common.events import (
@@ -37,6 +38,7 @@ from services.common.events import (
     ReviewTask,
 )
 from services.common.faults import FaultFlags
+from services.common.llm import LLMBackend
 from services.common.retry import PermanentError
 from services.common.topics import REVIEW_FINDINGS, REVIEW_POSTED, REVIEW_READY, REVIEW_TASKS, TopicSpec
 
@@ -76,6 +78,7 @@ class ReviewDeps:
     github: GitHubClient | None = None
     settings: ReviewSettings | None = None
     faults: FaultFlags = field(default_factory=lambda: FaultFlags(None))
+    llm: LLMBackend | None = None  # the agents' optional LLM pass (CODEREVIEW_LLM_PASS)
 
 
 def _github(deps: ReviewDeps) -> GitHubClient:
@@ -185,11 +188,14 @@ async def review_task(task: ReviewTask, deps: ReviewDeps) -> None:
     files = await store.load_files(deps.pool, key)
     await deps.faults.check("codereview.agent", subject=f"{task.agent}:{key.repo}#{key.number}")  # drills kill here
     started = time.perf_counter()
-    findings = await run_agent(task.agent, files)
+    findings, tokens = await run_agent(task.agent, files), 0
+    if deps.llm is not None and task.budget_tokens > 0:
+        found, tokens = await llm_findings(deps.llm, task.agent, files, task.budget_tokens)
+        findings = on_changed_lines(files, [*findings, *found])
     seconds = time.perf_counter() - started
     AGENT_SECONDS.labels(task.agent).observe(seconds)
     report = AgentReport(repo=key.repo, number=key.number, head_sha=key.head_sha, agent=task.agent, findings=findings,
-                         seconds=round(seconds, 3))  # fmt: skip
+                         seconds=round(seconds, 3), tokens_used=tokens)  # fmt: skip
     await deps.publish(REVIEW_FINDINGS, report)
 
 

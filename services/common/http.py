@@ -6,7 +6,6 @@ These three are the only unauthenticated routes in the platform.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -84,7 +83,9 @@ def consumer_service(
 
 def bind_host() -> str:
     """Where services listen: 127.0.0.1 locally; FORGELINE_BIND_HOST=0.0.0.0 in a pod."""
-    return os.environ.get("FORGELINE_BIND_HOST", "127.0.0.1")
+    from services.common.settings import get_settings
+
+    return get_settings().forgeline_bind_host
 
 
 def serve(app: FastAPI, port: int) -> None:

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     forgeline_codereview_tests_port: int = 28095
     forgeline_codereview_docs_port: int = 28096
     forgeline_github_port: int = 28097
+    forgeline_bind_host: str = "127.0.0.1"  # 0.0.0.0 in a pod (the chart sets it)
 
     # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
     kafka_session_timeout_ms: int = 6000
@@ -178,6 +179,7 @@ class Settings(BaseSettings):
     codereview_sweep_every_s: float = 2.0  # the aggregator's deadline check
     codereview_usd_per_1k_tokens: float = 0.0006  # cost estimate in the summary and the bench
     codereview_agent_concurrency: int = 4  # tasks one agent process analyses side by side
+    codereview_llm_pass: bool = False  # each agent also asks LLM_BACKEND, within the PR's budget
 
     @property
     def moderation_training_data(self) -> Path:

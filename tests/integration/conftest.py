@@ -33,7 +33,8 @@ SERVICE_ENV = {
     "GITHUB_REPOSITORIES": '["Codertocat/Hello-World", "forgeline/demo-shop"]',
     "GITHUB_MAX_ATTEMPTS": "2",
     "GITHUB_BACKOFF_INITIAL_S": "0.2",
-    "CODEREVIEW_DEADLINE_S": "40",  # agents restarted by the drills rejoin their groups in ~10 s
+    "CODEREVIEW_DEADLINE_S": "40",
+    "CODEREVIEW_LLM_PASS": "true",  # against the scripted LLM (LLM_BACKEND=openai below)  # agents restarted by the drills rejoin their groups in ~10 s
 }
 
 

@@ -13,6 +13,9 @@ misbehave the way real models do:
 
 Moderation judge prompts (tier 3) get a verdict: reject when the text holds "judge-reject",
 approve otherwise, with confidence 0.3 (so a human reviews) when it holds "judge-unsure".
+
+Code review prompts (an agent's LLM pass) get one warning per added line holding
+"llm-probe", at the line number the prompt shows; nothing otherwise.
 """
 
 import json
@@ -44,10 +47,24 @@ def judge(prompt: str) -> str:
     )
 
 
+def review(prompt: str) -> str:
+    """The scripted code review findings (see the module docstring)."""
+    findings, path = [], ""
+    for line in prompt.splitlines():
+        if line.startswith("### "):
+            path = line[4:]
+        elif "llm-probe" in line and line[6:7] == "+" and line[:5].strip().isdigit():
+            findings.append({"path": path, "line": int(line[:5]), "severity": "warning",
+                             "message": "The scripted model noticed the probe.", "suggestion": None})  # fmt: skip
+    return json.dumps({"findings": findings})
+
+
 def answer(prompt: str) -> str:
     """The scripted model's answer to one prompt (see the module docstring)."""
     if prompt.startswith("Item to judge:"):
         return judge(prompt)
+    if prompt.startswith("Changed lines to review for"):
+        return review(prompt)
     facts = json.loads(_between(prompt, "Shopper and cart:\n", "\n\nBest past emails"))
     examples = json.loads(_between(prompt, "(placeholders in braces):\n", "\n\nWrite the email."))
     names = " ".join(item["name"] for item in facts["cart"]).casefold()

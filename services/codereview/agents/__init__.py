@@ -29,10 +29,15 @@ AGENTS: dict[ReviewAgent, AgentCheck] = {
 
 
 async def run_agent(agent: ReviewAgent, files: Sequence[ChangedFile]) -> list[Finding]:
-    """One agent's findings, on changed lines only, each (path, line, rule) once."""
+    """One agent's static findings, on changed lines only, each (path, line, rule) once."""
+    return on_changed_lines(files, await AGENTS[agent](files))
+
+
+def on_changed_lines(files: Sequence[ChangedFile], findings: Sequence[Finding]) -> list[Finding]:
+    """Only findings on lines the PR added or changed, each (path, line, rule) once, in order."""
     added = {f.path: f.added for f in files}
     kept: dict[tuple[str, int, str], Finding] = {}
-    for finding in await AGENTS[agent](files):
+    for finding in findings:
         if finding.line in added.get(finding.path, frozenset()):
             kept.setdefault((finding.path, finding.line, finding.rule), finding)
     return sorted(kept.values(), key=lambda x: (x.path, x.line, x.rule))

@@ -195,3 +195,14 @@ async def test_an_agent_that_never_reports_is_named_at_the_deadline(
         assert "| quality | done |" in review["body"]
     finally:
         await stack.restart("codereview-docs")
+
+
+async def test_the_llm_pass_adds_findings_within_the_budget(github: StandInClient, gateway_url: str) -> None:
+    source = '"""Flags."""\n\n\ndef enabled(name: str) -> bool:\n    """Whether a flag is on."""\n    return name == "beta"  # llm-probe\n'
+    test = "from flags import enabled\n\n\ndef test_beta_is_enabled() -> None:\n    assert enabled('beta')\n"
+    number, head = await open_pull(github, gateway_url, {"flags.py": (None, source), "tests/test_flags.py": (None, test)})
+    review = await review_of(github, number, head)
+    [comment] = review["comments"]
+    assert (comment["path"], comment["line"]) == ("flags.py", 6) and "llm:security" in comment["body"], comment
+    used = int(review["body"].split("LLM budget: ", 1)[1].split(" of ", 1)[0].replace(",", ""))
+    assert used > 0, review["body"]
