@@ -24,6 +24,7 @@ from forgeline.stack import Stack
 from forgeline.tail import tail_consumer
 from services.codereview.agents import AGENTS, run_agent
 from services.codereview.github import PullFile
+from services.codereview.llm_pass import CHARS_PER_TOKEN, review_request
 from services.codereview.plan import plan_review
 from services.common.events import ReviewPosted
 from services.common.settings import Settings
@@ -32,8 +33,6 @@ from services.common.topics import REVIEW_POSTED
 REPO = "bench/shop"
 # USD per million tokens (input, output): reference prices for the estimate, not a quote.
 PRICES = {"small model (gpt-4o-mini class)": (0.15, 0.60), "large model (gpt-4o class)": (2.50, 10.00)}
-COMPLETION_TOKENS_PER_AGENT = 400
-PROMPT_OVERHEAD_CHARS = 1200  # instructions and the JSON schema of a finding
 COMPONENTS = ("s3", "kafka", "postgres", "redis", "github", "gateway", "codereview-orchestrator", "codereview-aggregator",
               "codereview-publisher", *(f"codereview-{a}" for a in AGENTS))  # fmt: skip
 
@@ -144,8 +143,8 @@ async def at_once(stack: Stack, pull: Any, count: int) -> dict[str, Any]:
 
 
 def cost_estimate(pull: Any, settings: Settings) -> dict[str, Any]:
-    """Tokens an LLM pass would use (each planned agent reads the changed hunks), within the
-    PR's budget, priced at reference rates."""
+    """Tokens the agents' LLM pass sends for this PR (the real prompts, each agent within its
+    share of the PR's budget) beside what it would send unbudgeted, priced at reference rates."""
     files = changed_files(pull)
     plan = plan_review(
         [PullFile(filename=f.path, status=f.status, additions=len(f.added), patch=f.patch) for f in files],
@@ -155,18 +154,25 @@ def cost_estimate(pull: Any, settings: Settings) -> dict[str, Any]:
         max_tokens=settings.codereview_max_tokens,
         deadline_s=settings.codereview_deadline_s,
     )
-    hunks_chars = sum(len(f.patch or "") for f in files)
-    prompt = len(plan.agents) * (hunks_chars + PROMPT_OVERHEAD_CHARS) // 4  # ~4 characters a token
-    completion = len(plan.agents) * COMPLETION_TOKENS_PER_AGENT
-    used = min(prompt + completion, plan.budget_tokens)
-    scale = used / (prompt + completion)
+
+    def tokens(budget: int) -> tuple[int, int]:
+        prompt = completion = 0
+        for agent in plan.agents:
+            request = review_request(agent, files, budget)
+            if request is not None:
+                prompt += (len(request.system) + len(request.prompt)) // CHARS_PER_TOKEN
+                completion += request.max_tokens
+        return prompt, completion
+
+    prompt, completion = tokens(plan.budget_tokens // max(1, len(plan.agents)))
+    unbudgeted = tokens(10**9)
     return {
         "agents": len(plan.agents),
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
         "budget_tokens": plan.budget_tokens,
-        "tokens_within_budget": used,
+        "prompt_tokens": prompt,
+        "completion_tokens_max": completion,
+        "unbudgeted_tokens": sum(unbudgeted),
         "usd_per_pr": {
-            name: round((prompt * scale * p_in + completion * scale * p_out) / 1e6, 4) for name, (p_in, p_out) in PRICES.items()
+            name: round((prompt * p_in + completion * p_out) / 1e6, 4) for name, (p_in, p_out) in PRICES.items()
         },
     }

@@ -26,7 +26,7 @@ import httpx
 
 from forgeline import procs
 from services.codereview.plan import ALL_AGENTS
-from services.common.settings import Settings, codereview_agent_ports
+from services.common.settings import Settings
 
 PG_USER = "forgeline"
 PG_PASSWORD = "forgeline"
@@ -38,6 +38,7 @@ DEMO_CREDITS = 1000
 Progress = Callable[[str], None]
 
 
+MODERATION_TIERS = ("rules", "classifier", "judge")
 STANDIN_TOKEN = "standin-token"  # the local GitHub stand-in's bearer token (no real secret)
 
 
@@ -105,6 +106,14 @@ class Stack:
     def _components(self) -> dict[str, Component]:
         s, home = self.settings, self.home
         local = "127.0.0.1"
+
+        def service(name: str, module_args: list[str], needs: tuple[str, ...], env: dict[str, str] | None = None) -> Component:
+            """A platform service: `python -m MODULE ...` on its own port, FORGELINE_<NAME>_PORT."""
+            variable = f"FORGELINE_{name.upper().replace('-', '_')}_PORT"
+            port: int = getattr(s, variable.lower())
+            return Component(name, f"http://{local}:{port}", ports={variable: port},
+                             argv=[sys.executable, "-m", *module_args], needs=needs, env=env or {})  # fmt: skip
+
         s3_url = s.s3_endpoint_url or f"http://{local}:{s.forgeline_s3_port}"
         aws = {
             "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
@@ -290,20 +299,8 @@ class Stack:
                 ports={"FORGELINE_GITHUB_PORT": s.forgeline_github_port},
                 argv=[sys.executable, "-m", "forgeline.github_standin", "--port", str(s.forgeline_github_port)],
             ),
-            Component(
-                "gateway",
-                f"http://{local}:{s.forgeline_gateway_port}",
-                ports={"FORGELINE_GATEWAY_PORT": s.forgeline_gateway_port},
-                argv=[sys.executable, "-m", "services.gateway"],
-                needs=("kafka", "postgres", "redis"),
-            ),
-            Component(
-                "echo",
-                f"http://{local}:{s.forgeline_echo_port}",
-                ports={"FORGELINE_ECHO_PORT": s.forgeline_echo_port},
-                argv=[sys.executable, "-m", "services.echo"],
-                needs=("kafka", "postgres"),
-            ),
+            service("gateway", ["services.gateway"], ("kafka", "postgres", "redis")),
+            service("echo", ["services.echo"], ("kafka", "postgres")),
             Component(
                 "imagegen-serve",
                 f"{s.serve_base_url}/imagegen",
@@ -313,35 +310,14 @@ class Stack:
                 start_timeout_s=240.0,
                 oneshot=True,
             ),
-            Component(
-                "imagegen",
-                f"http://{local}:{s.forgeline_imagegen_port}",
-                ports={"FORGELINE_IMAGEGEN_PORT": s.forgeline_imagegen_port},
-                argv=[sys.executable, "-m", "services.imagegen"],
-                needs=("kafka", "temporal", "postgres"),
-            ),
-            Component(
+            service("imagegen", ["services.imagegen"], ("kafka", "temporal", "postgres")),
+            service(
                 "imagegen-worker",
-                f"http://{local}:{s.forgeline_imagegen_worker_port}",
-                ports={"FORGELINE_IMAGEGEN_WORKER_PORT": s.forgeline_imagegen_worker_port},
-                argv=[sys.executable, "-m", "workflows.imagegen.worker"],
-                needs=("temporal", "postgres", "s3", "redis", "kafka", "imagegen-serve"),
+                ["workflows.imagegen.worker"],
+                ("temporal", "postgres", "s3", "redis", "kafka", "imagegen-serve"),
             ),
-            Component(
-                "email",
-                f"http://{local}:{s.forgeline_email_port}",
-                ports={"FORGELINE_EMAIL_PORT": s.forgeline_email_port},
-                argv=[sys.executable, "-m", "services.email", "compose"],
-                needs=("kafka", "postgres", "redis"),
-                env={"HF_HUB_OFFLINE": "1"},
-            ),
-            Component(
-                "email-delivery",
-                f"http://{local}:{s.forgeline_email_delivery_port}",
-                ports={"FORGELINE_EMAIL_DELIVERY_PORT": s.forgeline_email_delivery_port},
-                argv=[sys.executable, "-m", "services.email", "deliver"],
-                needs=("kafka", "postgres", "smtp"),
-            ),
+            service("email", ["services.email", "compose"], ("kafka", "postgres", "redis"), env={"HF_HUB_OFFLINE": "1"}),
+            service("email-delivery", ["services.email", "deliver"], ("kafka", "postgres", "smtp")),
             Component(
                 "moderation-serve",
                 f"{s.serve_base_url}/moderation",
@@ -351,43 +327,14 @@ class Stack:
                 start_timeout_s=240.0,
                 oneshot=True,
             ),
+            *(service(f"moderation-{tier}", ["services.moderation", tier], ("kafka", "postgres")) for tier in MODERATION_TIERS),
             *(
-                Component(
-                    f"moderation-{tier}",
-                    f"http://{local}:{port}",
-                    ports={f"FORGELINE_MODERATION_{tier.upper()}_PORT": port},
-                    argv=[sys.executable, "-m", "services.moderation", tier],
-                    needs=("kafka", "postgres"),
-                )
-                for tier, port in (
-                    ("rules", s.forgeline_moderation_rules_port),
-                    ("classifier", s.forgeline_moderation_classifier_port),
-                    ("judge", s.forgeline_moderation_judge_port),
-                )
+                service(f"codereview-{role}", ["services.codereview", role], ("kafka", "postgres", "github"))
+                for role in ("orchestrator", "aggregator", "publisher")
             ),
             *(
-                Component(
-                    f"codereview-{role}",
-                    f"http://{local}:{port}",
-                    ports={f"FORGELINE_CODEREVIEW_{role.upper()}_PORT": port},
-                    argv=[sys.executable, "-m", "services.codereview", role],
-                    needs=("kafka", "postgres", "github"),
-                )
-                for role, port in (
-                    ("orchestrator", s.forgeline_codereview_orchestrator_port),
-                    ("aggregator", s.forgeline_codereview_aggregator_port),
-                    ("publisher", s.forgeline_codereview_publisher_port),
-                )
-            ),
-            *(
-                Component(
-                    f"codereview-{agent}",
-                    f"http://{local}:{port}",
-                    ports={f"FORGELINE_CODEREVIEW_{agent.upper()}_PORT": port},
-                    argv=[sys.executable, "-m", "services.codereview", "agents", agent],
-                    needs=("kafka", "postgres"),
-                )
-                for agent, port in codereview_agent_ports(s).items()
+                service(f"codereview-{agent}", ["services.codereview", "agents", agent], ("kafka", "postgres"))
+                for agent in ALL_AGENTS
             ),
         ]
         return {c.name: c for c in comps}

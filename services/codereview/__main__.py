@@ -12,7 +12,7 @@ from services.codereview.app import (
 from services.codereview.plan import ALL_AGENTS
 from services.common.events import ReviewAgent
 from services.common.http import serve
-from services.common.settings import codereview_agent_ports, get_settings
+from services.common.settings import get_settings
 
 USAGE = (
     "usage: python -m services.codereview orchestrator | agents [quality security performance tests docs] "
@@ -30,7 +30,7 @@ if __name__ == "__main__":
             sys.exit(f"unknown agent(s) {unknown}; choose from {list(ALL_AGENTS)}\n{USAGE}")
         agents = [cast(ReviewAgent, n) for n in names] or list(ALL_AGENTS)
         # Several agents in one process serve on the first one's port.
-        serve(create_agents_app(agents, settings), codereview_agent_ports(settings)[agents[0]])
+        serve(create_agents_app(agents, settings), getattr(settings, f"forgeline_codereview_{agents[0]}_port"))
     elif role == "aggregator":
         serve(create_aggregator_app(settings), settings.forgeline_codereview_aggregator_port)
     elif role == "publisher":

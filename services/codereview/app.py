@@ -34,16 +34,16 @@ from services.codereview.handlers import (
     sweep_deadlines,
 )
 from services.codereview.plan import ALL_AGENTS
-from services.common.broker import create_broker, publish_event
+from services.common.broker import create_broker, publisher
 from services.common.clients import create_pg_pool
 from services.common.consumer import consume
-from services.common.events import AgentReport, CodeReviewRequested, Event, ReviewAgent, ReviewReady, ReviewTask
+from services.common.events import AgentReport, CodeReviewRequested, ReviewAgent, ReviewReady, ReviewTask
 from services.common.faults import faults
 from services.common.http import consumer_service
 from services.common.llm import create_llm
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry
-from services.common.topics import REVIEW_FINDINGS, REVIEW_READY, REVIEW_REQUESTED, REVIEW_TASKS, TopicSpec
+from services.common.topics import REVIEW_FINDINGS, REVIEW_READY, REVIEW_REQUESTED, REVIEW_TASKS
 
 log = logging.getLogger("forgeline.codereview")
 
@@ -72,10 +72,6 @@ def _service(
     setup_telemetry(settings, service)
     broker = create_broker(settings, service)
     holder: list[ReviewDeps] = []
-
-    async def publish(spec: TopicSpec, event: Event) -> None:
-        await publish_event(broker, spec, event)
-
     subscribe(broker, lambda: holder[0])
 
     @asynccontextmanager
@@ -92,7 +88,7 @@ def _service(
         # The LLM pass is opt-in, and the template backend has nothing to say about code.
         llm = create_llm(settings, http) if settings.codereview_llm_pass and settings.llm_backend != "template" else None
         deps = ReviewDeps(
-            pool=pool, publish=publish, github=github, settings=review_settings(settings), faults=faults(), llm=llm
+            pool=pool, publish=publisher(broker), github=github, settings=review_settings(settings), faults=faults(), llm=llm
         )
         holder.append(deps)
         task = asyncio.create_task(background(holder[0])) if background else None

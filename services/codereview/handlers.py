@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -28,10 +27,10 @@ from services.codereview.github import GitHubClient, PullFile
 from services.codereview.llm_pass import llm_findings
 from services.codereview.plan import plan_review
 from services.codereview.store import RunKey
+from services.common.broker import Publish
 from services.common.events import (
     AgentReport,
     CodeReviewRequested,
-    Event,
     ReviewAgent,
     ReviewPosted,
     ReviewReady,
@@ -40,10 +39,9 @@ from services.common.events import (
 from services.common.faults import FaultFlags
 from services.common.llm import LLMBackend
 from services.common.retry import PermanentError
-from services.common.topics import REVIEW_FINDINGS, REVIEW_POSTED, REVIEW_READY, REVIEW_TASKS, TopicSpec
+from services.common.topics import REVIEW_FINDINGS, REVIEW_POSTED, REVIEW_READY, REVIEW_TASKS
 
 log = logging.getLogger("forgeline.codereview")
-Publish = Callable[[TopicSpec, Event], Awaitable[None]]
 
 FINDINGS_POSTED = Counter("forgeline_review_findings_posted_total", "Findings posted in reviews, by rule.", ["rule"])
 FINDINGS_ADDRESSED = Counter(
@@ -71,26 +69,14 @@ class ReviewSettings:
 
 @dataclass(frozen=True)
 class ReviewDeps:
-    """What the handlers use; each service fills the parts it needs."""
+    """What the handlers use (every role gets the same set)."""
 
     pool: asyncpg.Pool
     publish: Publish
-    github: GitHubClient | None = None
-    settings: ReviewSettings | None = None
+    github: GitHubClient
+    settings: ReviewSettings
     faults: FaultFlags = field(default_factory=lambda: FaultFlags(None))
     llm: LLMBackend | None = None  # the agents' optional LLM pass (CODEREVIEW_LLM_PASS)
-
-
-def _github(deps: ReviewDeps) -> GitHubClient:
-    if deps.github is None:
-        raise RuntimeError("this service was started without a GitHub client")
-    return deps.github
-
-
-def _settings(deps: ReviewDeps) -> ReviewSettings:
-    if deps.settings is None:
-        raise RuntimeError("this service was started without review settings")
-    return deps.settings
 
 
 # ---- orchestrator --------------------------------------------------------------------------
@@ -102,7 +88,7 @@ async def orchestrate(event: CodeReviewRequested, deps: ReviewDeps) -> None:
     Redelivered (or crashed after storing the run): re-announces what is still outstanding;
     agents and the aggregator ignore what they have already done.
     """
-    key, settings, github = RunKey.of(event), _settings(deps), _github(deps)
+    key, settings, github = RunKey.of(event), deps.settings, deps.github
     run = await store.get_run(deps.pool, key)
     if run is None:
         if event.action == "synchronize":
@@ -160,7 +146,7 @@ async def _fetch_files(
 
 async def record_feedback(event: CodeReviewRequested, deps: ReviewDeps) -> None:
     """A push after a review: its findings on lines this push changed count as addressed."""
-    github = _github(deps)
+    github = deps.github
     by_head: dict[str, list[asyncpg.Record]] = {}
     for row in await store.open_findings(deps.pool, event.repo, event.number, event.head_sha):
         by_head.setdefault(row["head_sha"], []).append(row)
@@ -255,7 +241,7 @@ def render_run(run: store.Run, reports: dict[ReviewAgent, store.StoredReport], s
 async def publish_review(event: ReviewReady, deps: ReviewDeps) -> None:
     """Post exactly one review for the head SHA: under a lock on the run, skip if posted,
     adopt a review of ours GitHub already has (posted before a crash), else post it."""
-    key, github, settings = RunKey.of(event), _github(deps), _settings(deps)
+    key, github, settings = RunKey.of(event), deps.github, deps.settings
     async with deps.pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key.lock_id)
         run = await store.get_run(conn, key, for_update=True)
@@ -274,7 +260,7 @@ async def publish_review(event: ReviewReady, deps: ReviewDeps) -> None:
         else:
             review_id = await github.post_review(key.repo, key.number, key.head_sha, review.event, review.body, review.comments)
             await deps.faults.check("codereview.after_post", subject=f"{key.repo}#{key.number}")  # drills crash here
-        posted = [(f.path, f.line, rule, f.severity, list(f.agents)) for f in review.findings for rule in f.rules[:1]]
+        posted = [(f.path, f.line, f.rules[0], f.severity, list(f.agents)) for f in review.findings]
         await store.record_posted(conn, key, review_id, review.event, posted)
     REVIEWS_POSTED.labels(review.event).inc()
     for f in review.findings:

@@ -49,6 +49,18 @@ async def publish_event(broker: KafkaBroker, spec: TopicSpec, event: Event, head
     await broker.publish(event, spec.name, key=event.key(), headers=headers)
 
 
+Publish = Callable[[TopicSpec, Event], Awaitable[None]]
+
+
+def publisher(broker: KafkaBroker) -> Publish:
+    """`publish_event` bound to one broker: what handlers that publish take as a dependency."""
+
+    async def publish(spec: TopicSpec, event: Event) -> None:
+        await publish_event(broker, spec, event)
+
+    return publish
+
+
 def broker_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
     """A readiness check (for `add_ops_routes`) that fails while the broker does not answer."""
 

@@ -208,17 +208,6 @@ class Settings(BaseSettings):
         return self.serve_url or f"http://127.0.0.1:{self.forgeline_serve_port}"
 
 
-def codereview_agent_ports(settings: Settings) -> dict[str, int]:
-    """Each review agent's ops port (one service per agent)."""
-    return {
-        "quality": settings.forgeline_codereview_quality_port,
-        "security": settings.forgeline_codereview_security_port,
-        "performance": settings.forgeline_codereview_performance_port,
-        "tests": settings.forgeline_codereview_tests_port,
-        "docs": settings.forgeline_codereview_docs_port,
-    }
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Return the process-wide settings, read from the environment on first use."""

@@ -14,12 +14,11 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
-from services.common.broker import create_broker, publish_event
+from services.common.broker import create_broker, publisher
 from services.common.clients import create_pg_pool
 from services.common.consumer import consume
-from services.common.events import ContentSubmitted, Event, ModerationTask
+from services.common.events import ContentSubmitted, ModerationTask
 from services.common.http import consumer_service
 from services.common.llm import create_llm
 from services.common.settings import Settings, get_settings
@@ -37,13 +36,6 @@ from services.moderation.handlers import (
 )
 from services.moderation.policy import configured_policy
 from services.moderation.rules import RuleBook
-
-
-def _publisher(broker: KafkaBroker) -> Callable[[TopicSpec, Event], Awaitable[None]]:
-    async def publish(spec: TopicSpec, event: Event) -> None:
-        await publish_event(broker, spec, event)
-
-    return publish
 
 
 def _tier_service(
@@ -75,7 +67,7 @@ def _tier_service(
     async def resources(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = pool = await create_pg_pool(settings, max_size=settings.moderation_concurrency + 4)
         http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=settings.client_timeout_s))
-        deps.append(make_deps(TierDeps(pool=pool, publish=_publisher(broker), service=service), http))
+        deps.append(make_deps(TierDeps(pool=pool, publish=publisher(broker), service=service), http))
         try:
             yield
         finally:

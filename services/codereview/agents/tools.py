@@ -101,13 +101,3 @@ def functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             yield node
-
-
-def touched(node: ast.AST, added: frozenset[int]) -> int | None:
-    """Where a finding about `node` goes: its first line if added, else its first added line."""
-    start = getattr(node, "lineno", 0)
-    end = getattr(node, "end_lineno", start) or start
-    if start in added:
-        return int(start)
-    inside = [n for n in added if start <= n <= end]
-    return min(inside) if inside else None
