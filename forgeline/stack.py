@@ -20,13 +20,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from forgeline import procs
 from services.codereview.plan import ALL_AGENTS
 from services.common.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 PG_USER = "forgeline"
 PG_PASSWORD = "forgeline"
@@ -40,6 +43,7 @@ Progress = Callable[[str], None]
 
 MODERATION_TIERS = ("rules", "classifier", "judge")
 STANDIN_TOKEN = "standin-token"  # the local GitHub stand-in's bearer token (no real secret)
+LOCAL_S3_KEYS = ("forgeline", "forgeline-secret")  # the local S3 server accepts any keys; these are not secrets
 
 
 class StackError(RuntimeError):
@@ -116,8 +120,8 @@ class Stack:
 
         s3_url = s.s3_endpoint_url or f"http://{local}:{s.forgeline_s3_port}"
         aws = {
-            "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,
+            "AWS_ACCESS_KEY_ID": s.aws_access_key_id or LOCAL_S3_KEYS[0],
+            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key or LOCAL_S3_KEYS[1],
             "AWS_DEFAULT_REGION": s.aws_region,
             "AWS_REGION": s.aws_region,
         }
@@ -377,8 +381,8 @@ class Stack:
             "GITHUB_WEBHOOK_SECRET": self.webhook_secret(),
             "SMTP_PORT": smtp_port,
             "FORGELINE_HOME": str(self.home),
-            "AWS_ACCESS_KEY_ID": s.aws_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key,
+            "AWS_ACCESS_KEY_ID": s.aws_access_key_id or LOCAL_S3_KEYS[0],
+            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key or LOCAL_S3_KEYS[1],
             "AWS_REGION": s.aws_region,
             **{var: str(port) for comp in c.values() for var, port in comp.ports.items()},
         }
@@ -653,25 +657,37 @@ class Stack:
 
     async def _prepare_data(self, state: dict[str, Any]) -> None:
         """Buckets, database, migrations, topics and the demo tenant (all idempotent)."""
-        from services.common.broker import ensure_topics
-        from services.common.migrate import apply_migrations
+        from forgeline.prepare import prepare_once
 
         env = self.endpoints_env()
         if not self.components["postgres"].external:
             await self._ensure_database()
-        applied = await asyncio.to_thread(apply_migrations, env["DATABASE_URL"])
+        endpoints = {"database_url": env["DATABASE_URL"], "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
+        done = await prepare_once(self.settings.model_copy(update=endpoints), check_only=False)
+        applied, created = done["migrations"], done["topics"]
         if applied:
             self.progress(f"postgres  migrations applied: {', '.join(applied)}")
-        created = await ensure_topics(env["KAFKA_BOOTSTRAP_SERVERS"], self.settings.topic_partitions)
         if created:
             self.progress(f"kafka     topics created: {len(created)} ({self.settings.topic_partitions} partitions each)")
         state["demo_tenant"] = await self._ensure_demo_tenant(state.get("demo_tenant"))
         self._save_state(state)
 
-    def _ensure_buckets(self, buckets: tuple[str, ...]) -> None:
+    def s3_client(self, retries: int | None = None) -> S3Client:
+        """A boto3 client on the stack's S3 server, with the keys its services use."""
         from services.common.clients import create_s3
 
-        s3 = create_s3(self.settings.model_copy(update={"s3_endpoint_url": self.components["s3"].endpoint}))
+        env = self.endpoints_env()
+        update: dict[str, object] = {
+            "s3_endpoint_url": env["S3_ENDPOINT_URL"],
+            "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        }
+        if retries is not None:
+            update["client_retries"] = retries
+        return create_s3(self.settings.model_copy(update=update))
+
+    def _ensure_buckets(self, buckets: tuple[str, ...]) -> None:
+        s3 = self.s3_client()
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         for bucket in buckets:
             if bucket not in existing:
@@ -754,9 +770,7 @@ class Stack:
         env = self.endpoints_env()
 
         async def s3() -> bool:
-            from services.common.clients import create_s3
-
-            client = create_s3(self.settings.model_copy(update={"s3_endpoint_url": env["S3_ENDPOINT_URL"], "client_retries": 0}))
+            client = self.s3_client(retries=0)
             await asyncio.to_thread(client.list_buckets)
             return True
 

@@ -71,14 +71,15 @@ def broker_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
     return ready
 
 
-async def ensure_topics(bootstrap_servers: str, partitions: int | None = None) -> list[str]:
-    """Create every registry topic (with its retry and DLQ topics) that does not exist yet."""
+async def ensure_topics(bootstrap_servers: str, partitions: int | None = None, create: bool = True) -> list[str]:
+    """Create every registry topic (with its retry and DLQ topics) that does not exist yet;
+    return their names. With `create=False` only return the missing names."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=20000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = {n: p for n, p in all_topic_names(partitions).items() if n not in existing}
-        if missing:
+        if missing and create:
             await admin.create_topics([NewTopic(n, p, 1) for n, p in missing.items()])
         return sorted(missing)
     finally:

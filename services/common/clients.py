@@ -49,12 +49,15 @@ def create_redis(settings: Settings) -> Redis:
 
 
 def create_s3(settings: Settings) -> S3Client:
-    """A boto3 S3 client on S3_ENDPOINT_URL (path-style, so any S3 API server works)."""
+    """A boto3 S3 client on S3_ENDPOINT_URL (path-style, so any S3 API server works).
+
+    Without AWS_ACCESS_KEY_ID, boto3 finds credentials itself (IRSA's web identity on EKS).
+    """
     return boto3.client(
         "s3",
         endpoint_url=_require(settings.s3_endpoint_url, "S3_ENDPOINT_URL"),
-        aws_access_key_id=settings.aws_access_key_id,
-        aws_secret_access_key=settings.aws_secret_access_key,
+        aws_access_key_id=settings.aws_access_key_id or None,
+        aws_secret_access_key=settings.aws_secret_access_key or None,
         region_name=settings.aws_region,
         config=Config(
             connect_timeout=settings.client_timeout_s,

@@ -5,7 +5,9 @@ These three are the only unauthenticated routes in the platform.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -88,8 +90,42 @@ def bind_host() -> str:
     return get_settings().forgeline_bind_host
 
 
+def listen_port(own_port: int) -> int:
+    """The service's own port, unless FORGELINE_PORT names one for every service (containers)."""
+    from services.common.settings import get_settings
+
+    return get_settings().forgeline_port or own_port
+
+
 def serve(app: FastAPI, port: int) -> None:
     """Run an ASGI app on the bind host (the supervisor's and Kubernetes' probes reach it there)."""
     import uvicorn
 
-    uvicorn.run(app, host=bind_host(), port=port, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.run(app, host=bind_host(), port=listen_port(port), log_level="warning", access_log=False, lifespan="on")
+
+
+def service_cli(doc: str | None, roles: dict[str, str] | None = None, argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse a service's command line: `--help` says what it runs, its roles and how it is configured.
+
+    `roles` maps each role name to a line of help; the chosen one is `args.role`, and any words
+    after it are `args.names`.
+    """
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    description = (doc or "").strip()
+    if roles:
+        description += "\n\nroles:\n" + "\n".join(f"  {name:<13} {text}" for name, text in roles.items())
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {spec.name.removesuffix('.__main__')}" if spec else None,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "Configured from the environment (services/common/settings.py): endpoints such as "
+            "KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, REDIS_URL, TEMPORAL_ADDRESS, S3_ENDPOINT_URL; "
+            "FORGELINE_BIND_HOST and FORGELINE_PORT choose where it listens. Health: GET /healthz, "
+            "readiness: GET /readyz, metrics: GET /metrics."
+        ),
+    )
+    if roles:
+        parser.add_argument("role", choices=list(roles), help="what this process runs (see roles above)")
+        parser.add_argument("names", nargs="*", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)

@@ -23,3 +23,9 @@ def apply_migrations(database_url: str) -> list[str]:
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return [m.id for m in pending]
+
+
+def pending_migrations(database_url: str) -> list[str]:
+    """The ids of migrations not applied yet (changes nothing)."""
+    backend = get_backend(yoyo_url(database_url))
+    return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]

@@ -51,6 +51,18 @@ def deploy_application(settings: Settings, app: Any, name: str, route_prefix: st
     raise SystemExit(f"the {name} application did not become healthy at {url} within {HEALTH_TIMEOUT_S:.0f}s")
 
 
+def builder_from_environment(build: Callable[[Settings], Any]) -> Callable[[dict[str, Any]], Any]:
+    """Ray Serve's application builder for `import_path` (a RayService or `serve run config.yaml`):
+    settings come from the replicas' environment (`runtime_env.env_vars`), not from `args`."""
+
+    def app_builder(args: dict[str, Any]) -> Any:
+        from services.common.settings import get_settings
+
+        return build(get_settings())
+
+    return app_builder
+
+
 def replica_states(settings: Settings, name: str) -> dict[str, dict[str, int]]:
     """Replica counts by state, per deployment of application `name`."""
     from ray import serve

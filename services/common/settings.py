@@ -28,8 +28,9 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = ""
     s3_endpoint_url: str = ""
     s3_bucket: str = "forgeline"
-    aws_access_key_id: str = "forgeline"
-    aws_secret_access_key: str = "forgeline-secret"
+    # Empty: boto3's own chain (IRSA on EKS); the local stack sets its S3 server's keys.
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = ""
     aws_region: str = "us-east-1"
     database_url: str = ""
     redis_url: str = ""
@@ -74,7 +75,8 @@ class Settings(BaseSettings):
     forgeline_codereview_tests_port: int = 28095
     forgeline_codereview_docs_port: int = 28096
     forgeline_github_port: int = 28097
-    forgeline_bind_host: str = "127.0.0.1"  # 0.0.0.0 in a pod (the chart sets it)
+    forgeline_bind_host: str = "127.0.0.1"  # 0.0.0.0 in a pod (the image sets it)
+    forgeline_port: int = 0  # one port for whichever service runs here (the image: 8080); 0: the service's own
 
     # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
     kafka_session_timeout_ms: int = 6000

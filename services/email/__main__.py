@@ -1,17 +1,19 @@
-"""`python -m services.email compose|deliver`: run the composer or the delivery service."""
+"""`python -m services.email compose|deliver`: run the email composer or the delivery service."""
 
-import sys
-
-from services.common.http import serve
+from services.common.http import serve, service_cli
 from services.common.settings import get_settings
 from services.email.app import create_composer_app, create_delivery_app
 
 if __name__ == "__main__":
-    role = sys.argv[1] if len(sys.argv) > 1 else ""
+    args = service_cli(
+        __doc__,
+        {
+            "compose": "cart.abandoned → context, retrieval, generation, guardrails → email.outbound (FORGELINE_EMAIL_PORT)",
+            "deliver": "email.outbound → SMTP → email.delivered | email.failed (FORGELINE_EMAIL_DELIVERY_PORT)",
+        },
+    )
     settings = get_settings()
-    if role == "compose":
+    if args.role == "compose":
         serve(create_composer_app(settings), settings.forgeline_email_port)
-    elif role == "deliver":
-        serve(create_delivery_app(settings), settings.forgeline_email_delivery_port)
     else:
-        sys.exit("usage: python -m services.email compose|deliver")
+        serve(create_delivery_app(settings), settings.forgeline_email_delivery_port)

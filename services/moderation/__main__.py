@@ -1,19 +1,22 @@
 """`python -m services.moderation rules|classifier|judge`: run one moderation tier."""
 
-import sys
-
-from services.common.http import serve
+from services.common.http import serve, service_cli
 from services.common.settings import get_settings
 from services.moderation.app import create_classifier_app, create_judge_app, create_rules_app
 
 if __name__ == "__main__":
-    role = sys.argv[1] if len(sys.argv) > 1 else ""
+    args = service_cli(
+        __doc__,
+        {
+            "rules": "tier 1: content.submitted → decided, or moderation.tier2 (FORGELINE_MODERATION_RULES_PORT)",
+            "classifier": "tier 2: the Serve classifier → decided, or moderation.tier3 (FORGELINE_MODERATION_CLASSIFIER_PORT)",
+            "judge": "tier 3: the LLM judge → decided, or a human review (FORGELINE_MODERATION_JUDGE_PORT)",
+        },
+    )
     settings = get_settings()
-    if role == "rules":
+    if args.role == "rules":
         serve(create_rules_app(settings), settings.forgeline_moderation_rules_port)
-    elif role == "classifier":
+    elif args.role == "classifier":
         serve(create_classifier_app(settings), settings.forgeline_moderation_classifier_port)
-    elif role == "judge":
-        serve(create_judge_app(settings), settings.forgeline_moderation_judge_port)
     else:
-        sys.exit("usage: python -m services.moderation rules|classifier|judge  (tier 1, tier 2, tier 3)")
+        serve(create_judge_app(settings), settings.forgeline_moderation_judge_port)

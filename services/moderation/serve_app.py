@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from services.common.serve import builder_from_environment
 from services.common.settings import Settings
 
 APP_NAME = "moderation"
@@ -117,3 +118,7 @@ def build_app(settings: Settings) -> serve.Application:
     )
     app: serve.Application = ingress_deployment.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=2000).bind(model)
     return app
+
+
+# What a RayService's `import_path` names (charts/forgeline: ray.applications).
+app_builder = builder_from_environment(build_app)

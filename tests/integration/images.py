@@ -11,8 +11,6 @@ import asyncpg
 import httpx
 
 from forgeline.stack import Stack
-from services.common.clients import create_s3
-from services.common.settings import Settings
 
 FINAL = {"succeeded", "failed", "rejected"}
 
@@ -61,8 +59,7 @@ async def ledger(db: asyncpg.Pool, job_id: str) -> list[str]:
 
 def tenant_objects(stack: Stack, tenant_id: uuid.UUID) -> list[str]:
     """Every S3 key under the tenant's prefix."""
-    env = stack.endpoints_env()
-    s3 = create_s3(Settings(s3_endpoint_url=env["S3_ENDPOINT_URL"]))
+    s3 = stack.s3_client()
     listing = s3.list_objects_v2(Bucket=stack.settings.s3_bucket, Prefix=f"tenants/{tenant_id}/")
     return [o["Key"] for o in listing.get("Contents", [])]
 

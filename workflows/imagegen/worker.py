@@ -19,7 +19,7 @@ from services.common.broker import create_broker, publish_event
 from services.common.clients import create_pg_pool, create_redis, create_s3, create_temporal_client
 from services.common.events import ImageCompleted, ImageFailed, ImageJobEvent
 from services.common.faults import faults
-from services.common.http import add_ops_routes, bind_host
+from services.common.http import add_ops_routes, bind_host, listen_port, service_cli
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import IMAGE_COMPLETED, IMAGE_FAILED, IMAGE_STATUS
@@ -76,7 +76,13 @@ async def run_worker(settings: Settings) -> None:
 
     add_ops_routes(ops, {"temporal": temporal_ready, "postgres": postgres_ready})
     server = uvicorn.Server(
-        uvicorn.Config(ops, host=bind_host(), port=settings.forgeline_imagegen_worker_port, log_level="warning", access_log=False)
+        uvicorn.Config(
+            ops,
+            host=bind_host(),
+            port=listen_port(settings.forgeline_imagegen_worker_port),
+            log_level="warning",
+            access_log=False,
+        )
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -97,4 +103,5 @@ async def run_worker(settings: Settings) -> None:
 
 
 if __name__ == "__main__":
+    service_cli(__doc__)
     asyncio.run(run_worker(get_settings()))

@@ -15,3 +15,41 @@ app.kubernetes.io/component: {{ .name }}
 {{- define "forgeline.fullname" -}}
 {{- printf "%s-%s" .root.Release.Name .name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/* The Secret every service reads its secrets from. */}}
+{{- define "forgeline.secretName" -}}
+{{- .Values.secrets.existingSecret | default (printf "%s-secrets" .Release.Name) -}}
+{{- end -}}
+
+{{/* The hardened container security context every container of the chart runs with. */}}
+{{- define "forgeline.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/* Pod security context: a fixed non-root user, RuntimeDefault seccomp. */}}
+{{- define "forgeline.podSecurity" -}}
+runAsNonRoot: true
+runAsUser: {{ .user }}
+runAsGroup: {{ .group }}
+fsGroup: {{ .group }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Settings every Forgeline container reads: the ConfigMap and the Secret. */}}
+{{- define "forgeline.envFrom" -}}
+- configMapRef:
+    name: {{ .Release.Name }}-config
+- secretRef:
+    name: {{ include "forgeline.secretName" . }}
+{{- end -}}
+
+{{/* The image of the CPU services. */}}
+{{- define "forgeline.image" -}}
+image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- end -}}

@@ -1,6 +1,12 @@
-"""The Helm chart, rendered by the real Helm engine (helm-python-sdk), checked against the
-Kubernetes schemas, the official CRD schemas in ../shared/crds and the code it deploys."""
+"""The Helm chart, rendered by the real Helm engine (helm-python-sdk) for its three profiles
+(default, kind, EKS), checked against the Kubernetes schemas, the official CRD schemas in
+../shared/crds and the code it deploys."""
 
+import importlib
+import pkgutil
+import runpy
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,40 +16,93 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import services
 from forgeline.stack import Stack
-from services.common.settings import Settings
-from services.common.topics import ALL_TOPICS
+from services.common import http
+from services.common.settings import Settings, get_settings
+from services.common.topics import ALL_TOPICS, all_topic_names
 
 pytestmark = pytest.mark.contract
 
-CHART = Path(__file__).resolve().parents[3] / "charts" / "forgeline"
-CRDS = Path(__file__).resolve().parents[4] / "shared" / "crds"
+REPO = Path(__file__).resolve().parents[3]
+CHART = REPO / "charts" / "forgeline"
+CRDS = REPO.parent / "shared" / "crds"
+PROFILES = {"default": "values.yaml", "kind": "values-kind.yaml", "eks": "values-eks.yaml"}
 KUBE_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
-BUILT_IN = {"ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"}
-CUSTOM = {("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_scaledobjects.yaml"}
+BUILT_IN = {
+    "ConfigMap",
+    "Deployment",
+    "Ingress",
+    "Job",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "StatefulSet",
+}
+CUSTOM = {
+    ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_scaledobjects.yaml",
+    ("kafka.strimzi.io/v1", "Kafka"): "kafka.strimzi.io_kafkas.yaml",
+    ("kafka.strimzi.io/v1", "KafkaNodePool"): "kafka.strimzi.io_kafkanodepools.yaml",
+    ("kafka.strimzi.io/v1", "KafkaTopic"): "kafka.strimzi.io_kafkatopics.yaml",
+    ("ray.io/v1", "RayService"): "ray.io_rayservices.yaml",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com_servicemonitors.yaml",
+    ("karpenter.sh/v1", "NodePool"): "karpenter.sh_nodepools.yaml",
+    ("karpenter.k8s.aws/v1", "EC2NodeClass"): "karpenter.k8s.aws_ec2nodeclasses.yaml",
+}
+SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "DATABASE_URL", "API_KEY")
 
 
-@pytest.fixture(scope="module")
-def objects() -> list[dict[str, Any]]:
-    rendered = helm_python.Chart.load(CHART).render(name="forgeline", namespace="forgeline", is_install=True)
-    return [
-        doc for path, text in rendered.items() if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc
-    ]
+def values_of(profile: str) -> dict[str, Any]:
+    """The profile's values file as Helm reads it (merged over the chart's defaults)."""
+    loaded: dict[str, Any] = yaml.safe_load((CHART / PROFILES[profile]).read_text())
+    return loaded
+
+
+def render(profile: str, overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every object the chart renders for a profile (plus overrides), as `helm install` would."""
+    values = values_of(profile)
+    for key, value in (overrides or {}).items():
+        values[key] = {**values.get(key, {}), **value} if isinstance(value, dict) else value
+    rendered = helm_python.Chart.load(CHART).render(values, name="forgeline", namespace="forgeline", is_install=True)
+    return [doc for path, text in rendered.items() if path.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc]
+
+
+@pytest.fixture(scope="module", params=list(PROFILES))
+def profile(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+_rendered: dict[str, list[dict[str, Any]]] = {}
+
+
+@pytest.fixture
+def objects(profile: str) -> list[dict[str, Any]]:
+    if profile not in _rendered:
+        _rendered[profile] = render(profile)
+    return _rendered[profile]
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
 
 
-def test_the_chart_lints_clean_in_strict_mode() -> None:
-    report = helm_python.lint(CHART, strict=True, kube_version="v1.30.0")
+def test_the_chart_lints_clean_in_strict_mode(profile: str) -> None:
+    report = helm_python.lint(CHART, values_of(profile), strict=True, kube_version="v1.30.0")
     assert report["errors"] == [] and not [m for m in report["messages"] if m["severity"] >= 2], report
+
+
+def test_declared_dependencies_are_vendored_so_none_is_silently_skipped() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    for dependency in chart.get("dependencies", []):
+        assert list((CHART / "charts").glob(f"{dependency['name']}-*.tgz")), f"missing dependency {dependency['name']}"
 
 
 @pytest.mark.parametrize("version", KUBE_VERSIONS)
 def test_built_in_objects_validate_strictly(objects: list[dict[str, Any]], version: str) -> None:
-    kinds = {o["kind"] for o in objects}
-    assert kinds <= BUILT_IN | {kind for _, kind in CUSTOM}, f"unknown kinds: {kinds - BUILT_IN}"
+    unknown = {(o["apiVersion"], o["kind"]) for o in objects if o["kind"] not in BUILT_IN} - set(CUSTOM)
+    assert not unknown, f"kinds with neither a Kubernetes nor a CRD schema: {unknown}"
     for obj in objects:
         if obj["kind"] in BUILT_IN:
             kubernetes_validate.validate(obj, version, strict=True)
@@ -51,53 +110,174 @@ def test_built_in_objects_validate_strictly(objects: list[dict[str, Any]], versi
 
 def test_custom_resources_validate_against_the_official_crds(objects: list[dict[str, Any]]) -> None:
     if not CRDS.exists():
-        pytest.skip(f"the official CRD schemas are absent ({CRDS})")
+        pytest.skip(f"the official CRD schemas are absent ({CRDS}); they come with the workspace's shared/ folder")
     checked = 0
     for obj in objects:
-        crd_file = CUSTOM.get((obj["apiVersion"], obj["kind"]))
         if obj["kind"] in BUILT_IN:
             continue
-        assert crd_file, f"no CRD schema known for {obj['apiVersion']} {obj['kind']}"
-        crd = yaml.safe_load((CRDS / crd_file).read_text())
+        crd = yaml.safe_load((CRDS / CUSTOM[(obj["apiVersion"], obj["kind"])]).read_text())
         version = obj["apiVersion"].split("/")[1]
-        [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
+        [served] = [v for v in crd["spec"]["versions"] if v["name"] == version and v.get("served", True)]
         jsonschema.validate(obj, served["schema"]["openAPIV3Schema"])
         checked += 1
     assert checked > 0
 
 
 def test_every_service_of_the_local_stack_has_a_hardened_deployment(objects: list[dict[str, Any]]) -> None:
-    deployments = by_kind(objects, "Deployment")
-    assert {f"forgeline-{name}" for name in Stack.SERVICES} == set(deployments)
+    deployments = {n: d for n, d in by_kind(objects, "Deployment").items() if "services" not in d["spec"]["template"]}
+    names = {f"forgeline-{name}" for name in Stack.SERVICES}
+    assert names <= set(deployments), f"services without a Deployment: {names - set(deployments)}"
     settings = set(Settings.model_fields)
-    for name, deployment in deployments.items():
-        pod = deployment["spec"]["template"]["spec"]
+    for name in names:
+        pod = deployments[name]["spec"]["template"]["spec"]
         [container] = pod["containers"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
         assert container["securityContext"]["capabilities"]["drop"] == ["ALL"], name
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", name
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+        assert {"cpu", "memory"} <= set(container["resources"]["limits"]), name
+        assert len(pod["topologySpreadConstraints"]) == 2, name
         for env in container["env"]:
             assert env["name"].lower() in settings, f"{name}: {env['name']} is not a setting"
+        [init] = pod["initContainers"]
+        assert init["args"][:4] == ["-m", "forgeline", "prepare", "--check"], name
+    assert set(by_kind(objects, "PodDisruptionBudget")) == names
+
+
+def test_every_workload_runs_hardened(objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        if obj["kind"] not in ("Deployment", "StatefulSet", "Job"):
+            continue
+        pod = obj["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, obj["metadata"]["name"]
+        assert pod["automountServiceAccountToken"] is False, obj["metadata"]["name"]
+        for container in pod["containers"] + pod.get("initContainers", []):
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"] is True
+            assert "limits" in container["resources"], f"{obj['metadata']['name']}/{container['name']}"
 
 
 def test_config_keys_are_settings_and_secrets_stay_out_of_config_maps(objects: list[dict[str, Any]]) -> None:
-    [config] = by_kind(objects, "ConfigMap").values()
     settings = set(Settings.model_fields)
+    config = by_kind(objects, "ConfigMap")["forgeline-config"]
     for key in config["data"]:
         assert key.lower() in settings, f"{key} is not a setting services read"
-        assert not any(word in key for word in ("PASSWORD", "SECRET", "TOKEN", "DATABASE_URL")), key
+        assert not any(word in key for word in SECRET_WORDS), f"{key} looks secret: it belongs in a Secret"
+    app_secret = by_kind(objects, "Secret").get("forgeline-secrets")
+    if app_secret:
+        for key in app_secret["stringData"]:
+            assert key.lower() in settings, f"Secret key {key} is not a setting services read"
 
 
-def test_every_consumed_topic_is_scaled_by_keda_on_its_consumer_group(objects: list[dict[str, Any]]) -> None:
+def test_kind_keeps_everything_in_cluster_and_eks_points_at_managed_services() -> None:
+    kind = render("kind")
+    assert {"forgeline-postgres", "forgeline-minio", "forgeline-temporal"} <= set(by_kind(kind, "StatefulSet"))
+    assert {"forgeline-redis", "forgeline-otel-collector", "forgeline-jaeger"} <= set(by_kind(kind, "Deployment"))
+    assert by_kind(kind, "Kafka") and by_kind(kind, "KafkaNodePool")
+    [job] = by_kind(kind, "Job").values()
+    assert "helm.sh/hook" not in job["metadata"].get("annotations", {}), "kind's prepare Job cannot be a pre-install hook"
+    ray = next(iter(by_kind(kind, "RayService").values()))["spec"]["rayClusterConfig"]
+    for group in ray["workerGroupSpecs"]:
+        [container] = group["template"]["spec"]["containers"]
+        assert "nvidia.com/gpu" not in container["resources"]["limits"], "the kind profile is CPU only"
+
+    eks = render("eks")
+    assert not by_kind(eks, "StatefulSet") and not by_kind(eks, "Kafka"), "EKS uses managed backing services"
+    [job] = by_kind(eks, "Job").values()
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    accounts = by_kind(eks, "ServiceAccount")
+    assert accounts["forgeline-gateway"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("forgeline-gateway")
+    assert "annotations" not in accounts["forgeline-echo"]["metadata"], "only services that need AWS get a role"
+    gpu = next(iter(by_kind(eks, "RayService").values()))["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]
+    assert gpu["template"]["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert by_kind(eks, "NodePool")["gpu"]["spec"]["template"]["spec"]["taints"][0]["key"] == "nvidia.com/gpu"
+
+
+def test_a_pre_install_hook_without_an_existing_secret_is_refused() -> None:
+    with pytest.raises(Exception, match=r"prepare\.asHook needs secrets\.existingSecret"):
+        render("kind", {"prepare": {"asHook": True}})
+
+
+def test_more_consumers_than_partitions_is_refused_unless_allowed() -> None:
+    with pytest.raises(Exception, match="exceeds its topics' 3 partitions"):
+        render("default", {"keda": {"maxReplicas": 5}})
+    assert render("default", {"keda": {"maxReplicas": 5, "allowMoreThanPartitions": True}})
+
+
+def test_every_topic_has_a_kafka_topic_with_the_partitions_the_code_expects() -> None:
+    topics = {o["spec"]["topicName"]: o["spec"]["partitions"] for o in render("kind") if o["kind"] == "KafkaTopic"}
+    assert topics == all_topic_names()
+    declared = values_of("default")["topics"]
+    assert {spec.name: (spec.partitions, spec.consumed) for spec in ALL_TOPICS} == {
+        name: (spec["partitions"], spec.get("consumed", False)) for name, spec in declared.items()
+    }
+
+
+@pytest.fixture
+def registrations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Run entry points as the pods would (the chart's config as environment) without serving:
+    record what each registers with `consume`."""
+    seen: list[tuple[str, str]] = []
+    for key, value in by_kind(render("default"), "ConfigMap")["forgeline-config"]["data"].items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    monkeypatch.setattr(http, "serve", lambda app, port: None)
+    for info in pkgutil.walk_packages(services.__path__, "services."):
+        if info.name.endswith(".app"):
+            module = importlib.import_module(info.name)
+            if hasattr(module, "consume"):
+                monkeypatch.setattr(module, "consume", lambda broker, spec, group, *a, **k: seen.append((spec.name, group)))
+    yield seen
+    get_settings.cache_clear()
+
+
+def test_every_consumer_is_scaled_by_keda_on_the_topics_and_group_its_code_consumes(
+    registrations: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = render("default")
     scaled = by_kind(objects, "ScaledObject")
-    deployments = by_kind(objects, "Deployment")
-    triggered: set[str] = set()
-    for name, obj in scaled.items():
-        assert obj["spec"]["scaleTargetRef"]["name"] in deployments, name
-        assert obj["spec"]["maxReplicaCount"] <= 3, f"{name}: more replicas than partitions"
-        for trigger in obj["spec"]["triggers"]:
-            assert trigger["type"] == "kafka" and trigger["metadata"]["consumerGroup"], name
-            triggered.add(trigger["metadata"]["topic"])
-    consumed = {spec.name for spec in ALL_TOPICS if spec.consumed}
-    assert consumed <= triggered, f"consumed topics nobody scales on: {consumed - triggered}"
+    for name, svc in values_of("default")["services"].items():
+        module, *args = svc["args"][1:]
+        if not module.startswith("services."):
+            assert "consumer" not in svc, f"{name} consumes nothing from Kafka"
+            continue
+        registrations.clear()
+        monkeypatch.setattr(sys, "argv", [module, *args])
+        runpy.run_module(module, run_name="__main__")
+        consumed = {(topic, group) for topic, group in registrations}
+        triggers = scaled.get(f"forgeline-{name}", {}).get("spec", {}).get("triggers", [])
+        scaled_on = {(t["metadata"]["topic"], t["metadata"]["consumerGroup"]) for t in triggers}
+        assert consumed == scaled_on, f"{name}: the code consumes {consumed}, KEDA scales on {scaled_on}"
+        for trigger in triggers:
+            assert int(trigger["metadata"]["lagThreshold"]) > int(trigger["metadata"]["activationLagThreshold"]) > 0
+        if triggers:
+            assert scaled[f"forgeline-{name}"]["spec"]["fallback"]["replicas"] >= 1
+
+
+def test_every_serve_application_has_a_ray_service_entry() -> None:
+    [ray_service] = by_kind(render("default"), "RayService").values()
+    config = yaml.safe_load(ray_service["spec"]["serveConfigV2"])
+    from ray.serve.schema import ServeDeploySchema
+
+    ServeDeploySchema.model_validate(config)  # what Serve itself accepts as a config file
+    apps = {app["name"]: app for app in config["applications"]}
+    found = set()
+    for info in pkgutil.walk_packages(services.__path__, "services."):
+        if not info.name.endswith(".serve_app"):
+            continue
+        module = importlib.import_module(info.name)
+        found.add(module.APP_NAME)
+        app = apps.get(module.APP_NAME)
+        assert app, f"{info.name} ({module.APP_NAME}) has no RayService application"
+        assert app["import_path"] == f"{info.name}:app_builder" and callable(module.app_builder)
+        assert app["route_prefix"] == module.ROUTE_PREFIX
+        for deployment in app.get("deployments", []):
+            assert hasattr(module, deployment["name"]), f"{module.APP_NAME}: no deployment {deployment['name']}"
+            assert deployment["autoscaling_config"]["max_replicas"] >= deployment["autoscaling_config"]["min_replicas"]
+    assert found == set(apps), f"RayService applications without code: {set(apps) - found}"
+
+
+def test_values_follow_the_schema_and_the_schema_catches_typos() -> None:
+    with pytest.raises(Exception, match=r"(?i)schema|additional"):
+        helm_python.Chart.load(CHART).render({"kedaa": {"enabled": True}}, name="forgeline", namespace="forgeline")

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `make images`: build the CPU services image with no Docker daemon.
+#
+#  1. A `debian:bookworm-slim`-compatible base made with debootstrap (minbase, docs and apt
+#     lists removed) and tagged locally under that name, so the Dockerfile stays the standard
+#     one that `docker build` uses.
+#  2. `buildah bud --isolation chroot` of ./Dockerfile, with the host CA bundle as a build
+#     secret (pip behind a TLS-inspecting proxy) and local wheels (the CPU torch build) in
+#     images/wheels/.
+#
+# Needs root and the Debian packages buildah and debootstrap (`make images` installs them
+# with apt when missing). Variables: IMAGE (tag), BUILD_DIR, DEBIAN_MIRROR, WHEELS_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+IMAGE=${IMAGE:-ghcr.io/forgeline/forgeline:0.1.0}
+BASE=docker.io/library/debian:bookworm-slim
+BUILD_DIR=${BUILD_DIR:-build/images}
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+WHEELS_DIR=${WHEELS_DIR:-/opt/wheels}
+CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}  # overlay mounts are not allowed in every sandbox
+export BUILDAH_ISOLATION=chroot
+
+step() { printf '==> %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "make images needs root (debootstrap and buildah's chroot isolation); run it with sudo" >&2
+  exit 1
+fi
+if ! command -v buildah >/dev/null || ! command -v debootstrap >/dev/null; then
+  step "installing buildah and debootstrap (Debian packages)"
+  apt-get update -q && apt-get install -y -q --no-install-recommends buildah debootstrap
+fi
+
+if buildah inspect --type image "$BASE" >/dev/null 2>&1; then
+  step "base $BASE already built"
+else
+  step "debootstrap bookworm (minbase) into $BUILD_DIR/rootfs"
+  rm -rf "$BUILD_DIR/rootfs" && mkdir -p "$BUILD_DIR"
+  debootstrap --variant=minbase bookworm "$BUILD_DIR/rootfs" "$DEBIAN_MIRROR" > "$BUILD_DIR/debootstrap.log"
+  # What debian:bookworm-slim leaves out: docs, man pages, locales, apt lists and caches.
+  rm -rf "$BUILD_DIR"/rootfs/usr/share/{doc,man,info,locale}/* "$BUILD_DIR"/rootfs/var/lib/apt/lists/* \
+         "$BUILD_DIR"/rootfs/var/cache/apt/*.bin "$BUILD_DIR"/rootfs/var/log/*.log
+  tar -C "$BUILD_DIR/rootfs" --numeric-owner -cf "$BUILD_DIR/rootfs.tar" .
+  step "importing it as $BASE"
+  container=$(buildah from scratch)
+  buildah add "$container" "$BUILD_DIR/rootfs.tar" / >/dev/null
+  buildah config --cmd /bin/bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$container"
+  buildah commit --rm --quiet "$container" "$BASE" >/dev/null
+  rm -rf "$BUILD_DIR/rootfs" "$BUILD_DIR/rootfs.tar"
+fi
+
+build_args=()
+if compgen -G "$WHEELS_DIR/torch-*+cpu-*.whl" >/dev/null; then
+  cp -l "$WHEELS_DIR"/torch-*+cpu-*.whl images/wheels/ 2>/dev/null || cp "$WHEELS_DIR"/torch-*+cpu-*.whl images/wheels/
+  # The local CPU wheel satisfies the pin; do not ask an index this machine may not reach.
+  build_args+=(--build-arg TORCH_INDEX_URL=https://pypi.org/simple)
+fi
+secret_args=()
+if [ -s "$CA_BUNDLE" ]; then secret_args+=(--secret "id=ca,src=$CA_BUNDLE"); fi
+
+step "buildah bud --isolation chroot -t $IMAGE (pip installs the runtime set: a few minutes)"
+buildah bud --isolation chroot --pull=false --layers=false "${build_args[@]}" "${secret_args[@]}" -t "$IMAGE" .
+step "built $IMAGE ($(buildah inspect --type image --format '{{.Docker.Size}}' "$IMAGE" 2>/dev/null || echo '?') bytes)"
