@@ -23,7 +23,10 @@ if __name__ == "__main__":
             "aggregator": "review.findings → review.ready once every agent reported or the deadline passed",
             "publisher": "review.ready → one GitHub review per head SHA → review.posted",
         },
+        takes_names=True,
     )
+    if args.names and args.role != "agents":
+        sys.exit(f"only `agents` takes names; {args.role} got {args.names}")
     settings = get_settings()
     if args.role == "orchestrator":
         serve(create_orchestrator_app(settings), settings.forgeline_codereview_orchestrator_port)

@@ -104,11 +104,13 @@ def serve(app: FastAPI, port: int) -> None:
     uvicorn.run(app, host=bind_host(), port=listen_port(port), log_level="warning", access_log=False, lifespan="on")
 
 
-def service_cli(doc: str | None, roles: dict[str, str] | None = None, argv: list[str] | None = None) -> argparse.Namespace:
+def service_cli(
+    doc: str | None, roles: dict[str, str] | None = None, argv: list[str] | None = None, takes_names: bool = False
+) -> argparse.Namespace:
     """Parse a service's command line: `--help` says what it runs, its roles and how it is configured.
 
-    `roles` maps each role name to a line of help; the chosen one is `args.role`, and any words
-    after it are `args.names`.
+    `roles` maps each role name to a line of help; the chosen one is `args.role`. With
+    `takes_names`, the words after the role are `args.names`.
     """
     spec = getattr(sys.modules["__main__"], "__spec__", None)
     description = (doc or "").strip()
@@ -127,5 +129,6 @@ def service_cli(doc: str | None, roles: dict[str, str] | None = None, argv: list
     )
     if roles:
         parser.add_argument("role", choices=list(roles), help="what this process runs (see roles above)")
-        parser.add_argument("names", nargs="*", help=argparse.SUPPRESS)
+        if takes_names:
+            parser.add_argument("names", nargs="*", metavar="NAME", help="which ones (see roles above)")
     return parser.parse_args(argv)
