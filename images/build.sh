@@ -62,4 +62,4 @@ if [ -s "$CA_BUNDLE" ]; then secret_args+=(--secret "id=ca,src=$CA_BUNDLE"); fi
 
 step "buildah bud --isolation chroot -t $IMAGE (pip installs the runtime set: a few minutes)"
 buildah bud --isolation chroot --pull=false --layers=false "${build_args[@]}" "${secret_args[@]}" -t "$IMAGE" .
-step "built $IMAGE ($(buildah inspect --type image --format '{{.Docker.Size}}' "$IMAGE" 2>/dev/null || echo '?') bytes)"
+step "built $IMAGE ($(buildah images --format '{{.Size}}' "$IMAGE" 2>/dev/null || echo 'size unknown'))"
