@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.contract.charts.test_forgeline_chart import CHART, CRDS, PROFILES, REPO, render, values_of
+from tests.contract.charts.test_forgeline_chart import CHART, CRDS, PROFILES, REPO, rendered, values_of
 
 pytestmark = pytest.mark.contract
 
@@ -77,7 +77,7 @@ def test_the_rendered_chart_is_checkov_clean(tmp_path: Path) -> None:
     for profile in PROFILES:
         folder = tmp_path / profile
         folder.mkdir()
-        for i, obj in enumerate(render(profile)):
+        for i, obj in enumerate(rendered(profile)):
             (folder / f"{i:03d}-{obj['kind']}.yaml").write_text(yaml.safe_dump(obj))
     assert_clean(checkov(tmp_path, framework="kubernetes"))
 
@@ -99,7 +99,7 @@ def test_chaos_experiments_validate_against_chaos_mesh_crds() -> None:
     experiments = sorted((REPO / "k8s" / "chaos").glob("*.yaml"))
     components = {
         o["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
-        for o in render("kind")
+        for o in rendered("kind")
         if o["kind"] in ("Deployment", "StatefulSet")
     }
     kinds = set()
