@@ -560,6 +560,27 @@ def bench_email(
     print(json.dumps(result, indent=None if as_json else 2))
 
 
+@bench_app.command("llm")
+def bench_llm(
+    requests: Annotated[int, typer.Option(help="Email requests measured per batch size")] = 16,
+    batch_sizes: Annotated[str, typer.Option(help="Comma-separated Serve max_batch_size values")] = "1,8",
+    max_tokens: Annotated[int, typer.Option(help="Token limit per answer (the email composer asks 400)")] = 400,
+    gpus: Annotated[float, typer.Option(help="GPUs per replica (0: CPU)")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
+) -> None:
+    """Measure the OpenAI-compatible LLM application's model (SmolLM2, schema-bound decoding)
+    on a private Ray: generations/s and completion tokens/s per max batch size, each beside
+    the unbatched path at the same load (ratio). On CPU a point takes minutes; on a GPU machine
+    use --gpus 1 --batch-sizes 1,8,32 --requests 64. Progress on stderr."""
+    from contextlib import redirect_stdout
+
+    from forgeline.bench_llm import measure
+
+    with redirect_stdout(sys.stderr):  # Ray's shutdown chatter must not mix with the JSON
+        result = measure([int(b) for b in batch_sizes.split(",")], requests, max_tokens, gpus, unbatched_baseline=True)
+    print(json.dumps(result, indent=None if as_json else 2))
+
+
 @bench_app.command("moderation")
 def bench_moderation(
     items: Annotated[int, typer.Option(help="Events pushed through Kafka with tier 1 only")] = 2000,

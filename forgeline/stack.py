@@ -332,6 +332,16 @@ class Stack:
                 oneshot=True,
             ),
             *(service(f"moderation-{tier}", ["services.moderation", tier], ("kafka", "postgres")) for tier in MODERATION_TIERS),
+            Component(
+                # The OpenAI-compatible LLM, deployed only when the services are to use it (llm_served).
+                "llm-serve",
+                f"{s.serve_base_url}/llm",
+                external=bool(s.serve_url),
+                argv=[sys.executable, "-m", "services.llm.deploy"],
+                needs=("ray",),
+                start_timeout_s=240.0,
+                oneshot=True,
+            ),
             *(
                 service(f"codereview-{role}", ["services.codereview", role], ("kafka", "postgres", "github"))
                 for role in ("orchestrator", "aggregator", "publisher")
@@ -344,7 +354,7 @@ class Stack:
         return {c.name: c for c in comps}
 
     INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp", "github")
-    APPS = ("imagegen-serve", "moderation-serve")  # deployed into the Ray head once it is healthy
+    APPS = ("imagegen-serve", "moderation-serve", "llm-serve")  # deployed into the Ray head once it is healthy
     SERVICES = (
         "gateway",
         "echo",
@@ -385,6 +395,7 @@ class Stack:
             "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key or LOCAL_S3_KEYS[1],
             "AWS_REGION": s.aws_region,
             **{var: str(port) for comp in c.values() for var, port in comp.ports.items()},
+            **({"LLM_BASE_URL": f"{c['llm-serve'].endpoint}/v1"} if self.llm_served() else {}),
         }
 
     def webhook_secret(self) -> str:
@@ -466,6 +477,8 @@ class Stack:
                 f"{self.settings.moderation_training_data} (set MODERATION_DATA_PATH to Davidson's labeled_data.csv)"
             )
             names = [n for n in names if not n.startswith("moderation-")]
+        if not self.llm_served():
+            names = [n for n in names if n != "llm-serve"]
         self._check_ports(state, names)
 
         infra = [n for n in self.INFRA if n in names]
@@ -566,6 +579,10 @@ class Stack:
             write_tiny_sd(self.settings.image_model_dir)
         elif name == "moderation-serve":
             self._ensure_classifier()
+
+    def llm_served(self) -> bool:
+        """`LLM_BACKEND=openai` with no `LLM_BASE_URL`: the services ask the stack's own LLM application."""
+        return self.settings.llm_backend == "openai" and not self.settings.llm_base_url
 
     def moderation_available(self) -> bool:
         """A classifier exists, or can be trained from the data (the moderation tiers need one)."""

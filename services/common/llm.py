@@ -44,6 +44,7 @@ class Completion:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    truncated: bool = False  # stopped at max_tokens rather than at the end of the answer
 
 
 class LLMBackend(Protocol):

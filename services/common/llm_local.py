@@ -12,12 +12,29 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from services.common.llm import Completion, LLMRequest
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class Chat:
+    """One conversation to continue: messages as `{"role", "content"}` dicts, the JSON schema
+    the answer must follow (None: free text) and the most tokens to generate."""
+
+    messages: tuple[dict[str, str], ...]
+    schema: dict[str, Any] | None
+    max_tokens: int
+
+    @classmethod
+    def of(cls, request: LLMRequest) -> Chat:
+        """The conversation an `LLMRequest` stands for (system + user, schema-bound)."""
+        messages = ({"role": "system", "content": request.system}, {"role": "user", "content": request.prompt})
+        return cls(messages, request.schema, request.max_tokens)
 
 
 def smollm2_dir() -> Path:
@@ -47,6 +64,7 @@ class LocalModel:
         self.tokenizer_data = TokenEnforcerTokenizerData(
             _regular_tokens(self.tokenizer), self._decode, self.tokenizer.eos_token_id, False, len(self.tokenizer)
         )
+        self._every_token = list(range(len(self.tokenizer)))  # what an unconstrained row may emit
         self._lock = threading.Lock()  # one generate() at a time per model
 
     def _decode(self, tokens: list[int]) -> str:
@@ -54,45 +72,58 @@ class LocalModel:
 
     def generate(self, requests: list[LLMRequest]) -> list[Completion]:
         """Schema-constrained answers for a batch of requests (one forward pass per token)."""
+        return self.generate_chats([Chat.of(r) for r in requests])
+
+    def generate_chats(self, chats: list[Chat]) -> list[Completion]:
+        """Answers for a batch of conversations; each row keeps its own schema and token limit.
+
+        Decoding is greedy (deterministic). A row that reaches its `max_tokens` is only allowed
+        the end-of-sequence token from then on, so a short request in a batch with a long one
+        still stops at its own limit.
+        """
         import torch
         from lmformatenforcer import JsonSchemaParser
         from lmformatenforcer.tokenenforcer import TokenEnforcer
 
         prompts = [
-            self.tokenizer.apply_chat_template(
-                [{"role": "system", "content": r.system}, {"role": "user", "content": r.prompt}],
-                tokenize=False,
-                add_generation_prompt=True,
-            )
-            for r in requests
+            self.tokenizer.apply_chat_template(list(chat.messages), tokenize=False, add_generation_prompt=True) for chat in chats
         ]
-        enforcers = [TokenEnforcer(self.tokenizer_data, JsonSchemaParser(r.schema)) for r in requests]
-        pad = self.tokenizer.pad_token_id
+        enforcers = [
+            None if chat.schema is None else TokenEnforcer(self.tokenizer_data, JsonSchemaParser(chat.schema)) for chat in chats
+        ]
+        pad, eos = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
+        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+        width = inputs["input_ids"].shape[1]
 
         def allowed(batch_id: int, sent: torch.Tensor) -> list[int]:
+            if sent.shape[0] - width >= chats[batch_id].max_tokens:
+                return [eos]
+            enforcer = enforcers[batch_id]
+            if enforcer is None:
+                return self._every_token
             tokens = [t for t in sent.tolist() if t != pad]  # left padding is not part of the text
-            return list(enforcers[batch_id].get_allowed_tokens(tokens).allowed_tokens)
+            return list(enforcer.get_allowed_tokens(tokens).allowed_tokens)
 
-        inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
         with self._lock, torch.inference_mode():
             output = self.model.generate(
                 **inputs,
-                max_new_tokens=max(r.max_tokens for r in requests),
+                max_new_tokens=max(chat.max_tokens for chat in chats) + 1,  # room for the closing EOS
                 prefix_allowed_tokens_fn=allowed,
                 do_sample=False,
                 repetition_penalty=1.15,  # a 135M model loops without it
                 pad_token_id=pad,
             )
-        width = inputs["input_ids"].shape[1]
         completions = []
-        for row, attention in zip(output, inputs["attention_mask"], strict=True):
+        for chat, row, attention in zip(chats, output, inputs["attention_mask"], strict=True):
             new = row[width:]
-            new = new[new != pad]
+            new = new[(new != pad) & (new != eos)]
+            count = int(new.numel())
             completions.append(
                 Completion(
                     str(self.tokenizer.decode(new, skip_special_tokens=True)),
                     int(attention.sum()),
-                    int(new.numel()),
+                    count,
+                    truncated=count >= chat.max_tokens,
                 )
             )
         return completions

@@ -117,6 +117,16 @@ class Settings(BaseSettings):
     llm_model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
     llm_api_key: str = ""
     llm_use_gpu: bool = False  # local backend: fp16 on CUDA when present
+    # The Ray Serve LLM application (services/llm): SmolLM2 behind an OpenAI-compatible API.
+    # Its `/v1` routes require `Bearer LLM_API_KEY` when that is set.
+    llm_num_gpus: float = 0.0
+    llm_num_cpus: float = 0.5
+    llm_min_replicas: int = 1
+    llm_max_replicas: int = 2
+    llm_max_batch_size: int = 16
+    llm_batch_wait_timeout_s: float = 0.05
+    llm_default_max_tokens: int = 256
+    llm_max_tokens_limit: int = 1024
 
     # Marketing email.
     qdrant_url: str = ""  # empty: embedded local mode under <forgeline_home>/qdrant

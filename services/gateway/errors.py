@@ -11,19 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common.http import describe_validation_errors
+
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The one error shape: {"error": code, "message": text, ...}."""
     return {"error": code, "message": message, **extra}
-
-
-def describe_validation_errors(errors: list[Any]) -> str:
-    """Turn pydantic errors into one readable sentence per problem."""
-    parts = []
-    for err in errors:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -6,6 +6,8 @@ stopped, whatever happens, at the end; teardown checks that no process it starte
 
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -115,3 +117,18 @@ async def wait_for(check: Any, timeout_s: float = 30.0, every_s: float = 0.2) ->
 async def client(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=gateway_url, timeout=15) as c:
         yield c
+
+
+def serve_admin(env: dict[str, str], code: str) -> None:
+    """Run `code` (with `serve` imported) as a driver of the stack's Ray cluster."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from services.common.serve import connect_ray; from services.common.settings import get_settings; "
+            f"connect_ray(get_settings()); from ray import serve; {code}",
+        ],
+        env={**os.environ, **env},
+        check=True,
+        timeout=120,
+    )

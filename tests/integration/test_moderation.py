@@ -19,7 +19,7 @@ from forgeline.stack import Stack
 from services.common.retry import H_ERROR
 from services.common.topics import CONTENT_SUBMITTED
 from services.gateway.tenants import create_tenant
-from tests.integration.conftest import new_tenant, wait_for
+from tests.integration.conftest import new_tenant, serve_admin, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -281,25 +281,11 @@ async def test_a_tier_killed_mid_batch_still_yields_one_outcome_per_item(
     await _assert_one_outcome_each(db, ids)
 
 
-def _serve_admin(env: dict[str, str], code: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"from services.common.serve import connect_ray; from services.common.settings import get_settings; "
-            f"connect_ray(get_settings()); from ray import serve; {code}",
-        ],
-        env={**os.environ, **env},
-        check=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.drill
 async def test_classifier_deployment_down_items_wait_then_are_decided(
     stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, tenant: dict[str, Any], env: dict[str, str]
 ) -> None:
-    await asyncio.to_thread(_serve_admin, env, "serve.delete('moderation')")
+    await asyncio.to_thread(serve_admin, env, "serve.delete('moderation')")
     try:
         texts = [item(f"I hate women and immigrants #{i}") for i in range(20)]
         response = await client.post("/v1/content/batch", json={"items": texts}, headers=tenant["auth"])

@@ -278,6 +278,17 @@ def test_every_serve_application_has_a_ray_service_entry() -> None:
     assert found == set(apps), f"RayService applications without code: {set(apps) - found}"
 
 
+def test_services_told_to_use_the_openai_backend_reach_the_llm_application(objects: list[dict[str, Any]]) -> None:
+    config = by_kind(objects, "ConfigMap")["forgeline-config"]["data"]
+    if config["LLM_BACKEND"] != "openai":
+        return
+    [ray_service] = by_kind(objects, "RayService").values()
+    apps = {app["name"]: app for app in yaml.safe_load(ray_service["spec"]["serveConfigV2"])["applications"]}
+    from services.llm.serve_app import APP_NAME
+
+    assert config["LLM_BASE_URL"] == f"{config['SERVE_URL']}{apps[APP_NAME]['route_prefix']}/v1"
+
+
 def test_values_follow_the_schema_and_the_schema_catches_typos() -> None:
     with pytest.raises(Exception, match=r"(?i)schema|additional"):
         helm_python.Chart.load(CHART).render({"kedaa": {"enabled": True}}, name="forgeline", namespace="forgeline")

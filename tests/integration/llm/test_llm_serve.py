@@ -1,0 +1,119 @@
+"""The OpenAI-compatible LLM application on the stack's real Ray: deployed by its deploy module,
+asked by the same `openai` backend the email composer and moderation judge use."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from services.common.llm import LLMRequest, OpenAICompatibleBackend, generate_validated
+from services.common.settings import Settings
+from services.email.generation import EmailDraft, build_request
+from tests.integration.common.test_llm_local import CONTEXT, TEMPLATE
+from tests.integration.conftest import serve_admin
+
+pytestmark = pytest.mark.integration
+
+KEY = "it-llm-key"
+MODEL = Settings().llm_model
+# An answer that must end within a few tokens, whatever a 135M model would rather write.
+FRUIT_SCHEMA = {"type": "object", "properties": {"fruit": {"type": "string", "enum": ["apple", "pear"]}}, "required": ["fruit"]}
+
+
+@pytest.fixture(scope="module")
+def llm_url(env: dict[str, str]) -> Iterator[str]:
+    """The application deployed into the stack's Ray for this module, then deleted (it holds ~1 GB)."""
+    subprocess.run(
+        [sys.executable, "-m", "services.llm.deploy"],
+        env={**os.environ, **env, "LLM_API_KEY": KEY, "LLM_MAX_TOKENS_LIMIT": "600"},
+        check=True,
+        timeout=300,
+    )
+    try:
+        yield f"{env['SERVE_URL']}/llm/v1"
+    finally:
+        serve_admin(env, "serve.delete('llm')")
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=240) as client:
+        yield client
+
+
+async def test_the_email_request_gets_a_schema_valid_answer_through_the_openai_backend(
+    llm_url: str, http: httpx.AsyncClient
+) -> None:
+    backend = OpenAICompatibleBackend(http, llm_url, MODEL, KEY)
+    outcome = await generate_validated(
+        backend, build_request(CONTEXT, [TEMPLATE], "https://shop.forgeline.example/cart"), EmailDraft, 2
+    )
+    assert outcome.answer is not None, outcome.errors  # constrained decoding on the replica
+    assert outcome.prompt_tokens > 100 and outcome.completion_tokens > 0
+
+
+async def test_concurrent_requests_share_generate_calls_and_keep_their_own_limits(llm_url: str, http: httpx.AsyncClient) -> None:
+    async def ask(i: int, max_tokens: int) -> httpx.Response:
+        return await http.post(
+            f"{llm_url}/chat/completions",
+            headers={"Authorization": f"Bearer {KEY}"},
+            json={
+                "model": MODEL,
+                "messages": [{"role": "user", "content": f"Basket {i}: apples or pears? Answer in JSON."}],
+                "max_tokens": max_tokens,
+                "response_format": {"type": "json_schema", "json_schema": {"name": "fruit", "schema": FRUIT_SCHEMA}},
+            },
+        )
+
+    responses = await asyncio.gather(*(ask(i, 24) for i in range(6)), ask(99, 3))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    for response in responses[:-1]:
+        body = response.json()
+        assert json.loads(body["choices"][0]["message"]["content"])["fruit"] in ("apple", "pear")
+        assert body["choices"][0]["finish_reason"] == "stop"
+    short = responses[-1].json()
+    assert short["usage"]["completion_tokens"] <= 3 and short["choices"][0]["finish_reason"] == "length"
+    assert max(int(r.headers["x-forgeline-batch-size"]) for r in responses) > 1  # @serve.batch at work
+
+    free = await http.post(
+        f"{llm_url}/chat/completions",
+        headers={"Authorization": f"Bearer {KEY}"},
+        json={"model": MODEL, "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 8},
+    )
+    assert free.status_code == 200 and free.json()["choices"][0]["message"]["content"].strip()
+
+
+async def test_bad_requests_get_openai_shaped_errors_that_say_what_to_fix(llm_url: str, http: httpx.AsyncClient) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    ask = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+    health = await http.get(llm_url.removesuffix("/v1") + "/healthz")  # the one open route
+    assert health.status_code == 200 and health.json()["model"] == MODEL
+
+    no_key = await http.post(f"{llm_url}/chat/completions", json=ask)
+    assert no_key.status_code == 401 and no_key.json()["error"]["code"] == "invalid_api_key"
+    assert (await http.get(f"{llm_url}/models")).status_code == 401
+    models = await http.get(f"{llm_url}/models", headers=auth)
+    assert [m["id"] for m in models.json()["data"]] == [MODEL]
+
+    cases = [
+        ({**ask, "stream": True}, 400, "stream=true is not offered"),
+        ({**ask, "model": "gpt-4o"}, 404, "this endpoint serves"),
+        ({**ask, "max_tokens": 5000}, 400, "above this deployment's limit of 600"),
+        ({"model": MODEL}, 400, "messages: Field required"),
+    ]
+    for body, status, message in cases:
+        response = await http.post(f"{llm_url}/chat/completions", headers=auth, json=body)
+        assert response.status_code == status, response.text
+        assert message in response.json()["error"]["message"]
+
+
+async def test_the_chat_route_refuses_a_wrong_key_even_with_a_valid_body(llm_url: str, http: httpx.AsyncClient) -> None:
+    backend = OpenAICompatibleBackend(http, llm_url, MODEL, "not-the-key")
+    request = LLMRequest(system="s", prompt="p", schema=FRUIT_SCHEMA, template_answer="{}", max_tokens=4)
+    with pytest.raises(httpx.HTTPStatusError, match="401"):
+        await backend.complete(request)
