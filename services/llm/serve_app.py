@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from services.common.http import describe_validation_errors
+from services.common.errors import describe_validation_errors
 from services.common.llm import Completion
 from services.common.llm_local import Chat
 from services.common.serve import builder_from_environment

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from services.common.http import describe_validation_errors
+from services.common.errors import describe_validation_errors
 from services.gateway.live import LiveHub
 from services.gateway.tenants import generate_api_key, hash_api_key
 
