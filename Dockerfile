@@ -50,10 +50,12 @@ RUN apt-get update \
  && groupadd --gid 10001 forgeline \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin forgeline
 COPY --from=build /opt/venv /opt/venv
+# Caches and state under /tmp: the chart mounts the root filesystem read-only.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
+    HF_HOME=/tmp/hf \
     FORGELINE_BIND_HOST=0.0.0.0 \
     FORGELINE_PORT=8080 \
     FORGELINE_HOME=/tmp/forgeline

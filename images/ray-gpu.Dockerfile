@@ -23,9 +23,11 @@ RUN /home/ray/venv/bin/pip install --no-cache-dir --no-deps .
 
 FROM rayproject/ray:2.60.0-py311-cu128
 COPY --from=build --chown=1000:100 /home/ray/venv /home/ray/venv
+# Caches and state under /tmp: the chart mounts the root filesystem read-only.
 ENV PATH=/home/ray/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
+    HF_HOME=/tmp/hf \
     FORGELINE_HOME=/tmp/forgeline
 USER 1000:100
 # KubeRay probes the Ray head and workers itself (GCS and raylet health); no image HEALTHCHECK.

@@ -64,7 +64,6 @@ class LocalModel:
         self.tokenizer_data = TokenEnforcerTokenizerData(
             _regular_tokens(self.tokenizer), self._decode, self.tokenizer.eos_token_id, False, len(self.tokenizer)
         )
-        self._every_token = list(range(len(self.tokenizer)))  # what an unconstrained row may emit
         self._lock = threading.Lock()  # one generate() at a time per model
 
     def _decode(self, tokens: list[int]) -> str:
@@ -84,6 +83,7 @@ class LocalModel:
         import torch
         from lmformatenforcer import JsonSchemaParser
         from lmformatenforcer.tokenenforcer import TokenEnforcer
+        from transformers import LogitsProcessorList
 
         prompts = [
             self.tokenizer.apply_chat_template(list(chat.messages), tokenize=False, add_generation_prompt=True) for chat in chats
@@ -94,21 +94,17 @@ class LocalModel:
         pad, eos = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
         inputs = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
         width = inputs["input_ids"].shape[1]
-
-        def allowed(batch_id: int, sent: torch.Tensor) -> list[int]:
-            if sent.shape[0] - width >= chats[batch_id].max_tokens:
-                return [eos]
-            enforcer = enforcers[batch_id]
-            if enforcer is None:
-                return self._every_token
-            tokens = [t for t in sent.tolist() if t != pad]  # left padding is not part of the text
-            return list(enforcer.get_allowed_tokens(tokens).allowed_tokens)
-
+        mask = _SchemaMask(
+            enforcers,
+            [chat.max_tokens for chat in chats],
+            [[t for t in row if t != pad] for row in inputs["input_ids"].tolist()],  # left padding is not text
+            eos,
+        )
         with self._lock, torch.inference_mode():
             output = self.model.generate(
                 **inputs,
                 max_new_tokens=max(chat.max_tokens for chat in chats) + 1,  # room for the closing EOS
-                prefix_allowed_tokens_fn=allowed,
+                logits_processor=LogitsProcessorList([mask]),
                 do_sample=False,
                 repetition_penalty=1.15,  # a 135M model loops without it
                 pad_token_id=pad,
@@ -129,8 +125,49 @@ class LocalModel:
         return completions
 
 
+class _SchemaMask:
+    """A logits processor that holds each row to its schema and token limit.
+
+    Per step it copies only the newest token of each row to the host, asks each row's
+    enforcer what may follow, and applies one mask for the whole batch (one host-to-device
+    copy), instead of a Python list index per row on the device: on a GPU that per-row work,
+    not the forward pass, is what bounds a batch of a small model."""
+
+    def __init__(self, enforcers: list[Any], limits: list[int], prompts: list[list[int]], eos: int) -> None:
+        self.enforcers = enforcers
+        self.limits = limits
+        self.sequences = prompts  # prompt tokens + what each row generated so far
+        self.generated = 0
+        self.finished = [False] * len(prompts)
+        self.eos = eos
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        if self.generated:
+            for row, token in enumerate(input_ids[:, -1].tolist()):
+                if not self.finished[row]:
+                    self.sequences[row].append(token)
+                    self.finished[row] = token == self.eos
+        banned = torch.ones(scores.shape, dtype=torch.bool)
+        for row, enforcer in enumerate(self.enforcers):
+            if self.finished[row] or self.generated >= self.limits[row]:
+                banned[row, self.eos] = False
+            elif enforcer is None:
+                banned[row] = False
+            else:
+                allowed = enforcer.get_allowed_tokens(self.sequences[row]).allowed_tokens
+                banned[row, torch.tensor(allowed, dtype=torch.long)] = False
+        self.generated += 1
+        return scores.masked_fill(banned.to(scores.device, non_blocking=True), float("-inf"))
+
+
 def _regular_tokens(tokenizer: Any) -> list[tuple[int, str, bool]]:
-    """(id, text, starts a word) for every non-special token, as lm-format-enforcer expects."""
+    """(id, text, starts a word) for every non-special token, as lm-format-enforcer expects.
+
+    Tokens that are only part of a UTF-8 character (the byte pieces of an emoji) are left out:
+    alone they decode to U+FFFD, the enforcer cannot follow them, and once lost it lets the
+    model end mid-string. Constrained answers therefore carry no emoji."""
     zero = tokenizer.encode("0")[-1]
     special = set(tokenizer.all_special_ids)
     tokens = []
@@ -139,6 +176,8 @@ def _regular_tokens(tokenizer: Any) -> list[tuple[int, str, bool]]:
             continue
         after_zero = tokenizer.decode([zero, token])[1:]
         alone = tokenizer.decode([token])
+        if "\ufffd" in alone:
+            continue
         tokens.append((token, after_zero, len(after_zero) > len(alone)))
     return tokens
 

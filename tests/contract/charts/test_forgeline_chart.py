@@ -278,6 +278,27 @@ def test_every_serve_application_has_a_ray_service_entry() -> None:
     assert found == set(apps), f"RayService applications without code: {set(apps) - found}"
 
 
+def test_every_ray_pod_finds_the_models_where_the_serve_applications_load_them(objects: list[dict[str, Any]]) -> None:
+    [ray_service] = by_kind(objects, "RayService").values()
+    cluster = ray_service["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"]["template"]["spec"]] + [g["template"]["spec"] for g in cluster["workerGroupSpecs"]]
+    for pod in pods:
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        for container in pod["containers"] + pod.get("initContainers", []):
+            env = {e["name"]: e["value"] for e in container.get("env", [])}
+            mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+            settings = Settings(image_model_path=env["IMAGE_MODEL_PATH"], moderation_model_path=env["MODERATION_MODEL_PATH"])
+            assert settings.image_model_dir.is_relative_to(mounts["models"]), container["name"]
+            assert settings.moderation_model_dir.is_relative_to(mounts["models"]), container["name"]
+        assert "models" in volumes
+        [init] = pod["initContainers"]  # writes the tiny image model where the volume holds none
+        assert "forgeline models tiny-sd" in init["command"][-1] and "$IMAGE_MODEL_PATH/model_index.json" in init["command"][-1]
+    claimed = render("default", {"ray": {**values_of("default")["ray"], "models": {"claimName": "weights"}}})
+    [ray_service] = by_kind(claimed, "RayService").values()
+    head = ray_service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]
+    assert {"name": "models", "persistentVolumeClaim": {"claimName": "weights"}} in head["volumes"]
+
+
 def test_services_told_to_use_the_openai_backend_reach_the_llm_application(objects: list[dict[str, Any]]) -> None:
     config = by_kind(objects, "ConfigMap")["forgeline-config"]["data"]
     if config["LLM_BACKEND"] != "openai":
