@@ -291,7 +291,7 @@ def dlq_replay(
     if not spec.consumed:
         console.print(f"{topic} has no DLQ: nothing consumes it through the retry policy.")
         raise typer.Exit(2)
-    letters = asyncio.run(replay_dead_letters(settings.kafka_bootstrap_servers, spec, dry_run=dry_run))
+    letters = asyncio.run(replay_dead_letters(settings, spec, dry_run=dry_run))
     for letter in letters:
         console.print(
             f"  {spec.dlq}[{letter.partition}]@{letter.offset} key={letter.key} group={letter.group}: {letter.error[:120]}"

@@ -26,7 +26,7 @@ async def prepare_once(settings: Settings, check_only: bool) -> dict[str, list[s
         pending = await asyncio.to_thread(pending_migrations, settings.database_url)
     else:
         pending = await asyncio.to_thread(apply_migrations, settings.database_url)
-    topics = await ensure_topics(settings.kafka_bootstrap_servers, settings.topic_partitions, create=not check_only)
+    topics = await ensure_topics(settings, create=not check_only)
     if check_only and (pending or topics):
         raise NotPreparedError(f"pending migrations: {pending or 'none'}; missing topics: {topics or 'none'}")
     return {"migrations": pending, "topics": topics}

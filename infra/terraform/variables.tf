@@ -46,6 +46,17 @@ variable "s3_services" {
   default     = ["gateway", "imagegen-worker"]
 }
 
+variable "kafka_services" {
+  description = "Services (and the prepare Job) that talk to Kafka; with create_msk each gets an IRSA role allowed this cluster's topics and groups (MSK IAM auth)."
+  type        = list(string)
+  default = [
+    "prepare", "gateway", "echo", "imagegen", "imagegen-worker", "email", "email-delivery",
+    "moderation-rules", "moderation-classifier", "moderation-judge", "codereview-orchestrator",
+    "codereview-aggregator", "codereview-publisher", "codereview-quality", "codereview-security",
+    "codereview-performance", "codereview-tests", "codereview-docs",
+  ]
+}
+
 variable "create_msk" {
   description = "Create an MSK cluster (else point config.kafka_bootstrap_servers at your own Kafka)."
   type        = bool

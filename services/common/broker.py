@@ -6,13 +6,19 @@ consumers make effects exactly-once instead (see `services.common.consumer`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+from aiokafka.abc import AbstractTokenProvider
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLOAuthBearer, SASLScram256, SASLScram512
 from opentelemetry import trace
 from prometheus_client import REGISTRY
 
@@ -21,14 +27,57 @@ from services.common.settings import Settings
 from services.common.topics import TopicSpec, all_topic_names
 
 
-def create_broker(settings: Settings, service: str) -> KafkaBroker:
-    """Build the service's broker (not yet connected)."""
+class MSKIAMTokenProvider(AbstractTokenProvider):  # type: ignore[misc]  # aiokafka ships no types
+    """SASL/OAUTHBEARER tokens for Amazon MSK's IAM access control, signed with the pod's AWS
+    credentials (IRSA on EKS) by AWS's own signer library."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    async def token(self) -> str:
+        """A fresh token (valid 15 minutes; aiokafka asks again on every re-authentication)."""
+        from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+        token, _expiry_ms = await asyncio.to_thread(MSKAuthTokenProvider.generate_auth_token, self.region)
+        return str(token)
+
+
+def kafka_security(settings: Settings) -> BaseSecurity | None:
+    """FastStream's security object for `KAFKA_SECURITY` (None: plaintext)."""
+    mode = settings.kafka_security
+    if mode == "plaintext":
+        return None
+    context = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    if mode == "tls":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    if mode == "msk-iam":
+        return SASLOAuthBearer(ssl_context=context, use_ssl=True)
+    if not (settings.kafka_sasl_username and settings.kafka_sasl_password):
+        raise RuntimeError(f"KAFKA_SECURITY={mode} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (e.g. from the MSK secret)")
+    scram = SASLScram256 if mode == "scram-sha-256" else SASLScram512
+    return scram(settings.kafka_sasl_username, settings.kafka_sasl_password, ssl_context=context, use_ssl=True)
+
+
+def kafka_client_options(settings: Settings) -> dict[str, Any]:
+    """Connection arguments for any aiokafka client (admin, DLQ replay): the servers and the
+    same authentication the services' brokers use."""
     if not settings.kafka_bootstrap_servers:
         raise RuntimeError(
             "KAFKA_BOOTSTRAP_SERVERS is not set: run `forgeline up` (it sets it for its services) or point it at a Kafka cluster"
         )
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers, **parse_security(kafka_security(settings))}
+    if settings.kafka_security == "msk-iam":
+        options["sasl_oauth_token_provider"] = MSKIAMTokenProvider(settings.aws_region)
+    return options
+
+
+def create_broker(settings: Settings, service: str) -> KafkaBroker:
+    """Build the service's broker (not yet connected)."""
+    options = kafka_client_options(settings)
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        options["bootstrap_servers"],
+        security=kafka_security(settings),
+        sasl_oauth_token_provider=options.get("sasl_oauth_token_provider"),
         client_id=service,
         acks="all",
         linger_ms=settings.kafka_linger_ms,
@@ -71,10 +120,12 @@ def broker_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
     return ready
 
 
-async def ensure_topics(bootstrap_servers: str, partitions: int | None = None, create: bool = True) -> list[str]:
-    """Create every registry topic (with its retry and DLQ topics) that does not exist yet;
-    return their names. With `create=False` only return the missing names."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=20000)
+async def ensure_topics(settings: Settings, create: bool = True) -> list[str]:
+    """Create every registry topic (with its retry and DLQ topics) that does not exist yet,
+    `TOPIC_PARTITIONS` partitions where the registry names none; return their names. With
+    `create=False` only return the missing names."""
+    partitions = settings.topic_partitions
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings), request_timeout_ms=20000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

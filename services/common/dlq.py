@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from services.common.broker import kafka_client_options
 from services.common.retry import H_ATTEMPT, H_DLQ_AT, H_ERROR, H_ERROR_TYPE, H_GROUP, H_NOT_BEFORE, now_ms
+from services.common.settings import Settings
 from services.common.topics import TopicSpec
 
 REPLAY_GROUP = "forgeline-dlq-replay"
@@ -40,12 +42,11 @@ def replay_headers(headers: dict[str, str], partition: int, offset: int) -> dict
     return out
 
 
-async def replay_dead_letters(bootstrap: str, spec: TopicSpec, dry_run: bool = False) -> list[DeadLetter]:
+async def replay_dead_letters(settings: Settings, spec: TopicSpec, dry_run: bool = False) -> list[DeadLetter]:
     """Replay (or, with `dry_run`, only list) the dead letters not replayed yet."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=REPLAY_GROUP, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    options = kafka_client_options(settings)
+    consumer = AIOKafkaConsumer(**options, group_id=REPLAY_GROUP, enable_auto_commit=False, auto_offset_reset="earliest")
+    producer = AIOKafkaProducer(**options, acks="all")
     await consumer.start()
     await producer.start()
     done: list[DeadLetter] = []

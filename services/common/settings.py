@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -83,6 +84,13 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 1000
     kafka_linger_ms: int = 5
     kafka_fetch_max_wait_ms: int = 100  # how long a fetch waits for data: an upper bound on idle pickup latency
+    # How clients authenticate to the brokers: plaintext (local, Strimzi on kind), tls,
+    # scram-sha-256 / scram-sha-512 (KAFKA_SASL_USERNAME/PASSWORD, over TLS) or msk-iam
+    # (Amazon MSK with IAM access control: the pod's AWS role signs, over TLS).
+    kafka_security: Literal["plaintext", "tls", "scram-sha-256", "scram-sha-512", "msk-iam"] = "plaintext"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_cafile: Path | None = None  # empty: the system's CA bundle
     topic_partitions: int = 3
 
     # Retry / DLQ policy.

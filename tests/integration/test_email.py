@@ -226,9 +226,11 @@ async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
     stack: Stack, env: dict[str, str], client: httpx.AsyncClient, db: asyncpg.Pool, shop: dict[str, Any]
 ) -> None:
     from services.common.dlq import replay_dead_letters
+    from services.common.settings import Settings
     from services.common.topics import EMAIL_FAILED, EMAIL_OUTBOUND
 
-    await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND)  # start from a clean slate
+    kafka = Settings(kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
+    await replay_dead_letters(kafka, EMAIL_OUTBOUND)  # start from a clean slate
     carts = [cart(shop, user(shop, "lapsed", skip=10 + i), [sku(shop, "HOM")]) for i in range(2)]
     stack.kill("smtp", signal.SIGKILL)
     try:
@@ -237,7 +239,7 @@ async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
         letters: list[Any] = []
 
         async def dead() -> bool:
-            letters[:] = await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND, dry_run=True)
+            letters[:] = await replay_dead_letters(kafka, EMAIL_OUTBOUND, dry_run=True)
             return len(letters) == len(carts)
 
         await wait_for(dead, 60, every_s=1.0)  # retried with backoff, then dead-lettered
@@ -249,12 +251,12 @@ async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
             assert "dead-lettered" in json.loads(failed.value)["reason"]
     finally:
         await stack.restart("smtp")
-    replayed = await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND)
+    replayed = await replay_dead_letters(kafka, EMAIL_OUTBOUND)
     assert len(replayed) == len(carts)
     for body in carts:
         assert (await send_status(db, body["cart_id"]))["status"] == "sent"
         assert len(mails_for(stack, body["cart_id"])) == 1
-    assert await replay_dead_letters(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_OUTBOUND) == []  # each one replayed once
+    assert await replay_dead_letters(kafka, EMAIL_OUTBOUND) == []  # each one replayed once
 
 
 @pytest.mark.parametrize(

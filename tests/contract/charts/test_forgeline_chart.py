@@ -44,6 +44,7 @@ BUILT_IN = {
 }
 CUSTOM = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_scaledobjects.yaml",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda.sh_triggerauthentications.yaml",
     ("kafka.strimzi.io/v1", "Kafka"): "kafka.strimzi.io_kafkas.yaml",
     ("kafka.strimzi.io/v1", "KafkaNodePool"): "kafka.strimzi.io_kafkanodepools.yaml",
     ("kafka.strimzi.io/v1", "KafkaTopic"): "kafka.strimzi.io_kafkatopics.yaml",
@@ -188,10 +189,32 @@ def test_kind_keeps_everything_in_cluster_and_eks_points_at_managed_services() -
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     accounts = by_kind(eks, "ServiceAccount")
     assert accounts["forgeline-gateway"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("forgeline-gateway")
-    assert "annotations" not in accounts["forgeline-echo"]["metadata"], "only services that need AWS get a role"
+    plain = render("eks", {"config": {**values_of("eks")["config"], "kafka_security": "plaintext"}})
+    echo = by_kind(plain, "ServiceAccount")["forgeline-echo"]["metadata"]
+    assert "annotations" not in echo, "without MSK IAM only services that need AWS get a role"
     gpu = next(iter(by_kind(eks, "RayService").values()))["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]
     assert gpu["template"]["spec"]["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert by_kind(eks, "NodePool")["gpu"]["spec"]["template"]["spec"]["taints"][0]["key"] == "nvidia.com/gpu"
+
+
+def test_msk_iam_gives_every_service_a_role_and_keda_the_workloads_identity() -> None:
+    eks = rendered("eks")
+    config = by_kind(eks, "ConfigMap")["forgeline-config"]["data"]
+    assert config["KAFKA_SECURITY"] == "msk-iam" and config["KAFKA_BOOTSTRAP_SERVERS"].endswith(":9098")
+    for name, account in by_kind(eks, "ServiceAccount").items():
+        assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(name), name
+    [job] = by_kind(eks, "Job").values()  # creates the topics: it needs a role too, before it runs
+    prepare = by_kind(eks, "ServiceAccount")[job["spec"]["template"]["spec"]["serviceAccountName"]]
+    assert int(prepare["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        job["metadata"]["annotations"]["helm.sh/hook-weight"]
+    )
+    [auth] = by_kind(eks, "TriggerAuthentication").values()
+    assert auth["spec"]["podIdentity"] == {"provider": "aws", "identityOwner": "workload"}
+    for scaled in by_kind(eks, "ScaledObject").values():
+        for trigger in scaled["spec"]["triggers"]:
+            assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+            assert (trigger["metadata"]["sasl"], trigger["metadata"]["tls"]) == ("aws_msk_iam", "enable")
+    assert not by_kind(rendered("kind"), "TriggerAuthentication"), "Strimzi on kind is plaintext"
 
 
 def test_a_pre_install_hook_without_an_existing_secret_is_refused() -> None:

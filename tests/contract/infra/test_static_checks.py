@@ -165,10 +165,12 @@ def test_terraform_parses_pins_modules_and_protects_the_bucket() -> None:
         assert needed in resources, needed
 
 
-def test_terraform_makes_an_irsa_role_for_every_service_the_chart_gives_aws_access() -> None:
+def test_terraform_makes_an_irsa_role_for_every_service_the_chart_gives_aws_or_kafka_access() -> None:
     variables = {k: v for doc in terraform_files().values() for block in doc.get("variable", []) for k, v in block.items()}
     chart_services = {name for name, svc in values_of("default")["services"].items() if svc.get("awsAccess")}
     assert set(variables["s3_services"]["default"]) == chart_services
+    # With MSK IAM every service, and the prepare Job that creates the topics, signs its Kafka connections.
+    assert set(variables["kafka_services"]["default"]) == {*values_of("default")["services"], "prepare"}
     prefix = values_of("eks")["irsa"]["roleArnPrefix"]
     assert prefix.endswith(f":role/{variables['name']['default']}-"), "IRSA role names: <name>-<service>"
 
