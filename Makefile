@@ -69,7 +69,7 @@ helm-install: ## build the image, load it into kind, install the chart with valu
 	helm upgrade --install forgeline charts/forgeline -n forgeline --create-namespace \
 	  -f charts/forgeline/values-kind.yaml --wait --timeout 15m
 
-e2e-k8s: setup ## run the demos against the cluster (port-forwards the gateway)
+e2e-k8s: setup ## round trips through the cluster's gateway: echo, an image job, a moderated item
 	bash k8s/e2e.sh
 
 demo: setup ## start the platform and run every demo
