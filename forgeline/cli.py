@@ -551,9 +551,10 @@ def bench_email(
     ] = "template",
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
 ) -> None:
-    """Measure the email pipeline on a throw-away stack: emails/s end to end (goal with the
-    template backend >= 110/s, i.e. 100k a day in 15 minutes), p50/p95 per stage (context,
-    retrieval, generation, guardrails, delivery) and the fallback rate. Progress on stderr."""
+    """Measure the email pipeline on a throw-away stack of only its own parts (as its pods
+    would run): emails/s end to end (goal with the template backend >= 110/s, i.e. 100k a day
+    in 15 minutes), p50/p95 per stage (context, retrieval, generation, guardrails, delivery)
+    and the fallback rate. Progress on stderr."""
     from forgeline import bench
 
     result = bench.email(get_settings(), carts=carts, users=users, backend=backend, progress=console.print)
