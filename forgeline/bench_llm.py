@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import statistics
 import sys
 import time
@@ -123,14 +122,13 @@ async def _drive(handle: Any, chats: list[Chat], concurrency: int, batched: bool
 
 def measure(batch_sizes: list[int], chats: list[Chat], gpus: float, unbatched_baseline: bool) -> dict[str, Any]:
     """Deploy once per batch size; JSON-ready result with the batched/unbatched ratio per point."""
-    import ray
     from ray import serve
 
+    from forgeline.bench_serve import private_ray
     from services.llm.serve_app import APP_NAME, build_app
 
-    ray.init(num_cpus=max(2, os.cpu_count() or 2), num_gpus=1 if gpus else 0, include_dashboard=False, log_to_driver=False)
     points: list[dict[str, Any]] = []
-    try:
+    with private_ray(gpus):
         for batch in batch_sizes:
             settings = Settings(
                 llm_num_gpus=gpus,
@@ -158,9 +156,6 @@ def measure(batch_sizes: list[int], chats: list[Chat], gpus: float, unbatched_ba
             points.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
             serve.delete(APP_NAME)
-    finally:
-        serve.shutdown()
-        ray.shutdown()
     return {"model": Settings().llm_model, "gpus_per_replica": gpus, "points": points}
 
 

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import csv
 import json
-import os
 import re
 import statistics
 import sys
@@ -188,14 +187,13 @@ def tier2_serve(
     With `replicas` > 1 the GPU is shared (each replica asks for gpus / replicas): the
     tokeniser and the Python around the model run on CPU, one replica at a time each.
     """
-    import ray
     from ray import serve
 
+    from forgeline.bench_serve import private_ray
     from services.moderation.serve_app import APP_NAME, build_app
 
-    ray.init(num_cpus=max(2, os.cpu_count() or 2), num_gpus=1 if gpus else 0, include_dashboard=False, log_to_driver=False)
     points: list[dict[str, Any]] = []
-    try:
+    with private_ray(gpus):
         for batch in batch_sizes:
             sized = settings.model_copy(
                 update={
@@ -231,9 +229,6 @@ def tier2_serve(
             points.append(point)
             progress(json.dumps(point))
             serve.delete(APP_NAME)
-    finally:
-        serve.shutdown()
-        ray.shutdown()
     return {
         "gpus": gpus,
         "replicas": replicas,

@@ -18,6 +18,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,20 @@ async def _drive(handle: Any, params: ImageParams, total: int, concurrency: int,
     return {"images_per_s": round(total / elapsed, 2), "mean_batch": round(statistics.mean(batches), 2)}
 
 
+@contextmanager
+def private_ray(gpus: float) -> Iterator[None]:
+    """A Ray of this process's own for one benchmark (a GPU when `gpus`), shut down afterwards."""
+    import ray
+    from ray import serve
+
+    ray.init(num_cpus=max(2, os.cpu_count() or 2), num_gpus=1 if gpus else 0, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
 def measure(
     batch_sizes: list[int],
     sizes: list[int],
@@ -52,7 +68,6 @@ def measure(
     unbatched_baseline: bool,
 ) -> dict[str, Any]:
     """Deploy once per batch size and measure every image size; JSON-ready result."""
-    import ray
     from ray import serve
 
     from services.imagegen.model import write_tiny_sd
@@ -61,9 +76,8 @@ def measure(
     if model_path is None:
         model_path = Path(tempfile.mkdtemp(prefix="fl-model-")) / "tiny-sd"
         write_tiny_sd(model_path)
-    ray.init(num_cpus=max(2, os.cpu_count() or 2), num_gpus=1 if gpus else 0, include_dashboard=False, log_to_driver=False)
     points: list[dict[str, Any]] = []
-    try:
+    with private_ray(gpus):
         for batch in batch_sizes:
             settings = Settings(
                 image_model_path=model_path,
@@ -89,9 +103,6 @@ def measure(
                 points.append(point)
                 print(json.dumps(point), file=sys.stderr, flush=True)
             serve.delete(APP_NAME)
-    finally:
-        serve.shutdown()
-        ray.shutdown()
     return {"model": str(model_path), "gpus_per_replica": gpus, "points": points}
 
 

@@ -111,6 +111,18 @@ class Stack:
         s, home = self.settings, self.home
         local = "127.0.0.1"
 
+        def serve_app(name: str) -> Component:
+            """A Ray Serve application, deployed into the Ray head by `python -m services.<name>.deploy`."""
+            return Component(
+                f"{name}-serve",
+                f"{s.serve_base_url}/{name}",
+                external=bool(s.serve_url),
+                argv=[sys.executable, "-m", f"services.{name}.deploy"],
+                needs=("ray",),
+                start_timeout_s=240.0,
+                oneshot=True,
+            )
+
         def service(name: str, module_args: list[str], needs: tuple[str, ...], env: dict[str, str] | None = None) -> Component:
             """A platform service: `python -m MODULE ...` on its own port, FORGELINE_<NAME>_PORT."""
             variable = f"FORGELINE_{name.upper().replace('-', '_')}_PORT"
@@ -305,15 +317,7 @@ class Stack:
             ),
             service("gateway", ["services.gateway"], ("kafka", "postgres", "redis")),
             service("echo", ["services.echo"], ("kafka", "postgres")),
-            Component(
-                "imagegen-serve",
-                f"{s.serve_base_url}/imagegen",
-                external=bool(s.serve_url),
-                argv=[sys.executable, "-m", "services.imagegen.deploy"],
-                needs=("ray",),
-                start_timeout_s=240.0,
-                oneshot=True,
-            ),
+            serve_app("imagegen"),
             service("imagegen", ["services.imagegen"], ("kafka", "temporal", "postgres")),
             service(
                 "imagegen-worker",
@@ -322,26 +326,9 @@ class Stack:
             ),
             service("email", ["services.email", "compose"], ("kafka", "postgres", "redis"), env={"HF_HUB_OFFLINE": "1"}),
             service("email-delivery", ["services.email", "deliver"], ("kafka", "postgres", "smtp")),
-            Component(
-                "moderation-serve",
-                f"{s.serve_base_url}/moderation",
-                external=bool(s.serve_url),
-                argv=[sys.executable, "-m", "services.moderation.deploy"],
-                needs=("ray",),
-                start_timeout_s=240.0,
-                oneshot=True,
-            ),
+            serve_app("moderation"),
             *(service(f"moderation-{tier}", ["services.moderation", tier], ("kafka", "postgres")) for tier in MODERATION_TIERS),
-            Component(
-                # The OpenAI-compatible LLM, deployed only when the services are to use it (llm_served).
-                "llm-serve",
-                f"{s.serve_base_url}/llm",
-                external=bool(s.serve_url),
-                argv=[sys.executable, "-m", "services.llm.deploy"],
-                needs=("ray",),
-                start_timeout_s=240.0,
-                oneshot=True,
-            ),
+            serve_app("llm"),  # deployed only when the services are to use it (llm_served)
             *(
                 service(f"codereview-{role}", ["services.codereview", role], ("kafka", "postgres", "github"))
                 for role in ("orchestrator", "aggregator", "publisher")

@@ -58,26 +58,33 @@ def kafka_security(settings: Settings) -> BaseSecurity | None:
     return scram(settings.kafka_sasl_username, settings.kafka_sasl_password, ssl_context=context, use_ssl=True)
 
 
-def kafka_client_options(settings: Settings) -> dict[str, Any]:
-    """Connection arguments for any aiokafka client (admin, DLQ replay): the servers and the
-    same authentication the services' brokers use."""
+def _bootstrap_servers(settings: Settings) -> str:
     if not settings.kafka_bootstrap_servers:
         raise RuntimeError(
             "KAFKA_BOOTSTRAP_SERVERS is not set: run `forgeline up` (it sets it for its services) or point it at a Kafka cluster"
         )
-    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers, **parse_security(kafka_security(settings))}
-    if settings.kafka_security == "msk-iam":
-        options["sasl_oauth_token_provider"] = MSKIAMTokenProvider(settings.aws_region)
+    return settings.kafka_bootstrap_servers
+
+
+def _token_provider(settings: Settings) -> MSKIAMTokenProvider | None:
+    return MSKIAMTokenProvider(settings.aws_region) if settings.kafka_security == "msk-iam" else None
+
+
+def kafka_client_options(settings: Settings) -> dict[str, Any]:
+    """Connection arguments for any aiokafka client (admin, DLQ replay): the servers and the
+    same authentication the services' brokers use."""
+    options: dict[str, Any] = {"bootstrap_servers": _bootstrap_servers(settings), **parse_security(kafka_security(settings))}
+    if provider := _token_provider(settings):
+        options["sasl_oauth_token_provider"] = provider
     return options
 
 
 def create_broker(settings: Settings, service: str) -> KafkaBroker:
     """Build the service's broker (not yet connected)."""
-    options = kafka_client_options(settings)
     return KafkaBroker(
-        options["bootstrap_servers"],
+        _bootstrap_servers(settings),
         security=kafka_security(settings),
-        sasl_oauth_token_provider=options.get("sasl_oauth_token_provider"),
+        sasl_oauth_token_provider=_token_provider(settings),
         client_id=service,
         acks="all",
         linger_ms=settings.kafka_linger_ms,
