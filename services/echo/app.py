@@ -38,11 +38,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def on_echo_requested(event: EchoRequested) -> None:
         await record_echo(event, deps[0])
 
-    consume(broker, ECHO_REQUESTED, GROUP, on_echo_requested, settings)
+    consume(
+        broker,
+        ECHO_REQUESTED,
+        GROUP,
+        on_echo_requested,
+        settings,
+        batch_size=settings.echo_batch_size,
+        concurrency=settings.echo_concurrency,
+    )
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = pool = await create_pg_pool(settings)
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.echo_concurrency)
         instance = f"{socket.gethostname()}:{os.getpid()}"
         deps.append(EchoDeps(IdempotencyStore(pool, GROUP), publish_completed, faults(), instance))
         try:

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from faststream.kafka.annotations import KafkaMessage
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import Histogram
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
@@ -19,7 +18,7 @@ from services.common.broker import broker_ready, create_broker, publish_event
 from services.common.clients import create_pg_pool, create_redis, create_s3
 from services.common.consumer import kafka_record
 from services.common.events import EchoRequested
-from services.common.http import add_ops_routes
+from services.common.http import add_ops_routes, freeze_startup_heap, http_telemetry
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import ECHO_REQUESTED, LIVE_TOPICS, spec_for
@@ -123,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tenants = TenantDirectory(app.state.pool, settings.auth_cache_ttl_s)
         app.state.limiter = RateLimiter(app.state.redis, settings.rate_limit_per_second, settings.rate_limit_burst)
         await broker.start()
+        freeze_startup_heap()
         try:
             yield
         finally:
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=http_telemetry(),
     )
     install_error_handlers(app)
     app.include_router(image_routes(broker, hub, settings, create_s3(settings)))
@@ -236,7 +237,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.redis.ping()
 
     add_ops_routes(app, {"postgres": postgres_ready, "redis": redis_ready, "kafka": broker_ready(broker)})
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.api_max_body_bytes,

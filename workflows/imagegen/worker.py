@@ -19,7 +19,7 @@ from services.common.broker import create_broker, publish_event
 from services.common.clients import create_pg_pool, create_redis, create_s3, create_temporal_client
 from services.common.events import ImageCompleted, ImageFailed, ImageJobEvent
 from services.common.faults import faults
-from services.common.http import add_ops_routes, bind_host, listen_port, service_cli
+from services.common.http import add_ops_routes, bind_host, http_telemetry, listen_port, service_cli
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import IMAGE_COMPLETED, IMAGE_FAILED, IMAGE_STATUS
@@ -66,7 +66,7 @@ async def run_worker(settings: Settings) -> None:
         activities=ImageActivities(deps).activities(),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
     )
-    ops = FastAPI(title=SERVICE, docs_url=None, redoc_url=None)
+    ops = FastAPI(title=SERVICE, docs_url=None, redoc_url=None, telemetry=http_telemetry())
 
     async def temporal_ready() -> None:
         await client.service_client.check_health()
