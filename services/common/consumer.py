@@ -35,7 +35,7 @@ from services.common.retry import (
     retry_headers,
 )
 from services.common.settings import Settings
-from services.common.telemetry import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_HANDLED
+from services.common.telemetry import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_HANDLED, mark_event
 from services.common.topics import TopicSpec
 
 E = TypeVar("E", bound=Event)
@@ -160,6 +160,7 @@ def _processor(
         event: Event | None = None
         try:
             event = spec.event.model_validate_json(body)
+            mark_event(event)
             with HANDLER_SECONDS.labels(topic, group).time():
                 await handler(event)
         except Exception as error:  # every failure is routed, never dropped or re-raised

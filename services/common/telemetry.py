@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from prometheus_client import Counter, Gauge, Histogram
 
+from services.common.events import Event
 from services.common.settings import Settings
 
 # Platform metrics (the FastStream and HTTP middlewares add their own beside these).
@@ -99,6 +100,14 @@ def shutdown_telemetry() -> None:
     if _provider is not None:
         _provider.shutdown()
         _provider = None
+
+
+def mark_event(event: Event) -> None:
+    """Tag the current span with the event's id and its entity's (the echo, job, run ...), so
+    `forgeline trace ID` finds the whole tree from either id."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes({"forgeline.event_id": str(event.event_id), "forgeline.entity_id": event.key().decode()})
 
 
 def tracer(name: str) -> trace.Tracer:

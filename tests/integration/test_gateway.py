@@ -9,6 +9,8 @@ import httpx
 import pytest
 import websockets
 
+from forgeline.stack import Stack
+from forgeline.trace import find_traces, load_spans, render_tree
 from tests.integration.conftest import new_tenant, wait_for
 
 pytestmark = pytest.mark.integration
@@ -119,3 +121,28 @@ async def test_live_updates_reach_the_owning_tenant_only(client: httpx.AsyncClie
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await anonymous.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_forgeline_trace_shows_one_tree_from_the_post_to_the_consumer(
+    client: httpx.AsyncClient, db: asyncpg.Pool, stack: Stack
+) -> None:
+    _, key = await new_tenant(db)
+    auth = {"Authorization": f"Bearer {key}"}
+    accepted = (await client.post("/v1/echo", json={"message": "traced"}, headers=auth)).json()
+    echo_id = accepted["echo_id"]
+
+    async def tree() -> list[str] | None:
+        spans = load_spans(stack.home / "traces")  # services flush spans every ~0.5 s
+        lines = render_tree(spans, find_traces(spans, echo_id))
+        return lines if any("echo: echo.completed publish" in line for line in lines) else None
+
+    lines = await wait_for(tree, timeout_s=30, every_s=0.5)
+    assert lines[0].startswith("gateway: POST /v1/echo"), lines  # the request is the root
+
+    def depth(marker: str) -> int:
+        line = next(line for line in lines if line.lstrip().startswith(marker))
+        return len(line) - len(line.lstrip())
+
+    # FastStream parents a message's publish and its processing on the message's "create" span.
+    assert depth("gateway: echo.requested create") < depth("echo: echo.requested process"), lines
+    assert depth("echo: echo.requested process") < depth("echo: echo.completed publish"), lines
