@@ -24,7 +24,6 @@ from prometheus_client import REGISTRY
 
 from services.common.events import Event
 from services.common.settings import Settings
-from services.common.telemetry import mark_event
 from services.common.topics import TopicSpec, all_topic_names
 
 
@@ -103,7 +102,6 @@ async def publish_event(broker: KafkaBroker, spec: TopicSpec, event: Event, head
     """Publish one contract on its topic, keyed by its entity, and wait for the broker's ack."""
     if not isinstance(event, spec.event):
         raise TypeError(f"{spec.name} carries {spec.event.__name__}, not {type(event).__name__}")
-    mark_event(event)
     await broker.publish(event, spec.name, key=event.key(), headers=headers)
 
 

@@ -103,8 +103,10 @@ def shutdown_telemetry() -> None:
 
 
 def mark_event(event: Event) -> None:
-    """Tag the current span with the event's id and its entity's (the echo, job, run ...), so
-    `forgeline trace ID` finds the whole tree from either id."""
+    """Tag the span handling a consumed event with its id and its entity's (the echo, job,
+    run ...), so `forgeline trace ID` finds the whole tree, from the HTTP request on, by
+    either id. Only the consumer tags: tagging at publish would overwrite the consumed
+    event's ids on a handler's span with those of what it publishes."""
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attributes({"forgeline.event_id": str(event.event_id), "forgeline.entity_id": event.key().decode()})

@@ -87,8 +87,9 @@ class RateLimiter:
 
     async def check(self, tenant_key: str) -> RateDecision:
         """Take one token from the tenant's bucket (Redis, or this replica's while Redis is down)."""
-        if time.time() < self._redis_down_until:
-            return self._local.take(tenant_key, time.time())
+        now = time.time()
+        if now < self._redis_down_until:
+            return self._local.take(tenant_key, now)
         decision: asyncio.Future[RateDecision] = asyncio.get_running_loop().create_future()
         waiting = self._waiting.get(tenant_key)
         if waiting is not None:
