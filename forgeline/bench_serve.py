@@ -16,7 +16,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,12 +69,13 @@ def measure(
     """Deploy once per batch size and measure every image size; JSON-ready result."""
     from ray import serve
 
-    from services.imagegen.model import write_tiny_sd
+    from services.common.artifacts import build_once
+    from services.imagegen.model import TINY_SD_RECIPE, write_tiny_sd
     from services.imagegen.serve_app import APP_NAME, MODEL_DEPLOYMENT, build_app
 
     if model_path is None:
-        model_path = Path(tempfile.mkdtemp(prefix="fl-model-")) / "tiny-sd"
-        write_tiny_sd(model_path)
+        model_path = Settings().model_cache_dir / TINY_SD_RECIPE
+        build_once(model_path, write_tiny_sd)
     points: list[dict[str, Any]] = []
     with private_ray(gpus):
         for batch in batch_sizes:

@@ -403,31 +403,48 @@ def models_classifier(
     limit: Annotated[int | None, typer.Option(help="Train on this many rows only (quick model; same held-out splits)")] = None,
     precision: Annotated[float | None, typer.Option(help="Validation precision tier 2 must reach to reject on its own")] = None,
     miss_rate: Annotated[float | None, typer.Option(help="Share of hateful validation items tier 2 may approve")] = None,
+    retrain: Annotated[bool, typer.Option(help="Train again even when the model cache holds this model")] = False,
+    optional: Annotated[
+        bool, typer.Option(help="Without training data, say so and succeed (moderation then stays off); `make models` uses it")
+    ] = False,
 ) -> None:
     """Train the tier-2 moderation classifier: MiniLM embeddings + calibrated logistic regression.
 
     Splits the data 60/20/20 (train / validation / held-out test) with a fixed seed, chooses
-    the reject and approve thresholds on the validation split, and writes model.joblib and
+    the reject and approve thresholds on the validation split, and writes head.npz and
     model.json (thresholds, validation metrics, the test rows `forgeline eval moderation` uses).
-    Embedding all 24,783 tweets takes about 2 minutes on 2 cores; the embeddings are cached.
-    A running stack picks the new model up after `forgeline down && forgeline up`.
+
+    The model is trained once per machine into MODEL_CACHE_PATH (default
+    ~/.cache/forgeline/models), keyed by the data's hash and these options, then copied to
+    the model directory; `forgeline up` does the same on a fresh .forgeline/. Embedding all
+    24,783 tweets takes about 3 minutes on 2 cores. A running stack picks a new model up
+    after `forgeline down && forgeline up`.
     """
-    from services.moderation.classifier import train
+    from services.moderation.classifier import install
 
     settings = get_settings()
     target = path or settings.moderation_model_dir
     source = data.resolve() if data else settings.moderation_training_data
-    started = time.monotonic()
+    if optional and not source.exists():
+        console.print(f"No training data at {source}: moderation stays off (set MODERATION_DATA_PATH to turn it on).")
+        return
     with console.status("embedding texts …") as spinner:
-        card = train(
-            source,
-            target,
-            limit=limit,
-            target_precision=precision if precision is not None else settings.moderation_reject_precision,
-            max_miss_rate=miss_rate if miss_rate is not None else settings.moderation_max_miss_rate,
-            progress=lambda done, total: spinner.update(f"embedding texts … {done}/{total}"),
-        )
-    console.print(f"Trained on {card.train_rows} rows in {time.monotonic() - started:.0f}s; wrote {target}.")
+        try:
+            card, trained = install(
+                source,
+                target,
+                settings.model_cache_dir,
+                limit=limit,
+                target_precision=precision if precision is not None else settings.moderation_reject_precision,
+                max_miss_rate=miss_rate if miss_rate is not None else settings.moderation_max_miss_rate,
+                retrain=retrain,
+                progress=lambda done, total: spinner.update(f"embedding texts … {done}/{total}"),
+            )
+        except FileNotFoundError as error:
+            console.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from error
+    how = "Trained" if trained else f"Found in {settings.model_cache_dir} (trained"
+    console.print(f"{how} on {card.train_rows} rows in {card.train_seconds:.0f}s{'' if trained else ')'}; wrote {target}.")
     console.print(f"Thresholds on P(hate): {card.thresholds.model_dump()}")
     console.print(f"Validation: {card.validation_metrics}")
 

@@ -474,9 +474,16 @@ class Stack:
             await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.s3_bucket))
         await self._start_wave(state, [n for n in infra if self.components[n].needs])
         await self._prepare_data(state)
-        for app in (n for n in self.APPS if n in names):  # one at a time: each deploy starts Serve if needed
-            await self._start_wave(state, [app])
-        await self._start_wave(state, [n for n in self.SERVICES if n in names])
+        # The services need no Serve application to start (they call one per item), so they
+        # start while the applications deploy: a cold start waits for the slower of the two.
+        results = await asyncio.gather(
+            self._start_apps(state, [n for n in self.APPS if n in names]),
+            self._start_wave(state, [n for n in self.SERVICES if n in names]),
+            return_exceptions=True,
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
         state["started_in_s"] = round(time.monotonic() - started, 1)
         self._save_state(state)
         return state
@@ -496,6 +503,10 @@ class Stack:
     def _running(self, state: dict[str, Any], name: str) -> bool:
         rec = state.get("components", {}).get(name) or {}
         return procs.alive(rec.get("pid"), rec.get("create_time"))
+
+    async def _start_apps(self, state: dict[str, Any], apps: list[str]) -> None:
+        for app in apps:  # one at a time: each deploy starts Serve if needed
+            await self._start_wave(state, [app])
 
     async def _start_wave(self, state: dict[str, Any], names: list[str]) -> None:
         results = await asyncio.gather(*(self._ensure(state, n) for n in names), return_exceptions=True)
@@ -560,10 +571,13 @@ class Stack:
         elif name == "imagegen-serve" and not (self.settings.image_model_dir / "model_index.json").exists():
             if self.settings.image_model_path is not None:
                 raise StackError(f"IMAGE_MODEL_PATH={self.settings.image_model_path} holds no diffusers pipeline")
-            from services.imagegen.model import write_tiny_sd
+            from services.common.artifacts import build_once
+            from services.imagegen.model import TINY_SD_RECIPE, write_tiny_sd
 
-            self.progress(f"{'models':<9} writing the tiny test image model (its pictures are noise) …")
-            write_tiny_sd(self.settings.image_model_dir)
+            cached = self.settings.model_cache_dir / TINY_SD_RECIPE
+            if build_once(cached, write_tiny_sd):
+                self.progress(f"{'models':<9} wrote the tiny test image model (its pictures are noise) to {cached}")
+            shutil.copytree(cached, self.settings.image_model_dir, dirs_exist_ok=True)
         elif name == "moderation-serve":
             self._ensure_classifier()
 
@@ -579,26 +593,28 @@ class Stack:
         return (s.moderation_model_dir / MODEL_FILE).exists() or s.moderation_training_data.exists()
 
     def _ensure_classifier(self) -> None:
-        """Train the tier-2 classifier on first start (`forgeline models classifier` does the same)."""
-        from services.moderation.classifier import MODEL_FILE, train
+        """The tier-2 classifier in the model directory: from the machine's model cache, or
+        trained into it on this machine's first start (`forgeline models classifier` does the same)."""
+        from services.moderation.classifier import MODEL_FILE, install
 
         s = self.settings
         if (s.moderation_model_dir / MODEL_FILE).exists():
             return
         if s.moderation_model_path is not None:
             raise StackError(f"MODERATION_MODEL_PATH={s.moderation_model_path} holds no classifier ({MODEL_FILE})")
-        data = s.moderation_training_data
-        rows = f"{s.moderation_train_limit} rows" if s.moderation_train_limit else "all rows, ~2 min on 2 cores"
-        self.progress(f"{'models':<9} training the moderation classifier ({rows}) …")
-        card = train(
-            data,
+        rows = f"{s.moderation_train_limit} rows" if s.moderation_train_limit else "all rows"
+        self.progress(f"{'models':<9} moderation classifier ({rows}) from {s.model_cache_dir}, or trained there (once: ~3 min) …")
+        card, trained = install(
+            s.moderation_training_data,
             s.moderation_model_dir,
+            s.model_cache_dir,
             limit=s.moderation_train_limit,
             target_precision=s.moderation_reject_precision,
             max_miss_rate=s.moderation_max_miss_rate,
             progress=lambda done, total: self.progress(f"{'models':<9} embedded {done}/{total} texts"),
         )
-        self.progress(f"{'models':<9} classifier ready: {card.thresholds.model_dump()}")
+        how = f"trained in {card.train_seconds:.0f}s" if trained else "from the cache"
+        self.progress(f"{'models':<9} classifier ready ({how}): {card.thresholds.model_dump()}")
 
     def _init_postgres(self) -> None:
         pgdata = self.home / "pg"

@@ -7,10 +7,12 @@ stack supervisor: they pick the ports it binds on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -171,6 +173,8 @@ class Settings(BaseSettings):
     moderation_model_path: Path | None = None  # default: <forgeline_home>/models/moderation-classifier
     moderation_data_path: Path | None = None  # default: ../shared/data/moderation/labeled_data.csv beside the repo
     moderation_train_limit: int | None = None  # fewer training rows (quick models for tests)
+    # Models trained on this machine, shared by every stack home (default: $XDG_CACHE_HOME/forgeline/models).
+    model_cache_path: Path = Field(default_factory=lambda: _user_cache() / "forgeline" / "models")
     moderation_reject_precision: float = 0.5  # tier 2 rejects where validation precision reaches this
     moderation_max_miss_rate: float = 0.05  # tier 2 approves below the score that misses this share of hate
     moderation_judge_min_confidence: float = 0.6  # below: human review
@@ -219,6 +223,11 @@ class Settings(BaseSettings):
         return self.moderation_model_path or self.state_dir / "models" / "moderation-classifier"
 
     @property
+    def model_cache_dir(self) -> Path:
+        """Absolute `MODEL_CACHE_PATH`: models trained on this machine, for every stack home."""
+        return self.model_cache_path.resolve()
+
+    @property
     def state_dir(self) -> Path:
         """Absolute `.forgeline/` directory (state, logs, traces, mail)."""
         return self.forgeline_home.resolve()
@@ -232,6 +241,11 @@ class Settings(BaseSettings):
     def serve_base_url(self) -> str:
         """Ray Serve's HTTP proxy (`SERVE_URL`, else the local stack's port)."""
         return self.serve_url or f"http://127.0.0.1:{self.forgeline_serve_port}"
+
+
+def _user_cache() -> Path:
+    """The XDG cache directory."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
 @lru_cache(maxsize=1)

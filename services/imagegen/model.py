@@ -35,6 +35,11 @@ def _byte_level_alphabet() -> list[str]:
     return [chr(b) if b in printable else chr(next(extra)) for b in range(256)]
 
 
+# The model cache's name for what `write_tiny_sd` makes: change it whenever the function
+# would write a different pipeline, so no machine keeps copying the old one.
+TINY_SD_RECIPE = "tiny-sd-unet32x64-vae4x32-bytevocab-seed0"
+
+
 def write_tiny_sd(path: Path, seed: int = 0) -> Path:
     """Write a tiny random StableDiffusionPipeline to `path` (a few MB, a second on a CPU)."""
     import torch

@@ -6,6 +6,7 @@ stopped, whatever happens, at the end; teardown checks that no process it starte
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ SERVICE_ENV = {
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     home = Path(tempfile.mkdtemp(prefix="fl-it-"))  # short: Ray's socket paths must fit 107 bytes
     llm = ScriptedLLM()  # the email composer talks to it through the real `openai` backend
     llm.start()
@@ -67,6 +68,10 @@ def stack() -> Iterator[Stack]:
                 os.environ[key] = value
     left = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not left, f"processes left running after down: {left}"
+    if request.session.testsfailed:
+        print(f"\nthe stack's logs are kept for the failures: {home / 'logs'}")
+    else:
+        shutil.rmtree(home, ignore_errors=True)  # ~100 MB of topics, objects and Ray sessions
 
 
 @pytest.fixture(scope="session")
