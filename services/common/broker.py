@@ -22,7 +22,7 @@ from faststream.security import BaseSecurity, SASLOAuthBearer, SASLScram256, SAS
 from opentelemetry import trace
 from prometheus_client import REGISTRY
 
-from services.common.events import Event
+from services.common.events import Event, TenantEvent
 from services.common.settings import Settings
 from services.common.topics import TopicSpec, all_topic_names
 
@@ -98,10 +98,17 @@ def create_broker(settings: Settings, service: str) -> KafkaBroker:
     )
 
 
+# Set on every tenant's event: readers that serve some tenants only (the gateway's live
+# fan-out) skip the others' records without parsing them.
+H_TENANT = "x-tenant-id"
+
+
 async def publish_event(broker: KafkaBroker, spec: TopicSpec, event: Event, headers: dict[str, str] | None = None) -> None:
     """Publish one contract on its topic, keyed by its entity, and wait for the broker's ack."""
     if not isinstance(event, spec.event):
         raise TypeError(f"{spec.name} carries {spec.event.__name__}, not {type(event).__name__}")
+    if isinstance(event, TenantEvent):
+        headers = {**(headers or {}), H_TENANT: str(event.tenant_id)}
     await broker.publish(event, spec.name, key=event.key(), headers=headers)
 
 

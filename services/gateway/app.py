@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.broker import broker_ready, create_broker, publish_event
+from services.common.broker import H_TENANT, broker_ready, create_broker, publish_event
 from services.common.clients import create_pg_pool, create_redis, create_s3
 from services.common.consumer import kafka_record
 from services.common.events import EchoRequested
@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every replica sees every completion (no consumer group), then keeps its own tenants' only.
     @broker.subscriber(*(t.name for t in LIVE_TOPICS), group_id=None, auto_offset_reset="latest", include_in_schema=False)
     async def fan_out(msg: KafkaMessage) -> None:
+        if not hub.watches(msg.headers.get(H_TENANT)):  # most records: parsed by nobody here
+            return
         spec = spec_for(kafka_record(msg).topic)
         event = spec.event.model_validate_json(msg.body)
         tenant_id = getattr(event, "tenant_id", None)

@@ -36,6 +36,15 @@ class LiveHub:
             if not self._subscribers[tenant_id]:
                 del self._subscribers[tenant_id]
 
+    def watches(self, tenant_id: str | None) -> bool:
+        """Whether an update of this tenant (None: not known yet) could reach a client here."""
+        if not self._subscribers:
+            return False
+        try:
+            return tenant_id is None or uuid.UUID(tenant_id) in self._subscribers
+        except ValueError:  # a malformed header: let the event itself decide
+            return True
+
     def publish(self, tenant_id: uuid.UUID, update: dict[str, Any]) -> int:
         """Deliver to the tenant's clients; a slow client loses its oldest update, not the rest."""
         queues = self._subscribers.get(tenant_id, set())

@@ -117,3 +117,20 @@ async def test_batch_mode_routes_each_failure_and_handles_the_rest() -> None:
             await br.publish(sent, ECHO_REQUESTED.name, key=sent.key())
     assert sorted(seen) == ["one", "two"]
     assert len(dead) == 1 and "bad one" in dead[0].headers[H_ERROR]
+
+
+async def test_tenant_events_carry_their_tenant_in_a_header_beside_the_callers() -> None:
+    from services.common.broker import H_TENANT, publish_event
+
+    broker = KafkaBroker()
+    received: list[KafkaMessage] = []
+
+    @broker.subscriber(ECHO_REQUESTED.name)
+    async def collect(msg: KafkaMessage) -> None:
+        received.append(msg)
+
+    sent = event()
+    async with TestKafkaBroker(broker):
+        await publish_event(broker, ECHO_REQUESTED, sent, headers={"x-trace": "keep-me"})
+    assert received[0].headers[H_TENANT] == str(sent.tenant_id)
+    assert received[0].headers["x-trace"] == "keep-me"

@@ -19,6 +19,18 @@ def test_hub_delivers_only_to_the_owning_tenant() -> None:
     assert hub.publish(a, {"topic": "t", "event": {}}) == 0
 
 
+def test_hub_watches_only_tenants_with_clients_here() -> None:
+    hub = LiveHub()
+    a, b = uuid.uuid4(), uuid.uuid4()
+    assert not hub.watches(str(a)) and not hub.watches(None), "no client: no record is worth parsing"
+    with hub.subscribe(a):
+        assert hub.watches(str(a))
+        assert not hub.watches(str(b))
+        assert hub.watches(None), "no tenant header: the event itself must be read"
+        assert hub.watches("not-a-uuid"), "a malformed header must not drop an update"
+    assert not hub.watches(str(a))
+
+
 def test_slow_client_loses_oldest_not_newest() -> None:
     hub = LiveHub(queue_size=2)
     t = uuid.uuid4()
