@@ -4,31 +4,30 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
-from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Histogram
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.broker import H_TENANT, broker_ready, create_broker, publish_event
+from services.common.broker import broker_ready, create_broker, kafka_client_options, publish_event
 from services.common.clients import create_pg_pool, create_redis, create_s3
-from services.common.consumer import kafka_record
 from services.common.events import EchoRequested
 from services.common.http import add_ops_routes, freeze_startup_heap, http_telemetry
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry, shutdown_telemetry
-from services.common.topics import ECHO_REQUESTED, LIVE_TOPICS, spec_for
+from services.common.topics import ECHO_REQUESTED, LIVE_TOPICS
 from services.gateway.asyncapi import asyncapi_document
 from services.gateway.auth import Caller
 from services.gateway.carts import cart_routes
 from services.gateway.content import content_routes, review_routes
 from services.gateway.errors import BodySizeLimit, install_error_handlers
 from services.gateway.images import image_routes
-from services.gateway.live import LiveHub, sse_frame
+from services.gateway.live import LiveHub, follow, sse_frame
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.tenants import TenantDirectory
 from services.gateway.webhooks import webhook_routes
@@ -105,17 +104,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     broker = create_broker(settings, SERVICE)
     hub = LiveHub()
 
-    # Every replica sees every completion (no consumer group), then keeps its own tenants' only.
-    @broker.subscriber(*(t.name for t in LIVE_TOPICS), group_id=None, auto_offset_reset="latest", include_in_schema=False)
-    async def fan_out(msg: KafkaMessage) -> None:
-        if not hub.watches(msg.headers.get(H_TENANT)):  # most records: parsed by nobody here
-            return
-        spec = spec_for(kafka_record(msg).topic)
-        event = spec.event.model_validate_json(msg.body)
-        tenant_id = getattr(event, "tenant_id", None)
-        if tenant_id is not None:
-            hub.publish(tenant_id, {"topic": spec.name, "event": event.model_dump(mode="json")})
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
@@ -124,10 +112,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.tenants = TenantDirectory(app.state.pool, settings.auth_cache_ttl_s)
         app.state.limiter = RateLimiter(app.state.redis, settings.rate_limit_per_second, settings.rate_limit_burst)
         await broker.start()
+        # Every replica reads every completion (no group, from now on): see services/gateway/live.py.
+        completions = AIOKafkaConsumer(
+            *(t.name for t in LIVE_TOPICS), **kafka_client_options(settings), group_id=None, auto_offset_reset="latest"
+        )
+        await completions.start()
+        relaying = asyncio.create_task(follow(hub, completions))
         freeze_startup_heap()
         try:
             yield
         finally:
+            relaying.cancel()
+            with suppress(asyncio.CancelledError):
+                await relaying
+            await completions.stop()
             await broker.stop()
             await app.state.redis.aclose()
             await app.state.pool.close()

@@ -1,9 +1,13 @@
+import asyncio
 import uuid
 
 import pytest
 
+from services.common.broker import H_TENANT
 from services.common.errors import describe_validation_errors
-from services.gateway.live import LiveHub
+from services.common.events import EchoCompleted
+from services.common.topics import ECHO_COMPLETED
+from services.gateway.live import LiveHub, follow, relay
 from services.gateway.tenants import generate_api_key, hash_api_key
 
 pytestmark = pytest.mark.unit
@@ -49,3 +53,62 @@ def test_api_keys_are_random_and_only_hashes_are_comparable() -> None:
     k1, k2 = generate_api_key(), generate_api_key()
     assert k1 != k2 and k1.startswith("fl_") and len(k1) > 40
     assert hash_api_key(k1) != k1 and len(hash_api_key(k1)) == 64
+
+
+class FakeRecord:
+    def __init__(self, topic: str, value: bytes | None, tenant: str | None) -> None:
+        self.topic, self.value = topic, value
+        self.headers = [] if tenant is None else [(H_TENANT, tenant.encode())]
+
+
+def completed(tenant: uuid.UUID) -> bytes:
+    return EchoCompleted(tenant_id=tenant, echo_id=uuid.uuid4(), message="m", processed_by="echo").model_dump_json().encode()
+
+
+def test_relay_delivers_to_watched_tenants_and_skips_the_rest_unparsed() -> None:
+    hub = LiveHub()
+    a, b = uuid.uuid4(), uuid.uuid4()
+    with hub.subscribe(a) as queue:
+        records = [
+            FakeRecord(ECHO_COMPLETED.name, completed(a), str(a)),
+            FakeRecord(ECHO_COMPLETED.name, b"not even json", str(b)),  # another tenant's: never parsed
+            FakeRecord(ECHO_COMPLETED.name, completed(a), None),  # published without the header
+        ]
+        assert relay(hub, records) == 2
+        update = queue.get_nowait()
+        assert update["topic"] == ECHO_COMPLETED.name and update["event"]["tenant_id"] == str(a)
+
+
+def test_relay_counts_unreadable_records_and_goes_on() -> None:
+    hub = LiveHub()
+    a = uuid.uuid4()
+    with hub.subscribe(a) as queue:
+        records = [
+            FakeRecord(ECHO_COMPLETED.name, b"{broken", str(a)),
+            FakeRecord("no.such.topic", completed(a), str(a)),
+            FakeRecord(ECHO_COMPLETED.name, completed(a), str(a)),
+        ]
+        assert relay(hub, records) == 1
+        assert queue.qsize() == 1
+
+
+async def test_follow_survives_read_errors_and_stops_when_cancelled() -> None:
+    hub = LiveHub()
+    a = uuid.uuid4()
+    calls: list[int] = []
+
+    class Reader:
+        async def getmany(self, *, timeout_ms: int, max_records: int | None) -> dict[object, list[FakeRecord]]:
+            calls.append(1)
+            if len(calls) == 1:
+                raise ConnectionError("broker went away")
+            await asyncio.sleep(0.01)
+            return {"tp": [FakeRecord(ECHO_COMPLETED.name, completed(a), str(a))]}
+
+    with hub.subscribe(a) as queue:
+        task = asyncio.create_task(follow(hub, Reader(), retry_after_s=0.01))
+        update = await asyncio.wait_for(queue.get(), 2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert update["event"]["tenant_id"] == str(a) and len(calls) >= 2
