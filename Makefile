@@ -40,8 +40,9 @@ $(TOOLS_STAMP): requirements-tools.lock
 	$(TOOLS_VENV)/bin/pip install --quiet --progress-bar off -r requirements-tools.lock
 	@touch $(TOOLS_STAMP)
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff (lint and format) and mypy
 	$(BIN)/ruff check services forgeline workflows tests
+	$(BIN)/ruff format --check services forgeline workflows tests
 	$(BIN)/mypy
 
 test-fast: setup tools ## unit and contract tests (no servers; includes the chart, hadolint and checkov)

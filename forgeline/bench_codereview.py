@@ -172,7 +172,5 @@ def cost_estimate(pull: Any, settings: Settings) -> dict[str, Any]:
         "prompt_tokens": prompt,
         "completion_tokens_max": completion,
         "unbudgeted_tokens": sum(unbudgeted),
-        "usd_per_pr": {
-            name: round((prompt * p_in + completion * p_out) / 1e6, 4) for name, (p_in, p_out) in PRICES.items()
-        },
+        "usd_per_pr": {name: round((prompt * p_in + completion * p_out) / 1e6, 4) for name, (p_in, p_out) in PRICES.items()},
     }

@@ -146,8 +146,17 @@ def changed_files(pull: PullFiles) -> list[ChangedFile]:
     return files
 
 
-def pull_request_payload(repo: str, number: int, head_sha: str, base_sha: str, action: str = "opened", *,
-                         title: str = "Sample change", author: str = "octocat", draft: bool = False) -> dict[str, object]:
+def pull_request_payload(
+    repo: str,
+    number: int,
+    head_sha: str,
+    base_sha: str,
+    action: str = "opened",
+    *,
+    title: str = "Sample change",
+    author: str = "octocat",
+    draft: bool = False,
+) -> dict[str, object]:
     """A `pull_request` webhook body with the fields GitHub sends that the intake reads."""
     owner, name = repo.split("/")
     return {

@@ -143,7 +143,7 @@ class Stack:
                 s3_url,
                 external=bool(s.s3_endpoint_url),
                 ports={"FORGELINE_S3_PORT": s.forgeline_s3_port},
-                argv=[sys.executable, "-m", "ministack"],
+                argv=[sys.executable, "-m", "forgeline.s3_server", "--host", local, "--port", str(s.forgeline_s3_port)],
                 env={
                     "GATEWAY_PORT": str(s.forgeline_s3_port),
                     "BIND_HOST": local,

@@ -271,4 +271,3 @@ async def publish_review(event: ReviewReady, deps: ReviewDeps) -> None:
         ReviewPosted(repo=key.repo, number=key.number, head_sha=key.head_sha, review_id=review_id, review_event=review.event,
                      counts=review.counts, inline_comments=len(review.comments)),
     )  # fmt: skip
-

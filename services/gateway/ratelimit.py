@@ -123,9 +123,7 @@ class RateLimiter:
         now = time.time()
         if now >= self._redis_down_until:
             try:
-                granted, wait = await self._script(
-                    keys=[f"ratelimit:{tenant_key}"], args=[self._rate, self._burst, now, wanted]
-                )
+                granted, wait = await self._script(keys=[f"ratelimit:{tenant_key}"], args=[self._rate, self._burst, now, wanted])
                 refused = RateDecision(False, float(wait))
                 return [RateDecision(True, 0.0)] * int(granted) + [refused] * (wanted - int(granted))
             except RedisError as error:

@@ -62,5 +62,10 @@ def test_the_image_runs_as_its_non_root_user_without_build_tools(container: str)
     assert run_in(container, "id", "-u").stdout.strip() == "10001"
     for tool in ("gcc", "cc", "make"):
         assert run_in(container, "sh", "-c", f"command -v {tool}").returncode != 0, f"{tool} is in the final image"
-    settings = run_in(container, "python", "-c", "from services.common.settings import get_settings as g; s=g(); print(s.forgeline_port, s.forgeline_bind_host)")
+    settings = run_in(
+        container,
+        "python",
+        "-c",
+        "from services.common.settings import get_settings as g; s=g(); print(s.forgeline_port, s.forgeline_bind_host)",
+    )
     assert settings.stdout.split() == ["8080", "0.0.0.0"], settings.stderr

@@ -105,18 +105,22 @@ def loop_findings(f: ChangedFile, tree: ast.Module) -> list[Finding]:
                 add(node if isinstance(node, ast.For | ast.AsyncFor) else node.iter, "perf:nested-loop",
                     f"A loop over `{ast.unparse(iterated)}` inside a loop over the same collection: O(n²).",
                     "Index the collection once (a dict or set keyed by what you compare) and look items up.")  # fmt: skip
-            elif isinstance(node, ast.Compare) and any(
-                isinstance(op, ast.In | ast.NotIn) for op in node.ops
-            ) and any(ast.dump(c) == collection for c in node.comparators):
+            elif (
+                isinstance(node, ast.Compare)
+                and any(isinstance(op, ast.In | ast.NotIn) for op in node.ops)
+                and any(ast.dump(c) == collection for c in node.comparators)
+            ):
                 add(node, "perf:nested-loop",
                     f"A membership test on `{ast.unparse(iterated)}` inside a loop over it: O(n²) for a list.",
                     "Build a set once before the loop.")  # fmt: skip
             elif isinstance(node, ast.Call):
                 receiver = _receiver(node)
                 method = node.func.attr if isinstance(node.func, ast.Attribute) else None
-                if method in ("count", "index", "remove") and isinstance(node.func, ast.Attribute) and ast.dump(
-                    node.func.value
-                ) == collection:
+                if (
+                    method in ("count", "index", "remove")
+                    and isinstance(node.func, ast.Attribute)
+                    and ast.dump(node.func.value) == collection
+                ):
                     add(node, "perf:nested-loop", f"`.{method}()` on the collection being looped over: O(n²).",
                         "Count or index once before the loop (collections.Counter, a dict).")  # fmt: skip
                 elif method in QUERY_METHODS and receiver is not None and receiver.lower() in DB_RECEIVERS:

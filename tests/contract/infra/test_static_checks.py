@@ -116,7 +116,9 @@ def test_chaos_experiments_validate_against_chaos_mesh_crds() -> None:
 
 def test_operator_versions_match_the_crds_the_chart_is_validated_against() -> None:
     versions = dict(
-        line.split("=", 1) for line in (REPO / "k8s" / "operators" / "versions.env").read_text().splitlines() if "=" in line and not line.startswith("#")
+        line.split("=", 1)
+        for line in (REPO / "k8s" / "operators" / "versions.env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
     )
     if not CRDS.exists():
         pytest.skip(f"the official CRD schemas are absent ({CRDS})")
@@ -127,7 +129,9 @@ def test_operator_versions_match_the_crds_the_chart_is_validated_against() -> No
         ("KUBERAY_VERSION", "kuberay"),
         ("CHAOS_MESH_VERSION", "chaos-mesh"),
     ):
-        assert re.search(rf"{repo}\S* \| .*\| v?{re.escape(versions[key])} \(", sources), f"{key}={versions[key]} is not the CRDs' release"
+        assert re.search(rf"{repo}\S* \| .*\| v?{re.escape(versions[key])} \(", sources), (
+            f"{key}={versions[key]} is not the CRDs' release"
+        )
 
 
 def unquoted(value: Any) -> Any:
@@ -177,7 +181,9 @@ def test_terraform_makes_an_irsa_role_for_every_service_the_chart_gives_aws_or_k
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed; `terraform fmt` runs where it is")
 def test_terraform_is_formatted() -> None:
-    done = subprocess.run(["terraform", "fmt", "-check", "-diff", "-recursive", str(TERRAFORM)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["terraform", "fmt", "-check", "-diff", "-recursive", str(TERRAFORM)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout
 
 

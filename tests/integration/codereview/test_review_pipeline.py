@@ -62,9 +62,7 @@ async def review_of(github: StandInClient, number: int, head: str, timeout_s: fl
     return review
 
 
-async def test_planted_issues_are_reported_by_the_right_agent_on_the_right_line(
-    github: StandInClient, gateway_url: str
-) -> None:
+async def test_planted_issues_are_reported_by_the_right_agent_on_the_right_line(github: StandInClient, gateway_url: str) -> None:
     number, head = await open_pull(github, gateway_url, planted_pull())
     review = await review_of(github, number, head)
     assert review["event"] == "REQUEST_CHANGES"

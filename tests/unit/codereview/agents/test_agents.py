@@ -93,7 +93,7 @@ async def test_tests_agent_flags_assertion_free_and_skipped_tests() -> None:
 async def test_docs_agent_wants_docstrings_and_interface_docs() -> None:
     source = (
         "import argparse\n\n\n"
-        "def documented():\n    \"\"\"Yes.\"\"\"\n\n\n"
+        'def documented():\n    """Yes."""\n\n\n'
         "def bare():\n    return 1\n\n\n"
         "def _private():\n    return 2\n\n\n"
         "parser = argparse.ArgumentParser()\nparser.add_argument('--fast')\n"
