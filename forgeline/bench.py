@@ -7,6 +7,7 @@ and stops it at the end.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -92,9 +93,26 @@ def spine(settings: Settings, *, requests: int, messages: int, progress: Say) ->
         progress("    again with the echo consumer stopped, then the raw producer ceiling ...")
         stack.kill("echo", 15)
         result["gateway_consumers_stopped"] = stopped = _gateway_runs(gateway_url, api_key, requests)
-        stopped["raw_producer_ceiling"] = ceiling = asyncio.run(producer_ceiling(env["KAFKA_BOOTSTRAP_SERVERS"], requests))
+        with quiet_client():
+            ceiling = asyncio.run(producer_ceiling(env["KAFKA_BOOTSTRAP_SERVERS"], requests))
+        stopped["raw_producer_ceiling"] = ceiling
         stopped["ratio_to_ceiling"] = round(stopped["capacity"]["accepted_per_s"] / ceiling["records_per_s"], 3)
     return result
+
+
+@contextmanager
+def quiet_client() -> Iterator[None]:
+    """No garbage collection in this process while it generates load: a full collection of
+    the bench's own heap stalls every request it has in flight, and the open loop would
+    count that stall as the server's latency. A run allocates a few MB; collected after."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def _warm_model_cache(settings: Settings, progress: Say) -> dict[str, Any]:
@@ -117,13 +135,25 @@ def _warm_model_cache(settings: Settings, progress: Say) -> dict[str, Any]:
     return {"classifier_trained_now": trained, "classifier_train_seconds_once": card.train_seconds}
 
 
+# Open-loop runs at the goal's rate: the median one is reported, since one stall of this
+# shared machine moves a single run's p99 by tens of milliseconds.
+GOAL_RATE_RUNS = 3
+
+
 def _gateway_runs(gateway_url: str, api_key: str, requests: int) -> dict[str, Any]:
-    """Capacity (closed loop, 32 connections) and latency at the goal's rate (open loop)."""
-    capacity = asyncio.run(gateway_load(gateway_url, api_key, requests))
-    at_goal = asyncio.run(gateway_at_rate(gateway_url, api_key, GATEWAY_GOAL["accepted_per_s"], requests))
+    """Capacity (closed loop, 32 connections) and latency at the goal's rate (open loop,
+    `GOAL_RATE_RUNS` runs; the one with the median p99 is `at_goal_rate`)."""
+    with quiet_client():
+        capacity = asyncio.run(gateway_load(gateway_url, api_key, requests))
+    runs = []
+    for _ in range(GOAL_RATE_RUNS):
+        with quiet_client():
+            runs.append(asyncio.run(gateway_at_rate(gateway_url, api_key, GATEWAY_GOAL["accepted_per_s"], requests)))
+    at_goal = sorted(runs, key=lambda run: run["p99_ms"])[len(runs) // 2]
     return {
         "capacity": capacity,
         "at_goal_rate": at_goal,
+        "at_goal_rate_p99_ms_each_run": [run["p99_ms"] for run in runs],
         "goal": GATEWAY_GOAL,
         "goal_met": at_goal["accepted_per_s"] >= 0.98 * GATEWAY_GOAL["accepted_per_s"]
         and at_goal["p99_ms"] <= GATEWAY_GOAL["p99_ms"],
