@@ -602,8 +602,8 @@ class Stack:
             return
         if s.moderation_model_path is not None:
             raise StackError(f"MODERATION_MODEL_PATH={s.moderation_model_path} holds no classifier ({MODEL_FILE})")
-        rows = f"{s.moderation_train_limit} rows" if s.moderation_train_limit else "all rows"
-        self.progress(f"{'models':<9} moderation classifier ({rows}) from {s.model_cache_dir}, or trained there (once: ~3 min) …")
+        rows, once = (f"{s.moderation_train_limit} rows", "~20 s") if s.moderation_train_limit else ("all rows", "~3 min")
+        self.progress(f"{'models':<9} moderation classifier ({rows}) from {s.model_cache_dir}, or trained there once ({once}) …")
         card, trained = install(
             s.moderation_training_data,
             s.moderation_model_dir,
