@@ -118,19 +118,13 @@ def quiet_client() -> Iterator[None]:
 def _warm_model_cache(settings: Settings, progress: Say) -> dict[str, Any]:
     """Train the moderation classifier into the machine's model cache unless it is there: `up`
     is measured as every start after a machine's first (its models built, as `make models` does)."""
-    from services.moderation.classifier import META_FILE, ModelCard, train_cached
+    from services.moderation.classifier import META_FILE, ModelCard, train_cached, training_options
 
     data = settings.moderation_training_data
     if not data.exists():
         return {"moderation_classifier": f"off: no training data at {data}"}
     progress("0/3 moderation classifier in the model cache (trained once per machine) ...")
-    entry, trained = train_cached(
-        data,
-        settings.model_cache_dir,
-        limit=settings.moderation_train_limit,
-        target_precision=settings.moderation_reject_precision,
-        max_miss_rate=settings.moderation_max_miss_rate,
-    )
+    entry, trained = train_cached(data, settings.model_cache_dir, **training_options(settings))
     card = ModelCard.model_validate_json((entry / META_FILE).read_text())
     return {"classifier_trained_now": trained, "classifier_train_seconds_once": card.train_seconds}
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.events import ImageParams
-from services.common.settings import Settings
+from services.common.settings import Settings, get_settings
 
 
 async def _drive(handle: Any, params: ImageParams, total: int, concurrency: int, batched: bool) -> dict[str, float]:
@@ -69,13 +69,11 @@ def measure(
     """Deploy once per batch size and measure every image size; JSON-ready result."""
     from ray import serve
 
-    from services.common.artifacts import build_once
-    from services.imagegen.model import TINY_SD_RECIPE, write_tiny_sd
+    from services.imagegen.model import cached_tiny_sd
     from services.imagegen.serve_app import APP_NAME, MODEL_DEPLOYMENT, build_app
 
     if model_path is None:
-        model_path = Settings().model_cache_dir / TINY_SD_RECIPE
-        build_once(model_path, write_tiny_sd)
+        model_path, _ = cached_tiny_sd(get_settings().model_cache_dir)
     points: list[dict[str, Any]] = []
     with private_ray(gpus):
         for batch in batch_sizes:

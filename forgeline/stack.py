@@ -476,14 +476,10 @@ class Stack:
         await self._prepare_data(state)
         # The services need no Serve application to start (they call one per item), so they
         # start while the applications deploy: a cold start waits for the slower of the two.
-        results = await asyncio.gather(
+        await _all(
             self._start_apps(state, [n for n in self.APPS if n in names]),
             self._start_wave(state, [n for n in self.SERVICES if n in names]),
-            return_exceptions=True,
         )
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
         state["started_in_s"] = round(time.monotonic() - started, 1)
         self._save_state(state)
         return state
@@ -509,11 +505,10 @@ class Stack:
             await self._start_wave(state, [app])
 
     async def _start_wave(self, state: dict[str, Any], names: list[str]) -> None:
-        results = await asyncio.gather(*(self._ensure(state, n) for n in names), return_exceptions=True)
-        self._save_state(state)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
+        try:
+            await _all(*(self._ensure(state, n) for n in names))
+        finally:
+            self._save_state(state)
 
     async def _ensure(self, state: dict[str, Any], name: str) -> None:
         comp = self.components[name]
@@ -571,11 +566,10 @@ class Stack:
         elif name == "imagegen-serve" and not (self.settings.image_model_dir / "model_index.json").exists():
             if self.settings.image_model_path is not None:
                 raise StackError(f"IMAGE_MODEL_PATH={self.settings.image_model_path} holds no diffusers pipeline")
-            from services.common.artifacts import build_once
-            from services.imagegen.model import TINY_SD_RECIPE, write_tiny_sd
+            from services.imagegen.model import cached_tiny_sd
 
-            cached = self.settings.model_cache_dir / TINY_SD_RECIPE
-            if build_once(cached, write_tiny_sd):
+            cached, written = cached_tiny_sd(self.settings.model_cache_dir)
+            if written:
                 self.progress(f"{'models':<9} wrote the tiny test image model (its pictures are noise) to {cached}")
             shutil.copytree(cached, self.settings.image_model_dir, dirs_exist_ok=True)
         elif name == "moderation-serve":
@@ -595,7 +589,7 @@ class Stack:
     def _ensure_classifier(self) -> None:
         """The tier-2 classifier in the model directory: from the machine's model cache, or
         trained into it on this machine's first start (`forgeline models classifier` does the same)."""
-        from services.moderation.classifier import MODEL_FILE, install
+        from services.moderation.classifier import MODEL_FILE, install, training_options
 
         s = self.settings
         if (s.moderation_model_dir / MODEL_FILE).exists():
@@ -608,9 +602,7 @@ class Stack:
             s.moderation_training_data,
             s.moderation_model_dir,
             s.model_cache_dir,
-            limit=s.moderation_train_limit,
-            target_precision=s.moderation_reject_precision,
-            max_miss_rate=s.moderation_max_miss_rate,
+            **training_options(s),
             progress=lambda done, total: self.progress(f"{'models':<9} embedded {done}/{total} texts"),
         )
         how = f"trained in {card.train_seconds:.0f}s" if trained else "from the cache"
@@ -930,6 +922,13 @@ def free_ports(count: int) -> list[int]:
     if len(ports) < count:
         raise StackError(f"found only {len(ports)} free ports below {low}; free some or set FORGELINE_*_PORT")
     return ports
+
+
+async def _all(*steps: Awaitable[None]) -> None:
+    """Await every step (one failing cuts none of the others short), then raise the first error."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    if errors := [r for r in results if isinstance(r, BaseException)]:
+        raise errors[0]
 
 
 def isolated_settings(home: Path, **overrides: Any) -> Settings:

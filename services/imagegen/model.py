@@ -40,6 +40,15 @@ def _byte_level_alphabet() -> list[str]:
 TINY_SD_RECIPE = "tiny-sd-unet32x64-vae4x32-bytevocab-seed0"
 
 
+def cached_tiny_sd(cache_dir: Path) -> tuple[Path, bool]:
+    """The tiny pipeline in the machine's model cache, written there unless an earlier run
+    did; returns its directory and whether it was written now."""
+    from services.common.artifacts import build_once
+
+    entry = cache_dir / TINY_SD_RECIPE
+    return entry, build_once(entry, write_tiny_sd)
+
+
 def write_tiny_sd(path: Path, seed: int = 0) -> Path:
     """Write a tiny random StableDiffusionPipeline to `path` (a few MB, a second on a CPU)."""
     import torch

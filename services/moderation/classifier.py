@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 from services.common.artifacts import build_once
 from services.common.embeddings import embed_matrix
 from services.common.events import ClassifierScores
+from services.common.settings import Settings
 
 CLASSES = ("hate", "offensive", "neither")  # Davidson's `class` column: 0, 1, 2
 SPLIT_SEED = 20261122
@@ -241,6 +242,15 @@ def train_cached(
         rebuild=retrain,
     )
     return entry, trained
+
+
+def training_options(settings: Settings) -> dict[str, Any]:
+    """The options a stack trains with (`MODERATION_TRAIN_LIMIT` and the tier's targets)."""
+    return {
+        "limit": settings.moderation_train_limit,
+        "target_precision": settings.moderation_reject_precision,
+        "max_miss_rate": settings.moderation_max_miss_rate,
+    }
 
 
 def install(data: Path, model_dir: Path, cache_dir: Path, **options: Any) -> tuple[ModelCard, bool]:
