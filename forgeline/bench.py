@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from forgeline.stack import Stack, isolated_settings
-from services.common.settings import Settings
+from services.common.settings import Settings, get_settings
 
 Say = Callable[[str], None]
 
@@ -48,9 +48,17 @@ def stack_rss_mib(state: dict[str, Any]) -> float:
 @contextmanager
 def bench_stack(service_env: dict[str, str], progress: Say) -> Iterator[Stack]:
     """A throw-away stack (own home, free ports) whose services get `service_env`; stopped and
-    deleted at the end."""
+    deleted at the end.
+
+    Its home is made inside the real stack's (`.forgeline/bench-*`), so it keeps its data on
+    the filesystem the platform does: Tansu writes each batch as S3 objects, which are files,
+    and /tmp is often another filesystem (tmpfs on many systems, which would flatter the
+    numbers; on the 2-core machine of docs/measurements, creating a file there cost ~10x).
+    """
     os.environ.update(service_env)  # the supervisor hands its environment to the services
-    home = Path(tempfile.mkdtemp(prefix="fl-bench-"))
+    parent = get_settings().state_dir
+    parent.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="bench-", dir=parent))
     stack = Stack(isolated_settings(home), progress=lambda m: progress(f"  {m}"))
     try:
         yield stack
@@ -77,6 +85,7 @@ def spine(settings: Settings, *, requests: int, messages: int, progress: Say) ->
         t0 = time.monotonic()
         state = stack.up()
         result["up"] = {"seconds_to_healthy": round(time.monotonic() - t0, 1), "goal_seconds": 60, **models}
+        result["stack"] = {"home": str(stack.settings.state_dir), "topic_partitions": stack.topic_partitions()}
         time.sleep(5)  # let start-up work settle before reading idle memory
         result["up"]["idle_rss_mib"] = stack_rss_mib(stack.load_state())
         env = stack.endpoints_env()

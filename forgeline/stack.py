@@ -35,6 +35,10 @@ PG_USER = "forgeline"
 PG_PASSWORD = "forgeline"
 PG_DB = "forgeline"
 KAFKA_BUCKET = "forgeline-kafka"
+# Tansu on S3 stores each partition's part of a produce request as two objects (its watermark,
+# then the batch), one partition after another: every partition a publish touches adds ~3 ms to
+# its ack. The local stack runs one consumer per group, so more partitions would buy nothing.
+EMBEDDED_BROKER_PARTITIONS = 1
 DEMO_TENANT = "demo"
 DEMO_CREDITS = 1000
 
@@ -667,6 +671,13 @@ class Stack:
         if run_as:
             os.chown(path, *run_as)
 
+    def topic_partitions(self) -> int | None:
+        """Partitions of the topics `up` creates: TOPIC_PARTITIONS where set, else
+        `EMBEDDED_BROKER_PARTITIONS` on the embedded broker, else (a Kafka of yours) the registry's."""
+        if self.settings.topic_partitions is None and not self.components["kafka"].external:
+            return EMBEDDED_BROKER_PARTITIONS
+        return self.settings.topic_partitions
+
     async def _prepare_data(self, state: dict[str, Any]) -> None:
         """Buckets, database, migrations, topics and the demo tenant (all idempotent)."""
         from forgeline.prepare import prepare_once
@@ -675,12 +686,14 @@ class Stack:
         if not self.components["postgres"].external:
             await self._ensure_database()
         endpoints = {"database_url": env["DATABASE_URL"], "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
-        done = await prepare_once(self.settings.model_copy(update=endpoints), check_only=False)
+        partitions = self.topic_partitions()
+        done = await prepare_once(self.settings.model_copy(update={**endpoints, "topic_partitions": partitions}), False)
         applied, created = done["migrations"], done["topics"]
         if applied:
             self.progress(f"postgres  migrations applied: {', '.join(applied)}")
         if created:
-            self.progress(f"kafka     topics created: {len(created)} ({self.settings.topic_partitions} partitions each)")
+            each = f"{partitions} partitions each" if partitions else "partitions as in services/common/topics.py"
+            self.progress(f"kafka     topics created: {len(created)} ({each})")
         state["demo_tenant"] = await self._ensure_demo_tenant(state.get("demo_tenant"))
         self._save_state(state)
 

@@ -136,8 +136,8 @@ def broker_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
 
 async def ensure_topics(settings: Settings, create: bool = True) -> list[str]:
     """Create every registry topic (with its retry and DLQ topics) that does not exist yet,
-    `TOPIC_PARTITIONS` partitions where the registry names none; return their names. With
-    `create=False` only return the missing names."""
+    with `TOPIC_PARTITIONS` partitions where that is set, else the registry's count; return
+    their names. With `create=False` only return the missing names."""
     partitions = settings.topic_partitions
     admin = AIOKafkaAdminClient(**kafka_client_options(settings), request_timeout_ms=20000)
     await admin.start()

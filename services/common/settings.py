@@ -93,7 +93,10 @@ class Settings(BaseSettings):
     kafka_sasl_username: str = ""
     kafka_sasl_password: str = ""
     kafka_ssl_cafile: Path | None = None  # empty: the system's CA bundle
-    topic_partitions: int = 3
+    # Partitions of every topic `prepare` creates. Unset: each topic's own count from the registry
+    # (services/common/topics.py), as the Helm chart creates them; `forgeline up` creates 1 on its
+    # embedded broker (forgeline/stack.py says why).
+    topic_partitions: int | None = Field(default=None, ge=1)
 
     # Retry / DLQ policy.
     retry_max_attempts: int = 4

@@ -120,7 +120,8 @@ LIVE_TOPICS: tuple[TopicSpec, ...] = (ECHO_COMPLETED, IMAGE_STATUS, IMAGE_COMPLE
 
 
 def all_topic_names(partitions: int | None = None) -> dict[str, int]:
-    """Every topic to create (with retry and DLQ topics), mapped to its partition count."""
+    """Every topic to create (with retry and DLQ topics), mapped to its partition count:
+    `partitions` for all where given, else each topic's own."""
     names: dict[str, int] = {}
     for spec in ALL_TOPICS:
         count = partitions or spec.partitions

@@ -41,8 +41,9 @@ async def committed_total(bootstrap: str, group: str, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
+        await consumer.topics()  # loads the metadata partitions_for_topic reads
         total = 0
-        for partition in range(3):
+        for partition in consumer.partitions_for_topic(topic) or ():
             total += await consumer.committed(TopicPartition(topic, partition)) or 0
         return total
     finally:

@@ -35,3 +35,10 @@ def test_the_openai_backend_without_an_endpoint_gets_the_stacks_own_llm_applicat
     assert served.endpoints_env()["LLM_BASE_URL"] == f"{settings.serve_base_url}/llm/v1"
     elsewhere = Stack(settings.model_copy(update={"llm_backend": "openai", "llm_base_url": "http://vllm:8000/v1"}))
     assert not elsewhere.llm_served() and "LLM_BASE_URL" not in elsewhere.endpoints_env()
+
+
+def test_the_embedded_broker_gets_one_partition_a_kafka_of_yours_the_registrys_counts(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path)
+    assert Stack(settings).topic_partitions() == 1
+    assert Stack(settings.model_copy(update={"kafka_bootstrap_servers": "kafka:9092"})).topic_partitions() is None
+    assert Stack(settings.model_copy(update={"topic_partitions": 3})).topic_partitions() == 3
