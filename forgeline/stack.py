@@ -802,7 +802,12 @@ class Stack:
         async def kafka() -> bool:
             from aiokafka.admin import AIOKafkaAdminClient
 
-            admin = AIOKafkaAdminClient(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], request_timeout_ms=5000)
+            from services.common.broker import kafka_client_options
+
+            # With the services' own authentication (KAFKA_SECURITY): a Kafka of yours may want it.
+            servers = {"kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
+            options = kafka_client_options(self.settings.model_copy(update=servers))
+            admin = AIOKafkaAdminClient(**options, request_timeout_ms=5000)
             await admin.start()
             try:
                 await admin.list_topics()

@@ -42,3 +42,29 @@ def test_the_embedded_broker_gets_one_partition_a_kafka_of_yours_the_registrys_c
     assert Stack(settings).topic_partitions() == 1
     assert Stack(settings.model_copy(update={"kafka_bootstrap_servers": "kafka:9092"})).topic_partitions() is None
     assert Stack(settings.model_copy(update={"topic_partitions": 3})).topic_partitions() == 3
+
+
+async def test_the_kafka_health_check_of_a_kafka_of_yours_authenticates_as_the_services_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, object] = {}
+
+    class Admin:
+        def __init__(self, **options: object) -> None:
+            seen.update(options)
+
+        async def start(self) -> None:
+            return None
+
+        async def list_topics(self) -> list[str]:
+            return []
+
+        async def close(self) -> None:
+            return None
+
+    monkeypatch.setattr("aiokafka.admin.AIOKafkaAdminClient", Admin)
+    secured = {"kafka_security": "scram-sha-512", "kafka_sasl_username": "u", "kafka_sasl_password": "p"}
+    settings = isolated_settings(tmp_path).model_copy(update={"kafka_bootstrap_servers": "kafka:9096", **secured})
+    assert await Stack(settings).check("kafka")
+    assert seen["bootstrap_servers"] == "kafka:9096"
+    assert (seen["security_protocol"], seen["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
