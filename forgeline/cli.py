@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
@@ -95,6 +96,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print stack.jso
     if not stack.state_file.exists():
         console.print(f"No stack recorded in {stack.home}. Start one with `forgeline up`.")
         raise typer.Exit(1)
+    # The table says which part is down; aiokafka's own "Unable connect" line would only repeat it.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     state = asyncio.run(stack.status())
     if as_json:
         print(json.dumps(state, indent=2, sort_keys=True))

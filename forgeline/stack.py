@@ -687,7 +687,8 @@ class Stack:
             await self._ensure_database()
         endpoints = {"database_url": env["DATABASE_URL"], "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
         partitions = self.topic_partitions()
-        done = await prepare_once(self.settings.model_copy(update={**endpoints, "topic_partitions": partitions}), False)
+        prepared = self.settings.model_copy(update={**endpoints, "topic_partitions": partitions})
+        done = await prepare_once(prepared, check_only=False)
         applied, created = done["migrations"], done["topics"]
         if applied:
             self.progress(f"postgres  migrations applied: {', '.join(applied)}")
