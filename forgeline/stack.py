@@ -17,6 +17,7 @@ import shutil
 import stat
 import sys
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +88,11 @@ def _tansu_bin() -> str:
 
 
 def _pg_bin(name: str) -> str:
-    from pgserver._commands import POSTGRES_BIN_PATH
+    # Importing pgserver asks platformdirs for a runtime directory, which warns on every command
+    # where XDG_RUNTIME_DIR is unset (containers, CI); the fallback it takes is fine.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from pgserver._commands import POSTGRES_BIN_PATH
 
     return str(POSTGRES_BIN_PATH / name)
 
