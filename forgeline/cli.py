@@ -423,9 +423,14 @@ def models_classifier(
     24,783 tweets takes about 3 minutes on 2 cores. A running stack picks a new model up
     after `forgeline down && forgeline up`.
     """
-    from services.moderation.classifier import install
+    from services.moderation.classifier import install, training_options
 
     settings = get_settings()
+    options = {**training_options(settings), "limit": limit}  # no --limit: all rows
+    if precision is not None:
+        options["target_precision"] = precision
+    if miss_rate is not None:
+        options["max_miss_rate"] = miss_rate
     target = path or settings.moderation_model_dir
     source = data.resolve() if data else settings.moderation_training_data
     if optional and not source.exists():
@@ -437,9 +442,7 @@ def models_classifier(
                 source,
                 target,
                 settings.model_cache_dir,
-                limit=limit,
-                target_precision=precision if precision is not None else settings.moderation_reject_precision,
-                max_miss_rate=miss_rate if miss_rate is not None else settings.moderation_max_miss_rate,
+                **options,
                 retrain=retrain,
                 progress=lambda done, total: spinner.update(f"embedding texts … {done}/{total}"),
             )

@@ -683,16 +683,20 @@ class Stack:
             return EMBEDDED_BROKER_PARTITIONS
         return self.settings.topic_partitions
 
+    def client_settings(self) -> Settings:
+        """The settings with this stack's Kafka and Postgres endpoints: what its own clients use."""
+        env = self.endpoints_env()
+        endpoints = {"database_url": env["DATABASE_URL"], "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
+        return self.settings.model_copy(update=endpoints)
+
     async def _prepare_data(self, state: dict[str, Any]) -> None:
         """Buckets, database, migrations, topics and the demo tenant (all idempotent)."""
         from forgeline.prepare import prepare_once
 
-        env = self.endpoints_env()
         if not self.components["postgres"].external:
             await self._ensure_database()
-        endpoints = {"database_url": env["DATABASE_URL"], "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
         partitions = self.topic_partitions()
-        prepared = self.settings.model_copy(update={**endpoints, "topic_partitions": partitions})
+        prepared = self.client_settings().model_copy(update={"topic_partitions": partitions})
         done = await prepare_once(prepared, check_only=False)
         applied, created = done["migrations"], done["topics"]
         if applied:
@@ -811,9 +815,7 @@ class Stack:
             from services.common.broker import kafka_client_options
 
             # With the services' own authentication (KAFKA_SECURITY): a Kafka of yours may want it.
-            servers = {"kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
-            options = kafka_client_options(self.settings.model_copy(update=servers))
-            admin = AIOKafkaAdminClient(**options, request_timeout_ms=5000)
+            admin = AIOKafkaAdminClient(**kafka_client_options(self.client_settings()), request_timeout_ms=5000)
             await admin.start()
             try:
                 await admin.list_topics()
