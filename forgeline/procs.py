@@ -30,7 +30,8 @@ def spawn(
     """Start a process in its own session (its own process group), output appended to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
-        out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} start: {' '.join(argv)}\n".encode())
+        command = " ".join(argv).replace("\n", "\\n")  # one line, so the output after it is the part's own
+        out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} start: {command}\n".encode())
         out.flush()
         return subprocess.Popen(
             argv,
@@ -66,6 +67,14 @@ def alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
+def _processes(*pids: int) -> list[psutil.Process]:
+    out = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            out.append(psutil.Process(pid))
+    return out
+
+
 def _living(procs: list[psutil.Process]) -> list[psutil.Process]:
     out = []
     for proc in procs:
@@ -79,19 +88,37 @@ def _living(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 def stop_tree(pid: int, started: float | None, grace_s: float = 10.0, sig: int = signal.SIGTERM) -> None:
     """Stop a process we started, its process group and every descendant (even ones that
-    moved to their own session, like Ray workers): `sig` first, SIGKILL after `grace_s`."""
+    moved to their own session, like Ray workers): `sig` first, SIGKILL after `grace_s`.
+    When the process itself is gone, what is left of its process group is stopped
+    (a `ray start` that gave up leaves its GCS server behind)."""
     if not alive(pid, started):
-        return
-    root = psutil.Process(pid)
-    try:
-        tree = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        tree = [root]
+        tree = orphans(pid)
+        if not tree:
+            return
+    else:
+        root = psutil.Process(pid)
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            tree = [root]
     _signal_group(pid, tree, sig)
     if _wait_gone(tree, grace_s):
         return
     _signal_group(pid, tree, signal.SIGKILL)
     _wait_gone(tree, 5.0)
+
+
+def orphans(pgid: int) -> list[psutil.Process]:
+    """Living members of the process group of a leader that has exited. Linux never hands out a
+    PID that still names a process group, so while members are left the group is the one we made."""
+    if _living(_processes(pgid)):
+        return []  # the leader lives (or its PID is another process's now): not orphans of ours
+    members = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(proc.pid) == pgid:
+                members.append(proc)
+    return _living(members)
 
 
 def _wait_gone(tree: list[psutil.Process], timeout_s: float) -> bool:

@@ -73,6 +73,12 @@ class Component:
     start_timeout_s: float = 60.0
     run_as: tuple[int, int] | None = None
     oneshot: bool = False  # deploys something that outlives it (a Serve app), then exits 0
+    ready_line: str | None = None  # printed once it is really up (its health check can pass earlier)
+    attempts: int = 1  # starts tried before `up` gives up
+
+
+class StartAttemptError(Exception):
+    """One start attempt of a part failed; the message is the cause, for the retry line or the error."""
 
 
 def _venv_bin(name: str) -> str:
@@ -299,7 +305,11 @@ class Stack:
                     "RAY_TMPDIR": str(home / "ray"),
                     "HF_HUB_OFFLINE": "1",  # models load from local paths only
                 },
+                # `ray health-check` answers once the GCS is up; the raylet can still abort after
+                # it (ray#65983). `ray start` prints this once the node registered, raylet and all.
+                ready_line="Ray runtime started.",
                 start_timeout_s=90.0,
+                attempts=3,
             ),
             Component(
                 "smtp",
@@ -443,12 +453,17 @@ class Stack:
 
     def _record(self, state: dict[str, Any], name: str, *, pid: int | None, healthy: bool) -> None:
         comp = self.components[name]
-        state.setdefault("components", {})[name] = {
+        parts = state.setdefault("components", {})
+        now = time.time()
+        parts[name] = {
             "endpoint": comp.endpoint,
             "pid": pid,
             "create_time": procs.create_time(pid) if pid else None,
             "log": None if comp.external else str(self.log_path(name)),
             "healthy": healthy,
+            # Wall-clock times of this start (create_time is only as exact as the boot time, ~1 s).
+            "started_at": (parts.get(name) or {}).get("started_at", now) if healthy else now,
+            "ready_at": now if healthy else None,
             "external": comp.external,
         }
 
@@ -477,7 +492,12 @@ class Stack:
             names = [n for n in names if n != "llm-serve"]
         self._check_ports(state, names)
 
-        infra = [n for n in self.INFRA if n in names]
+        # Ray's head first and alone: its raylet aborts when the dashboard agent has not written
+        # its port files within 15 s (ray#65983), which a loaded 2-core machine misses (11 of 12
+        # cold starts when it started beside the other parts; 6 of 6 alone).
+        if "ray" in names:
+            await self._start_wave(state, ["ray"])
+        infra = [n for n in self.INFRA if n in names and n != "ray"]
         await self._start_wave(state, [n for n in infra if not self.components[n].needs])
         if "s3" in names:  # Tansu keeps topics in S3: its bucket must exist before it starts
             await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.s3_bucket))
@@ -537,11 +557,28 @@ class Stack:
             self.progress(f"{name:<9} already running (pid {state['components'][name]['pid']})")
             return
         await asyncio.to_thread(self._prepare, name)
+        for attempt in range(1, comp.attempts + 1):
+            try:
+                await self._start_once(state, name)
+                return
+            except StartAttemptError as failure:
+                if attempt == comp.attempts:
+                    tries = f" (tried {attempt} times)" if attempt > 1 else ""
+                    raise StackError(f"{failure}{tries}\n{self.tail(name, 15)}\n(full log: {self.log_path(name)})") from None
+                self.progress(f"{name:<9} {failure}; retrying ({attempt + 1}/{comp.attempts})")
+                await asyncio.to_thread(self._stop_attempt, name)
+
+    async def _start_once(self, state: dict[str, Any], name: str) -> None:
+        """Spawn one part and wait until it is healthy; raise StartAttemptError with the cause."""
+        comp = self.components[name]
         self.progress(f"{name:<9} starting…")
+        log = self.log_path(name)
+        log_offset = log.stat().st_size if log.exists() else 0
+        ray_session = self._ray_session() if name == "ray" else None
         t0 = time.monotonic()
         popen = procs.spawn(
             comp.argv,
-            self.log_path(name),
+            log,
             self.service_env(name),
             cwd=Path.cwd(),
             user=comp.run_as[0] if comp.run_as else None,
@@ -551,12 +588,12 @@ class Stack:
         self._record(state, name, pid=popen.pid, healthy=False)
         deadline = time.monotonic() + comp.start_timeout_s
         while time.monotonic() < deadline:
+            self._check_needs(state, name)
+            if name == "ray" and (cause := self._raylet_failure(ray_session)):
+                raise StartAttemptError(f"ray's raylet aborted while starting: {cause}")
             if popen.poll() is not None and not (comp.oneshot and popen.returncode == 0):
-                raise StackError(
-                    f"{name} exited with code {popen.returncode} while starting.\n{self.tail(name, 15)}\n"
-                    f"(full log: {self.log_path(name)})"
-                )
-            if await self.check(name):
+                raise StartAttemptError(f"{name} exited with code {popen.returncode} while starting")
+            if self._printed(log, log_offset, comp.ready_line) and await self.check(name):
                 if comp.oneshot:
                     popen.wait(timeout=30)
                     self._popen.pop(name, None)
@@ -564,9 +601,55 @@ class Stack:
                 self.progress(f"{name:<9} healthy in {time.monotonic() - t0:.1f}s at {comp.endpoint}")
                 return
             await asyncio.sleep(0.25)
-        raise StackError(
-            f"{name} was not healthy after {comp.start_timeout_s:.0f}s.\n{self.tail(name, 15)}\n(full log: {self.log_path(name)})"
-        )
+        raise StartAttemptError(f"{name} was not healthy after {comp.start_timeout_s:.0f}s")
+
+    def _check_needs(self, state: dict[str, Any], name: str) -> None:
+        """A part this one needs died while it started: that part is the cause, not this one's timeout."""
+        for need in self.components[name].needs:
+            rec = state.get("components", {}).get(need) or {}
+            if rec.get("pid") and not procs.alive(rec["pid"], rec.get("create_time")):
+                rec["healthy"] = False
+                raise StackError(
+                    f"{need} died while {name} was starting.\n{self.tail(need, 15)}\n(full log: {self.log_path(need)})"
+                )
+
+    @staticmethod
+    def _printed(log: Path, offset: int, line: str | None) -> bool:
+        """Whether the part wrote `line` to `log` after `offset` (always, when there is no line to wait for)."""
+        if line is None:
+            return True
+        with log.open("rb") as f:
+            f.seek(offset)
+            data = f.read()
+        header_end = data.find(b"\n", 1)  # spawn's header line quotes the command, which may hold the line
+        return header_end >= 0 and line.encode() in data[header_end:]
+
+    def _stop_attempt(self, name: str) -> None:
+        """Stop what a failed start left behind (its whole process group)."""
+        popen = self._popen.pop(name, None)
+        if popen is not None:
+            procs.stop_tree(popen.pid, None, grace_s=10.0)
+            popen.wait(timeout=10)
+
+    def _ray_session(self) -> Path | None:
+        """The Ray head's current session folder (a new start makes a new one)."""
+        latest = self.home / "ray" / "session_latest"
+        return latest.resolve() if latest.exists() else None
+
+    def _raylet_failure(self, before: Path | None) -> str | None:
+        """The raylet's own fatal line from a session newer than `before`: the real cause behind
+        `ray start`'s "The current node timed out during startup" (e.g. ray#65983)."""
+        session = self._ray_session()
+        if session is None or session == before:
+            return None
+        for file in ("raylet.out", "raylet.err"):
+            path = session / "logs" / file
+            if not path.exists():
+                continue
+            for line in path.read_text(errors="replace").splitlines():
+                if "Check failed" in line or "Timed out waiting for file" in line:
+                    return line.strip()
+        return None
 
     def _prepare(self, name: str) -> None:
         """One-time set-up a component needs before its first start."""

@@ -24,6 +24,15 @@ def test_stack_json_names_every_part_with_endpoint_pid_log_health(stack: Stack) 
     assert state["demo_tenant"]["name"] == "demo" and state["demo_tenant"]["api_key"].startswith("fl_")
 
 
+def test_the_ray_head_was_up_before_any_other_part_started(stack: Stack) -> None:
+    """Its raylet aborts when the head starts beside the other parts on 2 cores (ray#65983)."""
+    parts = stack.load_state()["components"]
+    ray_ready = parts["ray"]["ready_at"]
+    others = {name: rec["started_at"] for name, rec in parts.items() if not rec["external"] and name != "ray"}
+    assert ray_ready and others
+    assert all(started >= ray_ready for started in others.values()), {n: t - ray_ready for n, t in others.items()}
+
+
 async def test_up_again_while_up_keeps_every_process(stack: Stack) -> None:
     before = {k: v["pid"] for k, v in stack.load_state()["components"].items()}
     await stack.up_async()
