@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
+import operator
 import os
 import signal
 import socket
+import stat
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -142,3 +147,45 @@ def _signal_each(pid: int, tree: list[psutil.Process], sig: int) -> None:
             proc.send_signal(sig)
         except psutil.Error:
             continue
+
+
+# POSIX ACL xattr layout (linux/posix_acl_xattr.h): a version, then (tag, perm, id) entries sorted by tag and id.
+_ACL_XATTR = "system.posix_acl_access"
+_ACL_VERSION = 2
+_USER_OBJ, _USER, _GROUP_OBJ, _GROUP, _MASK, _OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+_NO_ID = 0xFFFFFFFF
+_SEARCH = 1
+
+
+def reachable_for(path: Path, uid: int, gid: int) -> list[Path]:
+    """Let an unprivileged user reach `path`: every ancestor directory it cannot pass through gets
+    a POSIX ACL entry granting that user search (x) alone: no listing, and nobody else gains
+    anything (a clone under a 0700 home stays private). Returns the directories changed."""
+    changed = []
+    for directory in reversed(path.resolve().parents):
+        info = directory.stat()
+        if info.st_uid == uid or (info.st_gid == gid and info.st_mode & stat.S_IXGRP) or info.st_mode & stat.S_IXOTH:
+            continue
+        entries = _acl_entries(directory)
+        if entries.get((_USER, uid), 0) & entries.get((_MASK, _NO_ID), 0) & _SEARCH:
+            continue  # granted before
+        entries[(_USER, uid)] = entries.get((_USER, uid), 0) | _SEARCH
+        # The mask bounds the whole group class (named users, the owning group, named groups).
+        group_class = (perm for (tag, _), perm in entries.items() if tag in (_USER, _GROUP_OBJ, _GROUP))
+        entries[(_MASK, _NO_ID)] = functools.reduce(operator.or_, group_class, 0)
+        packed = b"".join(struct.pack("<HHI", tag, perm, ident) for (tag, ident), perm in sorted(entries.items()))
+        os.setxattr(directory, _ACL_XATTR, struct.pack("<I", _ACL_VERSION) + packed)
+        changed.append(directory)
+    return changed
+
+
+def _acl_entries(directory: Path) -> dict[tuple[int, int], int]:
+    """A directory's access ACL as {(tag, id): perm}; with none set, the three its mode implies."""
+    try:
+        raw = os.getxattr(directory, _ACL_XATTR)
+    except OSError as error:
+        if error.errno != errno.ENODATA:
+            raise
+        mode = directory.stat().st_mode
+        return {(_USER_OBJ, _NO_ID): (mode >> 6) & 7, (_GROUP_OBJ, _NO_ID): (mode >> 3) & 7, (_OTHER, _NO_ID): mode & 7}
+    return {(tag, ident): perm for tag, perm, ident in struct.iter_unpack("<HHI", raw[4:])}

@@ -702,11 +702,12 @@ class Stack:
 
     def _init_postgres(self) -> None:
         pgdata = self.home / "pg"
+        pwfile = self.home / "tmp" / "pgpass"
         comp = self.components["postgres"]
         if os.geteuid() == 0:
             # Postgres refuses to run as root: run it as an unprivileged user, as pgserver does.
             from pgserver._commands import POSTGRES_BIN_PATH
-            from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+            from pgserver.utils import ensure_folder_permissions, ensure_user_exists
 
             user = ensure_user_exists("pgserver")
             assert user is not None
@@ -714,18 +715,14 @@ class Stack:
             read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
             ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
             ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+            self._let_postgres_reach(POSTGRES_BIN_PATH / "postgres", pgdata, pwfile)
         if (pgdata / "PG_VERSION").exists():
             self._chown(pgdata)
             return
         pgdata.mkdir(parents=True, exist_ok=True)
-        pwfile = self.home / "tmp" / "pgpass"
         pwfile.write_text(PG_PASSWORD + "\n")
         self._chown(pgdata)
         self._chown(pwfile)
-        if comp.run_as:
-            from pgserver.utils import ensure_prefix_permissions
-
-            ensure_prefix_permissions(pgdata)
         try:
             import subprocess
 
@@ -753,6 +750,22 @@ class Stack:
             raise StackError(f"initdb failed: {error.stderr.strip()}") from error
         finally:
             pwfile.unlink(missing_ok=True)
+
+    def _let_postgres_reach(self, *paths: Path) -> None:
+        """Postgres' user must pass through every folder above its binaries and data, which a
+        clone under a private home (0700, e.g. /root) does not allow: it gets search-only access
+        there, and nobody else anything."""
+        uid, gid = self.components["postgres"].run_as or (os.getuid(), os.getgid())
+        try:
+            opened = sorted({str(d) for path in paths for d in procs.reachable_for(path, uid, gid)})
+        except OSError as error:
+            raise StackError(
+                f"Postgres runs as the unprivileged user pgserver (it refuses root), which cannot reach {paths[0].parent} "
+                f"and its folders could not be opened to it ({error}). Put the clone and FORGELINE_HOME where that user "
+                "can pass through, or run as a non-root user."
+            ) from error
+        if opened:
+            self.progress(f"{'postgres':<9} runs as user pgserver: gave it search-only access (POSIX ACL) to {', '.join(opened)}")
 
     def _chown(self, path: Path) -> None:
         run_as = self.components["postgres"].run_as

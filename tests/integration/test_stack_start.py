@@ -149,3 +149,29 @@ def test_a_group_whose_leader_lives_has_no_orphans(tmp_path: Path) -> None:
     finally:
         procs.stop_tree(leader.pid, None, grace_s=2)
         leader.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="Postgres runs as another user only when we are root")
+def test_postgres_user_gets_search_only_access_through_a_private_folder(tmp_path: Path) -> None:
+    """A clone under a 0700 home (root's): Postgres' user must reach its binaries and data there."""
+    import pwd
+
+    from pgserver.utils import ensure_user_exists
+
+    pg = ensure_user_exists("pgserver")
+    nobody = pwd.getpwnam("nobody")
+    assert pg is not None
+    private = tmp_path / "home"
+    (private / "clone" / "bin").mkdir(parents=True)
+    private.chmod(0o700)
+
+    def can(user: pwd.struct_passwd, *test: str) -> bool:
+        return subprocess.run(["test", *test], user=user.pw_uid, group=user.pw_gid, check=False).returncode == 0
+
+    target = private / "clone" / "bin"
+    assert not can(pg, "-x", str(target))
+    assert private in procs.reachable_for(target / "postgres", pg.pw_uid, pg.pw_gid)
+    assert can(pg, "-x", str(target))  # passes through
+    assert not can(pg, "-r", str(private))  # but lists nothing
+    assert not can(nobody, "-x", str(target))  # and nobody else gained anything
+    assert procs.reachable_for(target / "postgres", pg.pw_uid, pg.pw_gid) == []  # granted once
