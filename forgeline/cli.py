@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from forgeline.bench.output import emit
 from forgeline.stack import Stack, StackError
 from services.common.settings import Settings, get_settings
 
@@ -189,7 +190,7 @@ def seed(
     address, SKUs) so any client can craft valid `cart.abandoned` events."""
     import asyncpg
 
-    from forgeline.seed import seed as write_seed
+    from forgeline.tools.seed import seed as write_seed
 
     settings = use_stack_env()
     if not settings.database_url:
@@ -219,7 +220,7 @@ def prepare(
     The Helm chart runs this as a hook Job before services start (and `--check` in their init
     containers); `forgeline up` does the same for the local stack by itself.
     """
-    from forgeline.prepare import NotPreparedError, prepare_platform
+    from forgeline.stack.prepare import NotPreparedError, prepare_platform
 
     try:
         done = asyncio.run(prepare_platform(get_settings(), check, wait, lambda msg: console.print(f"  {msg}")))
@@ -233,7 +234,7 @@ def prepare(
 @app.command()
 def trace(ident: Annotated[str, typer.Argument(help="A trace id, job id, echo id or event id")]) -> None:
     """Print the end-to-end span tree for an id, from the JSONL traces of every service."""
-    from forgeline.trace import find_traces, load_spans, render_tree
+    from forgeline.tools.trace import find_traces, load_spans, render_tree
 
     settings = use_stack_env()
     spans = load_spans(settings.state_dir / "traces")
@@ -247,30 +248,30 @@ def trace(ident: Annotated[str, typer.Argument(help="A trace id, job id, echo id
 @demo_app.command("all")
 def demo_all() -> None:
     """Run every demo that exists so far."""
-    from forgeline import demo
+    from forgeline.demos.all import run_all
 
     settings = use_stack_env()
-    ok = asyncio.run(demo.run_all(settings, Stack(settings).load_state(), print))
+    ok = asyncio.run(run_all(settings, Stack(settings).load_state(), print))
     raise typer.Exit(0 if ok else 1)
 
 
 @demo_app.command("spine")
 def demo_spine() -> None:
     """HTTP -> Kafka -> echo service -> Postgres -> Kafka -> SSE, narrated."""
-    from forgeline import demo
+    from forgeline.demos.spine import spine
 
     settings = use_stack_env()
-    ok = asyncio.run(demo.spine(settings, Stack(settings).load_state(), print))
+    ok = asyncio.run(spine(settings, Stack(settings).load_state(), print))
     raise typer.Exit(0 if ok else 1)
 
 
 @demo_app.command("image")
 def demo_image() -> None:
     """Image jobs: several prompts followed live, a cache hit, a compensated failure, balances."""
-    from forgeline import demo
+    from forgeline.demos.image import image
 
     settings = use_stack_env()
-    ok = asyncio.run(demo.image(settings, Stack(settings).load_state(), print))
+    ok = asyncio.run(image(settings, Stack(settings).load_state(), print))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -306,17 +307,17 @@ def dlq_replay(
 @demo_app.command("email")
 def demo_email() -> None:
     """Marketing email: seed the shop, five carts followed stage by stage, the mail that arrived."""
-    from forgeline import demo
+    from forgeline.demos.email import email
 
     settings = use_stack_env()
-    ok = asyncio.run(demo.email(settings, Stack(settings).load_state(), print))
+    ok = asyncio.run(email(settings, Stack(settings).load_state(), print))
     raise typer.Exit(0 if ok else 1)
 
 
 @demo_app.command("moderation")
 def demo_moderation() -> None:
     """Moderation: a mixed stream live through the tiers, one human review, one appeal, the tier mix."""
-    from forgeline.demo_moderation import moderation
+    from forgeline.demos.moderation import moderation
 
     settings = use_stack_env()
     ok = asyncio.run(moderation(settings, Stack(settings).load_state(), print))
@@ -327,7 +328,7 @@ def demo_moderation() -> None:
 def demo_codereview() -> None:
     """Code review: a signed pull_request webhook for a sample PR (local GitHub stand-in), the
     five agents working side by side, and the posted review as GitHub renders it."""
-    from forgeline.demo_codereview import codereview
+    from forgeline.demos.codereview import codereview
 
     settings = use_stack_env()
     ok = asyncio.run(codereview(settings, Stack(settings).load_state(), print))
@@ -511,19 +512,32 @@ def eval_moderation(
         console.print(f"  tier mix: {part['tier_mix']}  (targets {report['targets']['tier_mix']}, humans 1-2%)")
 
 
+@bench_app.command("up")
+def bench_up(
+    runs: Annotated[int, typer.Option(help="Cold starts to make, each in a fresh home")] = 10,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON here (e.g. docs/measurements/up-cpu-2core.json)")] = None,
+) -> None:
+    """Start the whole platform cold RUNS times (fresh home each time, models built once
+    before), wait until every part is healthy, stop it; print JSON: successes, p50/max
+    seconds to healthy, Ray retries. Never touches a running stack (own home, free ports)."""
+    from forgeline.bench.up import up
+
+    emit(up(get_settings(), runs=runs, progress=console.print), out)
+
+
 @bench_app.command("spine")
 def bench_spine(
     requests: Annotated[int, typer.Option(help="Gateway POSTs to send")] = 5000,
     messages: Annotated[int, typer.Option(help="Messages for the consumer-hop comparison")] = 500,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure the spine and print JSON: cold `up` time and idle RSS, FastStream hop vs raw
     aiokafka (ratio), and the gateway on the parts it uses: capacity (closed loop, 32 connections)
     and p50/p99 at the goal of 1,000 requests/s (open loop), with and without its consumer
     running. Runs its own throw-away stack and deletes it."""
-    from forgeline import bench
+    from forgeline.bench.spine import spine
 
-    result = bench.spine(get_settings(), requests=requests, messages=messages, progress=console.print)
-    print(json.dumps(result, indent=2))
+    emit(spine(get_settings(), requests=requests, messages=messages, progress=console.print), out)
 
 
 @bench_app.command("imagegen")
@@ -536,7 +550,7 @@ def bench_imagegen(
     ] = 0.0,
     batch_sizes: Annotated[str, typer.Option(help="With --gpus: max batch sizes to measure")] = "1,4,8,16",
     sizes: Annotated[str, typer.Option(help="With --gpus: image sides in pixels")] = "256,512",
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure image jobs on a throw-away stack: accept p50/p99 and accepted/s, job latency
     p50/p95 (fresh and cached), sagas/s for a burst, and the batched/unbatched throughput
@@ -545,12 +559,12 @@ def bench_imagegen(
     With --gpus 1 (on a GPU machine) it measures instead the Serve deployment alone on CUDA:
     images/s per max batch size and image size, each beside the unbatched path. Progress goes
     to stderr; the result is JSON on stdout."""
-    from forgeline import bench
+    from forgeline.bench.imagegen import imagegen
 
     if gpus > 0:
         from contextlib import redirect_stdout
 
-        from forgeline.bench_serve import measure
+        from forgeline.bench.serve import measure
 
         with redirect_stdout(sys.stderr):  # Ray's shutdown chatter must not mix with the JSON
             result = measure(
@@ -563,8 +577,8 @@ def bench_imagegen(
                 unbatched_baseline=True,
             )
     else:
-        result = bench.imagegen(get_settings(), accept_requests=accept_requests, jobs=jobs, burst=burst, progress=console.print)
-    print(json.dumps(result, indent=None if as_json else 2))
+        result = imagegen(get_settings(), accept_requests=accept_requests, jobs=jobs, burst=burst, progress=console.print)
+    emit(result, out)
 
 
 @bench_app.command("email")
@@ -574,16 +588,16 @@ def bench_email(
     backend: Annotated[
         str, typer.Option(help="LLM backend: template, local (SmolLM2 on CPU: use ~20 carts) or openai")
     ] = "template",
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure the email pipeline on a throw-away stack of only its own parts (as its pods
     would run): emails/s end to end (goal with the template backend >= 110/s, i.e. 100k a day
     in 15 minutes), p50/p95 per stage (context, retrieval, generation, guardrails, delivery)
     and the fallback rate. Progress on stderr."""
-    from forgeline import bench
+    from forgeline.bench.email import email
 
-    result = bench.email(get_settings(), carts=carts, users=users, backend=backend, progress=console.print)
-    print(json.dumps(result, indent=None if as_json else 2))
+    result = email(get_settings(), carts=carts, users=users, backend=backend, progress=console.print)
+    emit(result, out)
 
 
 @bench_app.command("llm")
@@ -592,7 +606,7 @@ def bench_llm(
     batch_sizes: Annotated[str, typer.Option(help="Comma-separated Serve max_batch_size values")] = "1,8",
     max_tokens: Annotated[int, typer.Option(help="Token limit per answer (the email composer asks 400)")] = 400,
     gpus: Annotated[float, typer.Option(help="GPUs per replica (0: CPU)")] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure the OpenAI-compatible LLM application's model (SmolLM2, schema-bound decoding)
     on a private Ray: generations/s and completion tokens/s per max batch size, each beside
@@ -600,12 +614,12 @@ def bench_llm(
     use --gpus 1 --batch-sizes 1,8,32 --requests 64. Progress on stderr."""
     from contextlib import redirect_stdout
 
-    from forgeline.bench_llm import email_chats, measure
+    from forgeline.bench.llm import email_chats, measure
 
     chats = email_chats(requests, max_tokens)
     with redirect_stdout(sys.stderr):  # Ray's shutdown chatter must not mix with the JSON
         result = measure([int(b) for b in batch_sizes.split(",")], chats, gpus, unbatched_baseline=True)
-    print(json.dumps(result, indent=None if as_json else 2))
+    emit(result, out)
 
 
 @bench_app.command("moderation")
@@ -614,13 +628,13 @@ def bench_moderation(
     texts: Annotated[int, typer.Option(help="Texts per tier-2 measurement point")] = 1024,
     batch_sizes: Annotated[str, typer.Option(help="Comma-separated Serve max_batch_size values for tier 2")] = "64",
     gpus: Annotated[float, typer.Option(help="GPUs per tier-2 replica (0: CPU)")] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure moderation: tier 1 items/s on one core (ratio to a naive re.search loop; goal
     >= 20,000/s), tier 1 end to end through Kafka on a throw-away stack (items/s, p95; goal
     < 500 ms) and tier 2 texts/s on Ray Serve, batched vs unbatched (on a GPU machine:
     --gpus 1 --batch-sizes 64,256; goal >= 5,000/s on an H100). Progress on stderr."""
-    from forgeline.bench_moderation import moderation
+    from forgeline.bench.moderation import moderation
 
     sizes = [int(b) for b in batch_sizes.split(",")]
     try:
@@ -628,7 +642,7 @@ def bench_moderation(
     except FileNotFoundError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
-    print(json.dumps(result, indent=None if as_json else 2))
+    emit(result, out)
 
 
 @bench_app.command("codereview")
@@ -637,16 +651,16 @@ def bench_codereview(
     burst: Annotated[int, typer.Option(help="PRs opened at once for the throughput")] = 50,
     files: Annotated[int, typer.Option(help="Files per PR")] = 5,
     lines: Annotated[int, typer.Option(help="Changed lines per PR")] = 200,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON result on stdout")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure code review on a throw-away stack: webhook-to-review latency p50/p95 for a
     5-file, ~200-line PR (goal p95 < 10 s with the static agents), the five agents in parallel
     vs sequentially (ratio, same run), reviews/minute under a burst of 50 PRs, and the
     estimated LLM cost per PR. Progress on stderr."""
-    from forgeline.bench_codereview import codereview
+    from forgeline.bench.codereview import codereview
 
     result = codereview(get_settings(), prs=prs, burst=burst, files=files, lines=lines, progress=console.print)
-    print(json.dumps(result, indent=None if as_json else 2))
+    emit(result, out)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ located without importing it. On a GPU the model runs in fp16 and requests are b
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import threading
 from dataclasses import dataclass
@@ -45,16 +46,30 @@ def smollm2_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+@functools.cache
+def smollm2_tokenizer() -> Any:
+    """SmolLM2's tokenizer, from the packaged GGUF file, loaded once per process."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(smollm2_dir()), gguf_file=GGUF_FILE)
+
+
+def chat_tokens(chat: Chat) -> int:
+    """How many tokens a conversation's prompt is for SmolLM2 (its chat template included)."""
+    encoded = smollm2_tokenizer().apply_chat_template(list(chat.messages), tokenize=True, add_generation_prompt=True)
+    return len(encoded["input_ids"])
+
+
 class LocalModel:
     """Model, tokenizer and the enforcer's tokenizer data, loaded once per process."""
 
     def __init__(self, want_gpu: bool = False) -> None:
         import torch
         from lmformatenforcer.tokenenforcer import TokenEnforcerTokenizerData
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         directory = str(smollm2_dir())
-        self.tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=GGUF_FILE)
+        self.tokenizer = smollm2_tokenizer()
         self.tokenizer.padding_side = "left"  # generation continues on the right
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

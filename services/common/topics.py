@@ -87,7 +87,7 @@ REVIEW_FINDINGS = TopicSpec("review.findings", AgentReport, "An agent's findings
 REVIEW_READY = TopicSpec("review.ready", ReviewReady, "A review run is complete, past its deadline or skipped: publish it.")
 REVIEW_POSTED = TopicSpec("review.posted", ReviewPosted, "A review was posted on the pull request.", consumed=False)
 
-BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench).", consumed=False)
+BENCH_IN = TopicSpec("bench.in", BenchPing, "Benchmark input (forgeline bench), read through the consumer policy.")
 BENCH_OUT = TopicSpec("bench.out", BenchPing, "Benchmark output (forgeline bench).", consumed=False)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (

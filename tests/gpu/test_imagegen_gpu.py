@@ -25,7 +25,7 @@ def test_model_loads_in_fp16_on_cuda_and_batches(tmp_path: Path) -> None:
 
 
 def test_serve_deployment_runs_on_the_gpu_with_batching(tmp_path: Path) -> None:
-    from forgeline.bench_serve import measure
+    from forgeline.bench.serve import measure
 
     result = measure([8], [256], steps=4, gpus=0.5, rounds=2, model_path=None, unbatched_baseline=False)
     point = result["points"][0]

@@ -23,7 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from forgeline.threaded_server import ThreadedServer
+from forgeline.standins.threaded_server import ThreadedServer
 
 PROBES = ("malformed", "toxic", "offbrand", "hallucinate")
 

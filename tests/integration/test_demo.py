@@ -2,7 +2,9 @@
 
 import pytest
 
-from forgeline import demo
+from forgeline.demos.email import email
+from forgeline.demos.image import image
+from forgeline.demos.spine import spine
 from forgeline.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -10,27 +12,27 @@ pytestmark = pytest.mark.e2e
 
 async def test_spine_demo_passes(stack: Stack) -> None:
     lines: list[str] = []
-    assert await demo.spine(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert await spine(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
     assert any("status 'done'" in line for line in lines)
 
 
 async def test_image_demo_passes(stack: Stack) -> None:
     lines: list[str] = []
-    assert await demo.image(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert await image(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
     assert any("cached=True" in line for line in lines)
     assert any("refunded failure" in line for line in lines)
 
 
 async def test_email_demo_passes(stack: Stack) -> None:
     lines: list[str] = []
-    assert await demo.email(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
+    assert await email(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
     assert any("FALLBACK (discount:" in line for line in lines)
 
 
 async def test_moderation_demo_passes(stack: Stack) -> None:
     if "moderation-rules" not in stack.load_state()["components"]:
         pytest.skip("moderation is off: no training data (../shared/data/moderation/labeled_data.csv is absent)")
-    from forgeline.demo_moderation import moderation
+    from forgeline.demos.moderation import moderation
 
     lines: list[str] = []
     assert await moderation(stack.settings, stack.load_state(), lines.append), "\n".join(lines)
@@ -39,7 +41,7 @@ async def test_moderation_demo_passes(stack: Stack) -> None:
 
 
 async def test_codereview_demo_passes(stack: Stack) -> None:
-    from forgeline.demo_codereview import codereview
+    from forgeline.demos.codereview import codereview
 
     lines: list[str] = []
     assert await codereview(stack.settings, stack.load_state(), lines.append), "\n".join(lines)

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from forgeline.seed import seed
 from forgeline.stack import Stack
+from forgeline.tools.seed import seed
 from services.common.retry import H_ERROR
 from services.common.topics import CART_ABANDONED
 from tests.integration.conftest import wait_for

@@ -10,7 +10,7 @@ import pytest
 import websockets
 
 from forgeline.stack import Stack
-from forgeline.trace import find_traces, load_spans, render_tree
+from forgeline.tools.trace import find_traces, load_spans, render_tree
 from tests.integration.conftest import new_tenant, wait_for
 
 pytestmark = pytest.mark.integration

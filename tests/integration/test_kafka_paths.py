@@ -9,8 +9,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from forgeline import procs
-from forgeline.stack import Stack
+from forgeline.stack import Stack, procs
 from services.common.events import BenchPing, EchoRequested
 from services.common.retry import H_ATTEMPT, H_ERROR, H_ERROR_TYPE
 from services.common.topics import BENCH_IN, ECHO_REQUESTED

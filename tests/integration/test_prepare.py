@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from forgeline.prepare import NotPreparedError, prepare_platform
+from forgeline.stack.prepare import NotPreparedError, prepare_platform
 from services.common.migrate import MIGRATIONS_DIR
 from services.common.settings import Settings
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from forgeline.github_standin import GitHubStandIn, server_error
+from forgeline.standins.github import GitHubStandIn, server_error
 from services.codereview.github import GitHubClient, ReviewComment
 
 pytestmark = pytest.mark.integration

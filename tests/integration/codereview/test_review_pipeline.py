@@ -13,8 +13,9 @@ import asyncpg
 import httpx
 import pytest
 
-from forgeline.github_standin import QueuedFailure, StandInClient
-from forgeline.review_samples import (
+from forgeline.stack import Stack
+from forgeline.standins.github import QueuedFailure, StandInClient
+from forgeline.standins.review_samples import (
     EXPECTED,
     NEW_STORE,
     clean_pull,
@@ -23,8 +24,7 @@ from forgeline.review_samples import (
     pull_request_payload,
     send_webhook,
 )
-from forgeline.stack import Stack
-from forgeline.tail import tail_consumer
+from forgeline.tools.tail import tail_consumer
 from services.codereview.store import rule_stats
 from services.common.topics import REVIEW_REQUESTED
 from tests.integration.conftest import wait_for

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from forgeline.tail import tail_consumer
+from forgeline.tools.tail import tail_consumer
 from services.codereview.webhook import sign
 from services.common.events import CodeReviewRequested
 from services.common.topics import REVIEW_REQUESTED

@@ -42,3 +42,16 @@ async def test_smollm2_answers_inside_the_schema_and_counts_tokens() -> None:
     assert outcome.prompt_tokens > 100 and 0 < outcome.completion_tokens <= 2 * request.max_tokens
     checks = run_guardrails(outcome.answer, CONTEXT, ["cheap"], ["shop.forgeline.example"])
     assert len(checks) == 5  # whatever a 135M model writes, every check gives a verdict
+
+
+def test_prompt_tokens_are_counted_by_the_models_tokenizer() -> None:
+    """What the code review bench reports as prompt tokens: SmolLM2's count, chat template included."""
+    from services.common.llm_local import Chat, chat_tokens, smollm2_tokenizer
+
+    code = "    total = sum(item.price * item.quantity for item in cart.items)\n" * 30
+    bare = Chat(({"role": "user", "content": ""},), None, 10)
+    with_code = Chat(({"role": "user", "content": code},), None, 10)
+    template_only = chat_tokens(bare)
+    assert template_only > 0
+    alone = len(smollm2_tokenizer()(code, add_special_tokens=False)["input_ids"])
+    assert abs(chat_tokens(with_code) - template_only - alone) <= 2  # the template's edges may merge a token

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from forgeline.github_standin import StandInState, create_app, rate_limited, server_error
+from forgeline.standins.github import StandInState, create_app, rate_limited, server_error
 from services.codereview.diff import added_lines
 from services.codereview.github import GitHubClient, GitHubError, RateLimitedError, ReviewComment
 

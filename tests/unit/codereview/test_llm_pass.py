@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from forgeline.review_samples import changed_files, planted_pull
+from forgeline.standins.review_samples import changed_files, planted_pull
 from services.codereview.llm_pass import llm_findings, numbered_hunks, review_request
 from services.common.llm import Completion, LLMRequest
 

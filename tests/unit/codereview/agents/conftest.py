@@ -1,4 +1,4 @@
-from forgeline.review_samples import changed_files
+from forgeline.standins.review_samples import changed_files
 from services.codereview.changes import ChangedFile
 
 

@@ -3,7 +3,7 @@ are reported, and a tidy change gets nothing."""
 
 import pytest
 
-from forgeline.review_samples import EXPECTED, changed_files, clean_pull, planted_pull
+from forgeline.standins.review_samples import EXPECTED, changed_files, clean_pull, planted_pull
 from services.codereview.agents import AGENTS, run_agent
 from services.codereview.agents.security import entropy
 from services.common.events import ReviewAgent

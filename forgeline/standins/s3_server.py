@@ -1,6 +1,6 @@
 """The local S3 server: MiniStack's ASGI app served by uvicorn (httptools, uvloop).
 
-    python -m forgeline.s3_server --host 127.0.0.1 --port 24566
+    python -m forgeline.standins.s3_server --host 127.0.0.1 --port 24566
 
 MiniStack's own entry point serves the same app with hypercorn, whose pure-Python HTTP
 parsing made the server the local Kafka's bottleneck: Tansu writes every produced batch,

@@ -8,7 +8,7 @@ records every posted review, and can be told to fail the next requests (5xx, or 
 with `Retry-After`), so the client's retries are exercised over real HTTP.
 
 Tests in-process use `GitHubStandIn(...).state`; a stand-in in its own process
-(`python -m forgeline.github_standin --port P`) is driven through its `/_standin/` routes.
+(`python -m forgeline.standins.github --port P`) is driven through its `/_standin/` routes.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from forgeline.stack import STANDIN_TOKEN as DEFAULT_TOKEN
-from forgeline.threaded_server import ThreadedServer
+from forgeline.standins.threaded_server import ThreadedServer
 from services.codereview.diff import added_lines
 
 

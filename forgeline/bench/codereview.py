@@ -10,23 +10,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 from typing import Any
 
 import httpx
 
-from forgeline.bench import Say, bench_stack, latency_ms
-from forgeline.github_standin import StandInClient
-from forgeline.review_samples import changed_files, fake_sha, pull_request_payload, send_webhook, sized_pull
+from forgeline.bench.harness import bench_stack, latency_ms
+from forgeline.demos.narrate import Say
 from forgeline.stack import Stack
-from forgeline.tail import tail_consumer
+from forgeline.standins.github import StandInClient
+from forgeline.standins.review_samples import changed_files, fake_sha, pull_request_payload, send_webhook, sized_pull
+from forgeline.tools.tail import tail_consumer
 from services.codereview.agents import AGENTS, run_agent
 from services.codereview.github import PullFile
-from services.codereview.llm_pass import CHARS_PER_TOKEN, review_request
+from services.codereview.llm_pass import review_request
 from services.codereview.plan import plan_review
 from services.common.events import ReviewPosted
+from services.common.llm_local import Chat, chat_tokens
 from services.common.settings import Settings
 from services.common.topics import REVIEW_POSTED
 
@@ -42,7 +43,6 @@ def codereview(settings: Settings, *, prs: int, burst: int, files: int, lines: i
     pull = sized_pull(files, lines)
     changed = changed_files(pull)
     result: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count()},
         "pr": {"files": len(changed), "changed_lines": sum(len(f.added) for f in changed)},
     }
     progress("1/4 agents in process: all five side by side vs one after another ...")
@@ -144,7 +144,8 @@ async def at_once(stack: Stack, pull: Any, count: int) -> dict[str, Any]:
 
 def cost_estimate(pull: Any, settings: Settings) -> dict[str, Any]:
     """Tokens the agents' LLM pass sends for this PR (the real prompts, each agent within its
-    share of the PR's budget) beside what it would send unbudgeted, priced at reference rates."""
+    share of the PR's budget, counted by SmolLM2's tokenizer with its chat template) beside what
+    it would send unbudgeted, priced at reference rates."""
     files = changed_files(pull)
     plan = plan_review(
         [PullFile(filename=f.path, status=f.status, additions=len(f.added), patch=f.patch) for f in files],
@@ -160,13 +161,14 @@ def cost_estimate(pull: Any, settings: Settings) -> dict[str, Any]:
         for agent in plan.agents:
             request = review_request(agent, files, budget)
             if request is not None:
-                prompt += (len(request.system) + len(request.prompt)) // CHARS_PER_TOKEN
+                prompt += chat_tokens(Chat.of(request))
                 completion += request.max_tokens
         return prompt, completion
 
     prompt, completion = tokens(plan.budget_tokens // max(1, len(plan.agents)))
     unbudgeted = tokens(10**9)
     return {
+        "tokenizer": "SmolLM2-135M-Instruct (the platform's local LLM; a hosted model's tokenizer counts differently)",
         "agents": len(plan.agents),
         "budget_tokens": plan.budget_tokens,
         "prompt_tokens": prompt,

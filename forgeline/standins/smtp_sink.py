@@ -1,6 +1,6 @@
 """A local SMTP sink (aiosmtpd) that keeps every message as a `.eml` file.
 
-`python -m forgeline.smtp_sink --port 22525 --dir .forgeline/mail`
+`python -m forgeline.standins.smtp_sink --port 22525 --dir .forgeline/mail`
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Throughput of the OpenAI-compatible LLM application's model deployment, batched vs not.
 
-    python -m forgeline.bench_llm --batch-sizes 1,8,32 --requests 64 --gpus 1
+    python -m forgeline.bench.llm --batch-sizes 1,8,32 --requests 64 --gpus 1
 
 It starts a private Ray, deploys the same application `forgeline up` deploys (one replica,
 `max_batch_size` = the point measured), keeps `batch` requests in flight through a deployment
@@ -25,13 +25,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from forgeline.bench.output import emit
 from services.common.llm_local import Chat
 from services.common.settings import Settings
 
 
 def email_chats(count: int, max_tokens: int) -> list[Chat]:
     """`count` distinct email requests, as the composer builds them (seeded shop vocabulary)."""
-    from forgeline.seed import CATEGORIES, COHORTS, FIRST, TEMPLATE_LINES
+    from forgeline.tools.seed import CATEGORIES, COHORTS, FIRST, TEMPLATE_LINES
     from services.email.context import CartContext, ItemLine, Promotion, Shopper
     from services.email.generation import build_request
     from services.email.retrieval import Template
@@ -124,7 +125,7 @@ def measure(batch_sizes: list[int], chats: list[Chat], gpus: float, unbatched_ba
     """Deploy once per batch size; JSON-ready result with the batched/unbatched ratio per point."""
     from ray import serve
 
-    from forgeline.bench_serve import private_ray
+    from forgeline.bench.serve import private_ray
     from services.llm.serve_app import APP_NAME, build_app
 
     points: list[dict[str, Any]] = []
@@ -160,7 +161,7 @@ def measure(batch_sizes: list[int], chats: list[Chat], gpus: float, unbatched_ba
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of `python -m forgeline.bench_llm`."""
+    """Entry point of `python -m forgeline.bench.llm`."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-sizes", default="1,8", help="comma-separated max_batch_size values")
     parser.add_argument("--requests", type=int, default=16, help="email requests measured per point (the first N of --chats)")
@@ -176,10 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         save_chats(chats, args.save_chats)
         return
     result = measure([int(b) for b in args.batch_sizes.split(",")], chats, args.gpus, not args.no_baseline)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import uuid
 
 import httpx
 
-from forgeline.github_standin import file_entry
+from forgeline.standins.github import file_entry
 from services.codereview.changes import ChangedFile
 from services.codereview.webhook import sign
 

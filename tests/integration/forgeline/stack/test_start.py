@@ -11,8 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from forgeline import procs
-from forgeline.stack import Stack, StackError, isolated_settings
+from forgeline.stack import Stack, StackError, isolated_settings, procs
 
 pytestmark = pytest.mark.integration
 

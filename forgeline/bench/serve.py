@@ -1,6 +1,6 @@
 """Throughput of the Ray Serve image deployment alone, by batch size (CPU here, CUDA on a GPU node).
 
-    python -m forgeline.bench_serve --batch-sizes 1,4,8,16 --sizes 256,512 --gpus 1
+    python -m forgeline.bench.serve --batch-sizes 1,4,8,16 --sizes 256,512 --gpus 1
 
 It starts a private Ray, deploys the same application `forgeline up` deploys (one replica,
 `max_batch_size` = the point measured), keeps `2 x batch` requests in flight through a
@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from forgeline.bench.output import emit
 from services.common.events import ImageParams
 from services.common.settings import Settings, get_settings
 
@@ -105,7 +106,7 @@ def measure(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of `python -m forgeline.bench_serve`."""
+    """Entry point of `python -m forgeline.bench.serve`."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-sizes", default="1,4,8,16", help="comma-separated max_batch_size values")
     parser.add_argument("--sizes", default="256,512", help="comma-separated image sides in pixels")
@@ -125,10 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         args.model,
         args.unbatched_baseline,
     )
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

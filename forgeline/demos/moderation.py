@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from forgeline.demo import Say, _gateway_and_key
-from forgeline.tail import tail_consumer
+from forgeline.demos.narrate import Say, gateway_and_key
+from forgeline.tools.tail import tail_consumer
 from services.common.events import ModerationDecided, ReviewRequested
 from services.common.settings import Settings
 from services.common.topics import MODERATION_DECIDED, MODERATION_REVIEW
@@ -37,7 +37,7 @@ STREAM: list[tuple[str, str, str, list[str]]] = [
 
 async def moderation(settings: Settings, state: dict[str, Any], say: Say, timeout_s: float = 90.0) -> bool:
     """Submit the stream, narrate each decision live, review one item, appeal one, print the tier mix."""
-    gateway, key = _gateway_and_key(state, say)
+    gateway, key = gateway_and_key(state, say)
     if not gateway or not key:
         return False
     if "moderation-rules" not in state.get("components", {}):

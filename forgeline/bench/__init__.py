@@ -1,0 +1,1 @@
+"""`forgeline bench ...`: each bench writes JSON (docs/measurements/) from a stack of its own."""

@@ -1,0 +1,1 @@
+"""The local stand-ins of outside services: S3, SMTP and GitHub."""

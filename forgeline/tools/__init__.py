@@ -1,0 +1,1 @@
+"""Operator tools: seed data, render a trace, follow a topic."""
