@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 
 from services.codereview.github import GitHubClient
 from services.codereview.handlers import (
@@ -34,15 +33,12 @@ from services.codereview.handlers import (
     sweep_deadlines,
 )
 from services.codereview.plan import ALL_AGENTS
-from services.common.broker import create_broker, publisher
 from services.common.clients import create_pg_pool
-from services.common.consumer import consume
-from services.common.events import AgentReport, CodeReviewRequested, ReviewAgent, ReviewReady, ReviewTask
+from services.common.events import ReviewAgent, ReviewTask
 from services.common.faults import faults
-from services.common.http import consumer_service
 from services.common.llm import create_llm
+from services.common.service import ConsumerService
 from services.common.settings import Settings, get_settings
-from services.common.telemetry import setup_telemetry
 from services.common.topics import REVIEW_FINDINGS, REVIEW_READY, REVIEW_REQUESTED, REVIEW_TASKS
 
 log = logging.getLogger("forgeline.codereview")
@@ -63,19 +59,17 @@ def review_settings(s: Settings) -> ReviewSettings:
 
 def _service(
     settings: Settings,
-    service: str,
-    subscribe: Callable[[KafkaBroker, Callable[[], ReviewDeps]], None],
+    name: str,
+    subscribe: Callable[[ConsumerService[ReviewDeps]], None],
     background: Callable[[ReviewDeps], Coroutine[Any, Any, None]] | None = None,
 ) -> FastAPI:
-    """A code review consumer service: `subscribe(broker, deps)` wires its consumers; `deps()`
-    is valid once the service has started (Postgres, GitHub client, publisher)."""
-    setup_telemetry(settings, service)
-    broker = create_broker(settings, service)
-    holder: list[ReviewDeps] = []
-    subscribe(broker, lambda: holder[0])
+    """A code review consumer service: `subscribe(service)` wires its consumers; their handlers
+    get the review's dependencies (Postgres, the GitHub client, the publisher, the LLM)."""
+    service = ConsumerService[ReviewDeps](name, settings)
+    subscribe(service)
 
     @asynccontextmanager
-    async def resources(app: FastAPI) -> AsyncIterator[None]:
+    async def resources(app: FastAPI) -> AsyncIterator[ReviewDeps]:
         app.state.pool = pool = await create_pg_pool(settings, max_size=settings.codereview_agent_concurrency * 2 + 4)
         http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=settings.client_timeout_s))
         github = GitHubClient(
@@ -88,12 +82,11 @@ def _service(
         # The LLM pass is opt-in, and the template backend has nothing to say about code.
         llm = create_llm(settings, http) if settings.codereview_llm_pass and settings.llm_backend != "template" else None
         deps = ReviewDeps(
-            pool=pool, publish=publisher(broker), github=github, settings=review_settings(settings), faults=faults(), llm=llm
+            pool=pool, publish=service.publish(), github=github, settings=review_settings(settings), faults=faults(), llm=llm
         )
-        holder.append(deps)
-        task = asyncio.create_task(background(holder[0])) if background else None
+        task = asyncio.create_task(background(deps)) if background else None
         try:
-            yield
+            yield deps
         finally:
             if task is not None:
                 task.cancel()
@@ -102,70 +95,58 @@ def _service(
             await http.aclose()
             await pool.close()
 
-    return consumer_service(service, broker, resources)
+    return service.app(resources)
 
 
 def create_orchestrator_app(settings: Settings | None = None) -> FastAPI:
     """Group `codereview-orchestrator` on review.requested."""
-    settings = settings or get_settings()
-    s = settings
 
-    def subscribe(broker: KafkaBroker, deps: Callable[[], ReviewDeps]) -> None:
-        async def handle(event: CodeReviewRequested) -> None:
-            await orchestrate(event, deps())
+    def subscribe(service: ConsumerService[ReviewDeps]) -> None:
+        service.consume(REVIEW_REQUESTED, service.name, orchestrate)
 
-        consume(broker, REVIEW_REQUESTED, "codereview-orchestrator", handle, s)
-
-    return _service(settings, "codereview-orchestrator", subscribe)
+    return _service(settings or get_settings(), "codereview-orchestrator", subscribe)
 
 
 def create_agents_app(agents: Sequence[ReviewAgent] = ALL_AGENTS, settings: Settings | None = None) -> FastAPI:
     """One consumer group per agent (`codereview-<agent>`) on review.tasks, in one process."""
-    settings = settings or get_settings()
-    s = settings
 
-    def subscribe(broker: KafkaBroker, deps: Callable[[], ReviewDeps]) -> None:
+    def subscribe(service: ConsumerService[ReviewDeps]) -> None:
         for agent in agents:
-            consume_tasks(broker, agent, deps, s)
+            consume_tasks(service, agent)
 
     name = "codereview-agents" if len(agents) > 1 else f"codereview-{agents[0]}"
-    return _service(settings, name, subscribe)
+    return _service(settings or get_settings(), name, subscribe)
 
 
-def consume_tasks(broker: KafkaBroker, agent: ReviewAgent, deps: Callable[[], ReviewDeps], settings: Settings) -> None:
+def consume_tasks(service: ConsumerService[ReviewDeps], agent: ReviewAgent) -> None:
     """Agent `agent`'s consumer: its own group, its own tasks only; a dead-lettered task is
     reported as a failed agent so the review does not wait for the deadline."""
 
-    async def handle(task: ReviewTask) -> None:
+    async def handle(task: ReviewTask, deps: ReviewDeps) -> None:
         if task.agent == agent:
-            await review_task(task, deps())
+            await review_task(task, deps)
 
     async def on_dead_letter(task: Any, reason: str) -> None:
         if isinstance(task, ReviewTask) and task.agent == agent:
-            await report_failure(task, reason, deps())
+            await report_failure(task, reason, service.deps)
 
-    consume(
-        broker,
+    concurrency = service.settings.codereview_agent_concurrency
+    service.consume(
         REVIEW_TASKS,
         f"codereview-{agent}",
         handle,
-        settings,
-        batch_size=settings.codereview_agent_concurrency * 2,
-        concurrency=settings.codereview_agent_concurrency,
+        batch_size=concurrency * 2,
+        concurrency=concurrency,
         on_dead_letter=on_dead_letter,
     )
 
 
 def create_aggregator_app(settings: Settings | None = None) -> FastAPI:
     """Group `codereview-aggregator` on review.findings, and the deadline sweep."""
-    settings = settings or get_settings()
-    s = settings
+    s = settings or get_settings()
 
-    def subscribe(broker: KafkaBroker, deps: Callable[[], ReviewDeps]) -> None:
-        async def handle(report: AgentReport) -> None:
-            await collect_report(report, deps())
-
-        consume(broker, REVIEW_FINDINGS, "codereview-aggregator", handle, s)
+    def subscribe(service: ConsumerService[ReviewDeps]) -> None:
+        service.consume(REVIEW_FINDINGS, service.name, collect_report)
 
     async def sweep(deps: ReviewDeps) -> None:
         while True:
@@ -175,18 +156,13 @@ def create_aggregator_app(settings: Settings | None = None) -> FastAPI:
             except Exception:  # the next sweep tries again; a crash here would stop every deadline
                 log.exception("deadline sweep failed")
 
-    return _service(settings, "codereview-aggregator", subscribe, background=sweep)
+    return _service(s, "codereview-aggregator", subscribe, background=sweep)
 
 
 def create_publisher_app(settings: Settings | None = None) -> FastAPI:
     """Group `codereview-publisher` on review.ready."""
-    settings = settings or get_settings()
-    s = settings
 
-    def subscribe(broker: KafkaBroker, deps: Callable[[], ReviewDeps]) -> None:
-        async def handle(event: ReviewReady) -> None:
-            await publish_review(event, deps())
+    def subscribe(service: ConsumerService[ReviewDeps]) -> None:
+        service.consume(REVIEW_READY, service.name, publish_review)
 
-        consume(broker, REVIEW_READY, "codereview-publisher", handle, s)
-
-    return _service(settings, "codereview-publisher", subscribe)
+    return _service(settings or get_settings(), "codereview-publisher", subscribe)

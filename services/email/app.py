@@ -9,16 +9,14 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from services.common.broker import create_broker, publish_event
+from services.common.broker import publish_event
 from services.common.clients import create_pg_pool, create_redis
-from services.common.consumer import consume
 from services.common.embeddings import embed
-from services.common.events import CartAbandoned, EmailDelivered, EmailFailed, EmailOutbound
+from services.common.events import EmailDelivered, EmailFailed, EmailOutbound
 from services.common.faults import faults
-from services.common.http import consumer_service
 from services.common.llm import create_llm
+from services.common.service import ConsumerService
 from services.common.settings import Settings, get_settings
-from services.common.telemetry import setup_telemetry
 from services.common.topics import CART_ABANDONED, EMAIL_DELIVERED, EMAIL_FAILED, EMAIL_OUTBOUND
 from services.email.context import ItemCatalogue
 from services.email.delivery import DeliveryDeps, SmtpMailer, dead_lettered, deliver_email
@@ -29,39 +27,30 @@ from services.email.retrieval import TemplateIndex, create_qdrant
 def create_composer_app(settings: Settings | None = None) -> FastAPI:
     """`python -m services.email compose`: group `email-composer` on cart.abandoned."""
     settings = settings or get_settings()
-    service = "email-composer"
-    setup_telemetry(settings, service)
-    broker = create_broker(settings, service)
-    deps: list[ComposeDeps] = []
-
-    async def on_cart_abandoned(event: CartAbandoned) -> None:
-        await compose_email(event, deps[0])
-
-    consume(
-        broker,
+    service = ConsumerService[ComposeDeps]("email-composer", settings)
+    service.consume(
         CART_ABANDONED,
-        service,
-        on_cart_abandoned,
-        settings,
+        service.name,
+        compose_email,
         batch_size=settings.email_batch_size,
         concurrency=settings.email_concurrency,
     )
 
     @asynccontextmanager
-    async def resources(app: FastAPI) -> AsyncIterator[None]:
+    async def resources(app: FastAPI) -> AsyncIterator[ComposeDeps]:
         app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
         redis = create_redis(settings)
         http = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=settings.client_timeout_s))
-        qdrant = create_qdrant(settings.qdrant_url, settings.state_dir, service)
+        qdrant = create_qdrant(settings.qdrant_url, settings.state_dir, service.name)
         index = TemplateIndex(qdrant, pool)
         await index.ensure_collection()
         await embed(["warm-up"])  # load MiniLM now (~5 s), not inside the first cart's latency
 
         async def publish(event: EmailOutbound) -> None:
-            await publish_event(broker, EMAIL_OUTBOUND, event)
+            await publish_event(service.broker, EMAIL_OUTBOUND, event)
 
-        deps.append(
-            ComposeDeps(
+        try:
+            yield ComposeDeps(
                 pool=pool,
                 catalogue=ItemCatalogue(pool, redis, settings.email_item_cache_ttl_s),
                 index=index,
@@ -72,57 +61,46 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
                 allowed_domains=settings.email_allowed_link_domains,
                 max_attempts=settings.email_generation_attempts,
             )
-        )
-        try:
-            yield
         finally:
             await qdrant.close()
             await http.aclose()
             await redis.aclose()
             await pool.close()
 
-    return consumer_service(service, broker, resources)
+    return service.app(resources)
 
 
 def create_delivery_app(settings: Settings | None = None) -> FastAPI:
     """`python -m services.email deliver`: group `email-delivery` on email.outbound."""
     settings = settings or get_settings()
-    service = "email-delivery"
-    setup_telemetry(settings, service)
-    broker = create_broker(settings, service)
-    deps: list[DeliveryDeps] = []
-
-    async def on_email_outbound(event: EmailOutbound) -> None:
-        await deliver_email(event, deps[0])
+    service = ConsumerService[DeliveryDeps]("email-delivery", settings)
 
     async def on_dead_letter(event: EmailOutbound, reason: str) -> None:
-        await publish_event(broker, EMAIL_FAILED, dead_lettered(event, reason))
+        await publish_event(service.broker, EMAIL_FAILED, dead_lettered(event, reason))
 
-    consume(
-        broker,
+    service.consume(
         EMAIL_OUTBOUND,
-        service,
-        on_email_outbound,
-        settings,
+        service.name,
+        deliver_email,
         batch_size=settings.email_batch_size,
         concurrency=settings.email_concurrency,
         on_dead_letter=on_dead_letter,
     )
 
     @asynccontextmanager
-    async def resources(app: FastAPI) -> AsyncIterator[None]:
+    async def resources(app: FastAPI) -> AsyncIterator[DeliveryDeps]:
         if not settings.smtp_host:
             raise RuntimeError("SMTP_HOST is not set: run `forgeline up` (it starts an SMTP sink) or point it at a server")
         app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
 
         async def delivered(event: EmailDelivered) -> None:
-            await publish_event(broker, EMAIL_DELIVERED, event)
+            await publish_event(service.broker, EMAIL_DELIVERED, event)
 
         async def failed(event: EmailFailed) -> None:
-            await publish_event(broker, EMAIL_FAILED, event)
+            await publish_event(service.broker, EMAIL_FAILED, event)
 
-        deps.append(
-            DeliveryDeps(
+        try:
+            yield DeliveryDeps(
                 pool=pool,
                 mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.client_timeout_s),
                 publish_delivered=delivered,
@@ -131,10 +109,7 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
                 sender=settings.email_from,
                 cap_hours=settings.email_frequency_cap_hours,
             )
-        )
-        try:
-            yield
         finally:
             await pool.close()
 
-    return consumer_service(service, broker, resources)
+    return service.app(resources)

@@ -7,13 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.common.broker import create_broker
 from services.common.clients import create_temporal_client
-from services.common.consumer import consume
 from services.common.events import ImageRequested
-from services.common.http import ReadyCheck, consumer_service
+from services.common.http import ReadyCheck
+from services.common.service import ConsumerService
 from services.common.settings import Settings, get_settings
-from services.common.telemetry import setup_telemetry
 from services.common.topics import IMAGE_REQUESTED
 from services.imagegen.handlers import SagaStarter, TemporalSagaStarter, start_image_saga
 
@@ -24,20 +22,17 @@ GROUP = "imagegen"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The consumer as an ASGI app (Temporal client and broker connected in its lifespan)."""
     settings = settings or get_settings()
-    setup_telemetry(settings, SERVICE)
-    broker = create_broker(settings, SERVICE)
-    starters: list[SagaStarter] = []
+    service = ConsumerService[SagaStarter](SERVICE, settings)
 
-    async def on_image_requested(event: ImageRequested) -> None:
-        await start_image_saga(event, starters[0], settings)
+    async def on_image_requested(event: ImageRequested, starter: SagaStarter) -> None:
+        await start_image_saga(event, starter, settings)
 
-    consume(broker, IMAGE_REQUESTED, GROUP, on_image_requested, settings)
+    service.consume(IMAGE_REQUESTED, GROUP, on_image_requested)
 
     @asynccontextmanager
-    async def resources(app: FastAPI) -> AsyncIterator[None]:
+    async def resources(app: FastAPI) -> AsyncIterator[SagaStarter]:
         app.state.temporal = client = await create_temporal_client(settings)
-        starters.append(TemporalSagaStarter(client))
-        yield
+        yield TemporalSagaStarter(client)
 
     def temporal_ready(app: FastAPI) -> ReadyCheck:
         async def ready() -> None:
@@ -45,4 +40,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return ready
 
-    return consumer_service("forgeline-imagegen", broker, resources, {"temporal": temporal_ready}, postgres=False)
+    return service.app(resources, {"temporal": temporal_ready}, postgres=False)

@@ -15,14 +15,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.common.broker import create_broker, publisher
 from services.common.clients import create_pg_pool
-from services.common.consumer import consume
 from services.common.events import ContentSubmitted, ModerationTask
-from services.common.http import consumer_service
 from services.common.llm import create_llm
+from services.common.service import ConsumerService
 from services.common.settings import Settings, get_settings
-from services.common.telemetry import setup_telemetry
 from services.common.topics import CONTENT_SUBMITTED, MODERATION_TIER2, MODERATION_TIER3, TopicSpec
 from services.moderation.handlers import (
     ClassifierDeps,
@@ -40,41 +37,26 @@ from services.moderation.rules import RuleBook
 
 def _tier_service(
     settings: Settings,
-    service: str,
+    name: str,
     source: TopicSpec,
-    handler: Callable[[Any, Any], Awaitable[None]],
+    handler: Callable[[Any, Any], Awaitable[object]],
     make_deps: Callable[[TierDeps, httpx.AsyncClient], TierDeps],
 ) -> FastAPI:
     """A consumer service for one tier: batched reads of `source`, `handler(event, deps)`."""
-    setup_telemetry(settings, service)
-    broker = create_broker(settings, service)
-    deps: list[TierDeps] = []
-
-    async def on_event(event: Any) -> None:
-        await handler(event, deps[0])
-
-    consume(
-        broker,
-        source,
-        service,
-        on_event,
-        settings,
-        batch_size=settings.moderation_batch_size,
-        concurrency=settings.moderation_concurrency,
-    )
+    service = ConsumerService[TierDeps](name, settings)
+    service.consume(source, name, handler, batch_size=settings.moderation_batch_size, concurrency=settings.moderation_concurrency)
 
     @asynccontextmanager
-    async def resources(app: FastAPI) -> AsyncIterator[None]:
+    async def resources(app: FastAPI) -> AsyncIterator[TierDeps]:
         app.state.pool = pool = await create_pg_pool(settings, max_size=settings.moderation_concurrency + 4)
         http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=settings.client_timeout_s))
-        deps.append(make_deps(TierDeps(pool=pool, publish=publisher(broker), service=service), http))
         try:
-            yield
+            yield make_deps(TierDeps(pool=pool, publish=service.publish(), service=name), http)
         finally:
             await http.aclose()
             await pool.close()
 
-    return consumer_service(service, broker, resources)
+    return service.app(resources)
 
 
 def create_rules_app(settings: Settings | None = None) -> FastAPI:

@@ -19,7 +19,7 @@ import yaml
 
 import services
 from forgeline.stack import Stack
-from services.common import http
+from services.common import http, service
 from services.common.settings import Settings, get_settings
 from services.common.topics import ALL_TOPICS, all_topic_names
 
@@ -246,11 +246,8 @@ def registrations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, s
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     monkeypatch.setattr(http, "serve", lambda app, port: None)
-    for info in pkgutil.walk_packages(services.__path__, "services."):
-        if info.name.endswith(".app"):
-            module = importlib.import_module(info.name)
-            if hasattr(module, "consume"):
-                monkeypatch.setattr(module, "consume", lambda broker, spec, group, *a, **k: seen.append((spec.name, group)))
+    # Every consumer subscribes through the one service shell.
+    monkeypatch.setattr(service, "consume", lambda broker, spec, group, *a, **k: seen.append((spec.name, group)))
     yield seen
     get_settings.cache_clear()
 
