@@ -62,6 +62,8 @@ class StartAttemptError(Exception):
 class Stack:
     """Starts, checks and stops the local platform described by `settings`."""
 
+    INFRA, APPS, SERVICES = INFRA, APPS, SERVICES  # the parts' names, also for callers with no settings
+
     def __init__(self, settings: Settings, progress: Progress | None = None) -> None:
         self.settings = settings
         self.home = settings.state_dir
@@ -69,8 +71,6 @@ class Stack:
         self.state_file = self.home / "stack.json"
         self.components: dict[str, Component] = build(settings)
         self._popen: dict[str, Any] = {}
-
-    INFRA, APPS, SERVICES = INFRA, APPS, SERVICES
 
     def endpoints_env(self) -> dict[str, str]:
         """The endpoint variables every service and client of this stack reads."""

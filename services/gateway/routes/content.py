@@ -1,24 +1,21 @@
-"""Moderation over HTTP: submit content, read its decision, appeal; reviewers work the queue.
-
-Tenants see only their own items. Reviewers (API keys with the `reviewer` or `admin` role)
-are the platform's trust-and-safety staff: they see every tenant's queue, claim an item for a
-while (claims expire, so nothing stays stuck) and decide it. An appeal goes to its own lane;
-its outcome supersedes the original decision, which stays in the audit trail.
+"""Moderation over HTTP for tenants: submit content (one item or a batch), read its decision,
+appeal it. Tenants see only their own items; an appeal goes to its own review lane and its
+outcome supersedes the original decision, which stays in the audit trail (routes/review.py).
 No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
 """
 
 import asyncio
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Request
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.broker import publish_event
-from services.common.events import ContentFields, ContentSubmitted, Decision, ModerationDecided, ReviewLane, ReviewRequested
+from services.common.events import ContentFields, ContentSubmitted, Decision, ModerationDecided, ReviewRequested
 from services.common.settings import Settings
-from services.common.topics import CONTENT_SUBMITTED, MODERATION_DECIDED, MODERATION_REVIEW
+from services.common.topics import CONTENT_SUBMITTED, MODERATION_REVIEW
 from services.gateway.auth import Caller
 from services.gateway.tenants import Tenant
 from services.moderation import store
@@ -75,34 +72,6 @@ class AppealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
-
-
-class ReviewDecision(BaseModel):
-    """A reviewer's decision on a claimed item."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    decision: Decision
-    reason: str = Field(min_length=1, max_length=2000)
-    lane: ReviewLane = "review"
-
-
-class Claimed(BaseModel):
-    """The claim and when it lapses."""
-
-    content_id: uuid.UUID
-    lane: ReviewLane
-    claimed_until: str
-
-
-async def current_reviewer(tenant: Caller) -> Tenant:
-    """Dependency: a caller with the reviewer (or admin) role, else 403."""
-    if tenant.role not in ("reviewer", "admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key has no reviewer role; ask an admin for a reviewer key")
-    return tenant
-
-
-Reviewer = Annotated[Tenant, Depends(current_reviewer)]
 
 
 def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
@@ -177,62 +146,6 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         announcement = ReviewRequested(tenant_id=tenant.id, content_id=content_id, lane="appeal", reason=body.reason)
         await publish_event(broker, MODERATION_REVIEW, announcement)
         return ContentAccepted(content_id=content_id, status="appealed")
-
-    return router
-
-
-def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
-    """The human review queue (reviewer role only)."""
-    router = APIRouter(prefix="/v1/review", tags=["moderation"])
-    policy_version = configured_policy(settings.moderation_policy_path).version
-
-    @router.get("/queue", response_model=list[store.QueueItem])
-    async def queue(
-        reviewer: Reviewer,
-        request: Request,
-        lane: ReviewLane = "review",
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> list[store.QueueItem]:
-        """Open items, oldest first, with tier scores and matched rules; claimed items are hidden."""
-        return await store.review_queue(request.app.state.pool, lane, limit)
-
-    @router.post("/{content_id}/claim", response_model=Claimed)
-    async def claim(content_id: uuid.UUID, reviewer: Reviewer, request: Request, lane: ReviewLane = "review") -> Claimed:
-        """Claim an item for `MODERATION_REVIEW_CLAIM_TTL_S` seconds (claiming again renews it)."""
-        try:
-            ttl_s = settings.moderation_review_claim_ttl_s
-            until = await store.claim(request.app.state.pool, content_id, lane, reviewer.id, ttl_s)
-        except LookupError as error:
-            raise HTTPException(404, str(error)) from error
-        except store.ConflictError as error:
-            raise HTTPException(409, str(error)) from error
-        return Claimed(content_id=content_id, lane=lane, claimed_until=until)
-
-    @router.post("/{content_id}/decision", response_model=ModerationDecided)
-    async def decide(content_id: uuid.UUID, body: ReviewDecision, reviewer: Reviewer, request: Request) -> ModerationDecided:
-        """Decide a claimed item; in the appeal lane the outcome supersedes the original decision."""
-        pool = request.app.state.pool
-        if not await store.holds_claim(pool, content_id, body.lane, reviewer.id):
-            raise HTTPException(409, f"claim content {content_id} in the {body.lane} lane first (or your claim expired)")
-        row = await store.content_row(pool, content_id)
-        assert row is not None  # a review row references its content
-        evidence: dict[str, Any] = store.evidence_of(row)
-        decided = await store.record_decision(
-            pool,
-            ModerationDecided(
-                tenant_id=row["tenant_id"],
-                content_id=content_id,
-                decision=body.decision,
-                tier="appeal" if body.lane == "appeal" else "human",
-                reasons=[f"reviewer: {body.reason}"],
-                policy_version=evidence.get("policy_version") or policy_version,
-                country=row["country"],
-                decided_by=f"reviewer:{reviewer.name}",
-                supersedes=row["current_decision_id"] if body.lane == "appeal" else None,
-            ),
-        )
-        await publish_event(broker, MODERATION_DECIDED, decided)
-        return decided
 
     return router
 

@@ -4,7 +4,7 @@ from pydantic import ValidationError
 
 from services.common.events import ImageParams
 from services.common.settings import Settings
-from services.gateway.images import ImageRequest, blocked_term, check_request, request_hash
+from services.gateway.routes.images import ImageRequest, blocked_term, check_request, request_hash
 
 pytestmark = pytest.mark.unit
 
