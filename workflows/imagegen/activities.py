@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.events import ImageCompleted, ImageFailed, ImageJobEvent, ImageStatusChanged
 from services.common.faults import FaultFlags
+from services.imagegen import store
 from services.imagegen.cache import CacheEntry, PromptCache
 from workflows.imagegen.contracts import (
     CachedImage,
@@ -96,11 +97,7 @@ class ImageActivities:
     @activity.defn
     async def mark_running(self, job: ImageJob) -> None:
         """`queued` -> `running`, announced once per job."""
-        await self.d.pool.execute(
-            "UPDATE image_jobs SET status = 'running', started_at = coalesce(started_at, now()) "
-            "WHERE job_id = $1 AND status IN ('queued', 'running')",
-            job.job_id,
-        )
+        await store.mark_running(self.d.pool, job.job_id)
         await self.d.publish(
             ImageStatusChanged(event_id=_event_id(job, "running"), tenant_id=job.tenant_id, job_id=job.job_id, status="running")
         )
@@ -108,7 +105,7 @@ class ImageActivities:
     @activity.defn
     async def find_cached(self, job: ImageJob) -> CachedImage | None:
         """A prompt-cache hit this tenant may use, whose object still exists; None otherwise."""
-        share = bool(await self.d.pool.fetchval("SELECT share_cache FROM tenants WHERE id = $1", job.tenant_id))
+        share = await store.shares_cache(self.d.pool, job.tenant_id)
         entry = await self.d.cache.find(job.params, job.tenant_id, share)
         if entry is None:
             return None
@@ -121,59 +118,17 @@ class ImageActivities:
     @activity.defn
     async def deduct_credits(self, charge: Charge) -> int:
         """Take `amount` credits (never below zero); the balance after. Once per job."""
-        job, op_key = charge.job, f"{charge.job.workflow_id}:deduct"
-        async with self.d.pool.acquire() as conn, conn.transaction():
-            done = await conn.fetchval("SELECT balance_after FROM credit_ledger WHERE op_key = $1", op_key)
-            if done is not None:
-                return int(done)
-            balance = await conn.fetchval(
-                "UPDATE tenants SET credits = credits - $2 WHERE id = $1 AND credits >= $2 RETURNING credits",
-                job.tenant_id,
-                charge.amount,
-            )
-            if balance is None:
-                have = await conn.fetchval("SELECT credits FROM tenants WHERE id = $1", job.tenant_id)
-                raise ApplicationError(
-                    f"not enough credits: the job costs {charge.amount}, the tenant has {have or 0}",
-                    type=INSUFFICIENT_CREDITS,
-                    non_retryable=True,
-                )
-            await conn.execute(
-                "INSERT INTO credit_ledger (op_key, tenant_id, job_id, delta, reason, balance_after) "
-                "VALUES ($1, $2, $3, $4, 'image job', $5)",
-                op_key,
-                job.tenant_id,
-                job.job_id,
-                -charge.amount,
-                balance,
-            )
-            await conn.execute("UPDATE image_jobs SET credits_charged = $2 WHERE job_id = $1", job.job_id, charge.amount)
-            return int(balance)
+        job = charge.job
+        try:
+            return await store.deduct(self.d.pool, f"{job.workflow_id}:deduct", job.tenant_id, job.job_id, charge.amount)
+        except store.InsufficientCreditsError as error:
+            raise ApplicationError(str(error), type=INSUFFICIENT_CREDITS, non_retryable=True) from error
 
     @activity.defn
     async def refund_credits(self, job: ImageJob) -> int:
         """Compensation: give back what `deduct_credits` took (nothing if it took nothing). Once per job."""
         deduct_key, op_key = f"{job.workflow_id}:deduct", f"{job.workflow_id}:refund"
-        async with self.d.pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval("SELECT true FROM credit_ledger WHERE op_key = $1", op_key):
-                return 0
-            taken = await conn.fetchval("SELECT -delta FROM credit_ledger WHERE op_key = $1", deduct_key)
-            if not taken:
-                return 0
-            balance = await conn.fetchval(
-                "UPDATE tenants SET credits = credits + $2 WHERE id = $1 RETURNING credits", job.tenant_id, taken
-            )
-            await conn.execute(
-                "INSERT INTO credit_ledger (op_key, tenant_id, job_id, delta, reason, balance_after) "
-                "VALUES ($1, $2, $3, $4, 'image job refund', $5)",
-                op_key,
-                job.tenant_id,
-                job.job_id,
-                taken,
-                balance,
-            )
-            await conn.execute("UPDATE image_jobs SET credits_charged = 0 WHERE job_id = $1", job.job_id)
-            return int(taken)
+        return await store.refund(self.d.pool, op_key, deduct_key, job.tenant_id, job.job_id)
 
     @activity.defn
     async def generate_image(self, job: ImageJob) -> GeneratedImage:
@@ -226,7 +181,7 @@ class ImageActivities:
     @activity.defn
     async def remember_in_cache(self, job: ImageJob) -> bool:
         """Point the prompt cache at this job's object (best effort: Redis down is logged)."""
-        share = bool(await self.d.pool.fetchval("SELECT share_cache FROM tenants WHERE id = $1", job.tenant_id))
+        share = await store.shares_cache(self.d.pool, job.tenant_id)
         entry = CacheEntry(object_key=job.object_key, tenant_id=job.tenant_id, shared=share)
         return await self.d.cache.remember(job.params, entry)
 
@@ -234,29 +189,14 @@ class ImageActivities:
     async def log_transaction(self, record: TransactionRecord) -> None:
         """The billing record of a delivered image (one per job)."""
         await self.d.faults.check("imagegen.log_transaction", _fault_subject(record.job))
-        await self.d.pool.execute(
-            "INSERT INTO image_transactions (job_id, tenant_id, credits, cached, object_key) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id) DO NOTHING",
-            record.job.job_id,
-            record.job.tenant_id,
-            record.credits,
-            record.cached,
-            record.job.object_key,
-        )
+        job = record.job
+        await store.log_transaction(self.d.pool, job.job_id, job.tenant_id, record.credits, record.cached, job.object_key)
 
     @activity.defn
     async def finish_job(self, outcome: Outcome) -> None:
         """Write the final state and announce it on `image.completed` or `image.failed`."""
         job = outcome.job
-        await self.d.pool.execute(
-            "UPDATE image_jobs SET status = $2, reason = $3, cached = $4, object_key = $5, "
-            "finished_at = coalesce(finished_at, now()), started_at = coalesce(started_at, now()) WHERE job_id = $1",
-            job.job_id,
-            outcome.status,
-            outcome.reason,
-            outcome.cached,
-            outcome.object_key,
-        )
+        await store.finish(self.d.pool, job.job_id, outcome.status, outcome.reason, outcome.cached, outcome.object_key)
         fields: dict[str, Any] = {
             "event_id": _event_id(job, "finished"),
             "tenant_id": job.tenant_id,

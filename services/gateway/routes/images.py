@@ -23,6 +23,7 @@ from services.common.topics import IMAGE_REQUESTED
 from services.gateway.auth import Caller
 from services.gateway.live import LiveHub, sse_frame
 from services.gateway.tenants import Tenant
+from services.imagegen import store
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -128,21 +129,8 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
         params = ImageParams.model_validate(body.model_dump())
         pool = request.app.state.pool
         job_id, fingerprint = uuid.uuid4(), request_hash(params)
-        row = await pool.fetchrow(
-            "INSERT INTO image_jobs (job_id, tenant_id, idempotency_key, request_hash, params) VALUES ($1, $2, $3, $4, $5) "
-            "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING job_id",
-            job_id,
-            tenant.id,
-            idempotency_key,
-            fingerprint,
-            params.model_dump_json(),
-        )
-        if row is None:  # the key was used before by this tenant
-            existing = await pool.fetchrow(
-                "SELECT job_id, status, request_hash FROM image_jobs WHERE tenant_id = $1 AND idempotency_key = $2",
-                tenant.id,
-                idempotency_key,
-            )
+        if not await store.insert_job(pool, job_id, tenant.id, idempotency_key, fingerprint, params.model_dump_json()):
+            existing = await store.job_by_idempotency_key(pool, tenant.id, idempotency_key)  # the key was used before
             if existing["request_hash"] != fingerprint:
                 raise HTTPException(409, "this Idempotency-Key was already used for a different request; use a new key")
             job_id = existing["job_id"]
@@ -155,7 +143,7 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             await publish_event(broker, IMAGE_REQUESTED, event)
         except Exception as error:
             if idempotency_key is None:
-                await pool.execute("DELETE FROM image_jobs WHERE job_id = $1 AND status = 'queued'", job_id)
+                await store.delete_queued_job(pool, job_id)
             raise HTTPException(
                 503, "could not queue the job (event bus unavailable); retry, with an Idempotency-Key to be safe"
             ) from error
@@ -225,9 +213,7 @@ def _accepted(job_id: uuid.UUID, status: ImageStatus) -> ImageAccepted:
 
 
 async def _job_row(request: Request, job_id: uuid.UUID, tenant: Tenant) -> Any:
-    row = await request.app.state.pool.fetchrow(
-        "SELECT * FROM image_jobs WHERE job_id = $1 AND tenant_id = $2", job_id, tenant.id
-    )
+    row = await store.tenant_job(request.app.state.pool, job_id, tenant.id)
     if row is None:
         raise HTTPException(404, f"no image job {job_id} for this tenant")
     return row
