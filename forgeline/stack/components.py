@@ -24,8 +24,10 @@ LOCAL_S3_KEYS = ("forgeline", "forgeline-secret")  # the local S3 server accepts
 # Start waves: a wave starts once every part of the waves before it is healthy.
 # Ray's head goes first and alone: its raylet aborts when the dashboard agent has not written
 # its port files within 15 s (ray#65983), which a loaded 2-core machine misses. Kafka (Tansu)
-# keeps its topics in S3, whose bucket must exist before it starts. The services and the Serve
-# applications start last, once the data is prepared (migrations, topics, the demo tenant).
+# keeps its topics in S3, whose bucket must exist before it starts. The services start last,
+# once the data is prepared (migrations, topics, the demo tenant). The Serve applications
+# (oneshot parts) need only Ray: they deploy one after another from the second wave on,
+# beside the rest.
 RAY_WAVE, BACKING_WAVE, BROKER_WAVE, PLATFORM_WAVE = range(4)
 
 
@@ -91,6 +93,7 @@ def build(settings: Settings) -> dict[str, Component]:
             needs=("ray",),
             start_timeout_s=240.0,
             oneshot=True,
+            wave=BACKING_WAVE,
         )
 
     def service(name: str, module_args: list[str], needs: tuple[str, ...], env: dict[str, str] | None = None) -> Component:
