@@ -564,7 +564,9 @@ class Stack:
                 rec["healthy"] = False  # it lives in the Ray head, stopped below
             if not rec or not rec.get("pid"):
                 continue
-            if procs.alive(rec["pid"], rec.get("create_time")):
+            # A part whose own process died may have left children in its group (a `ray start`
+            # that gave up leaves its GCS server): those are stopped too.
+            if procs.alive(rec["pid"], rec.get("create_time")) or procs.orphans(rec["pid"]):
                 self.progress(f"{name:<9} stopping (pid {rec['pid']})")
                 procs.stop_tree(rec["pid"], rec.get("create_time"), grace_s=15.0 if name == "ray" else 10.0)
                 stopped.append(name)

@@ -174,3 +174,13 @@ def test_postgres_user_gets_search_only_access_through_a_private_folder(tmp_path
     assert not can(pg, "-r", str(private))  # but lists nothing
     assert not can(nobody, "-x", str(target))  # and nobody else gained anything
     assert procs.reachable_for(target / "postgres", pg.pw_uid, pg.pw_gid) == []  # granted once
+
+
+def test_down_stops_what_a_part_that_died_left_in_its_group(bare: tuple[Stack, list[str]], tmp_path: Path) -> None:
+    stack, _ = bare
+    leader = procs.spawn(["sh", "-c", "sleep 300 & echo $! > child; exit 0"], tmp_path / "log", dict(os.environ), cwd=tmp_path)
+    leader.wait()
+    child = int((tmp_path / "child").read_text())
+    stack._save_state({"components": {"smtp": {"pid": leader.pid, "create_time": None}}})
+    assert stack.down() == ["smtp"]
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
