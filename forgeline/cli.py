@@ -618,7 +618,7 @@ def bench_llm(
 
     chats = email_chats(requests, max_tokens)
     with redirect_stdout(sys.stderr):  # Ray's shutdown chatter must not mix with the JSON
-        result = measure([int(b) for b in batch_sizes.split(",")], chats, gpus, unbatched_baseline=True)
+        result = measure([int(b) for b in batch_sizes.split(",")], chats, gpus)
     emit(result, out)
 
 

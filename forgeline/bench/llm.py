@@ -121,8 +121,9 @@ async def _drive(handle: Any, chats: list[Chat], concurrency: int, batched: bool
     }
 
 
-def measure(batch_sizes: list[int], chats: list[Chat], gpus: float, unbatched_baseline: bool) -> dict[str, Any]:
-    """Deploy once per batch size; JSON-ready result with the batched/unbatched ratio per point."""
+def measure(batch_sizes: list[int], chats: list[Chat], gpus: float) -> dict[str, Any]:
+    """Deploy once per batch size; JSON-ready result with the batched/unbatched ratio per point
+    (the unbatched path at the same load and request count, in the same run)."""
     from ray import serve
 
     from forgeline.bench.serve import private_ray
@@ -150,7 +151,7 @@ def measure(batch_sizes: list[int], chats: list[Chat], gpus: float, unbatched_ba
                 "device": device,
             }
             point.update(asyncio.run(_drive(handle, chats, concurrency=batch, batched=True)))
-            if unbatched_baseline and batch > 1:
+            if batch > 1:
                 one = asyncio.run(_drive(handle, chats, concurrency=batch, batched=False))
                 point["unbatched"] = one
                 point["batched_over_unbatched"] = round(point["generations_per_s"] / one["generations_per_s"], 2)
@@ -167,7 +168,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=16, help="email requests measured per point (the first N of --chats)")
     parser.add_argument("--max-tokens", type=int, default=400, help="token limit per answer (the composer asks 400)")
     parser.add_argument("--gpus", type=float, default=0.0, help="GPUs per replica (0: CPU)")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the unbatched run at the same load")
     parser.add_argument("--chats", type=Path, default=None, help="read the requests from this JSON file")
     parser.add_argument("--save-chats", type=Path, default=None, help="write the requests to this JSON file and exit")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.save_chats:
         save_chats(chats, args.save_chats)
         return
-    result = measure([int(b) for b in args.batch_sizes.split(",")], chats, args.gpus, not args.no_baseline)
+    result = measure([int(b) for b in args.batch_sizes.split(",")], chats, args.gpus)
     emit(result, args.out)
 
 
