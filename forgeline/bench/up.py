@@ -22,13 +22,7 @@ GOAL_P50_S = 45.0
 
 def one_start(number: int, runs: int, progress: Say) -> dict[str, Any]:
     """One cold `up` + `down` in a fresh home."""
-    said: list[str] = []
-
-    def record(line: str) -> None:
-        said.append(line)
-        progress(line)
-
-    with bench_stack({}, record) as stack:
+    with bench_stack({}, progress) as stack:
         started = time.monotonic()
         try:
             parts = stack.up()["components"]
@@ -42,7 +36,7 @@ def one_start(number: int, runs: int, progress: Say) -> dict[str, Any]:
         return {
             "ok": True,
             "seconds": seconds,
-            "ray_attempts": 1 + sum(line.strip().startswith("ray ") and "retrying" in line for line in said),
+            "ray_attempts": ray["attempt"],
             "ray_ready_s": round(ray["ready_at"] - ray["started_at"], 1),
             "last_ready": max((n for n in parts if parts[n].get("ready_at")), key=lambda n: parts[n]["ready_at"]),
         }

@@ -47,6 +47,10 @@ class Component:
     oneshot: bool = False  # deploys something that outlives it (a Serve app), then exits 0
     ready_line: str | None = None  # printed once it is really up (its health check can pass earlier)
     attempts: int = 1  # starts tried before `up` gives up
+    # Logs of its own children (under the home; links followed) whose lines holding a fatal
+    # mark end a start attempt at once, quoted as its cause.
+    fatal_logs: tuple[str, ...] = ()
+    fatal_marks: tuple[str, ...] = ()
     wave: int = PLATFORM_WAVE
 
 
@@ -274,6 +278,10 @@ def build(settings: Settings) -> dict[str, Component]:
             # `ray health-check` answers once the GCS is up; the raylet can still abort after
             # it (ray#65983). `ray start` prints this once the node registered, raylet and all.
             ready_line="Ray runtime started.",
+            # Its raylet's own fatal line, not `ray start`'s "The current node timed out during
+            # startup"; each start makes a new session folder that `session_latest` points to.
+            fatal_logs=("ray/session_latest/logs/raylet.out", "ray/session_latest/logs/raylet.err"),
+            fatal_marks=("Check failed", "Timed out waiting for file"),
             start_timeout_s=90.0,
             attempts=3,
             wave=RAY_WAVE,

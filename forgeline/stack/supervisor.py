@@ -146,7 +146,7 @@ class Stack:
         """Where a component's output goes."""
         return self.home / "logs" / f"{name}.log"
 
-    def _record(self, state: dict[str, Any], name: str, *, pid: int | None, healthy: bool) -> None:
+    def _record(self, state: dict[str, Any], name: str, *, pid: int | None, healthy: bool, attempt: int = 1) -> None:
         comp = self.components[name]
         parts = state.setdefault("components", {})
         now = time.time()
@@ -159,6 +159,7 @@ class Stack:
             # Wall-clock times of this start (create_time is only as exact as the boot time, ~1 s).
             "started_at": (parts.get(name) or {}).get("started_at", now) if healthy else now,
             "ready_at": now if healthy else None,
+            "attempt": attempt if not healthy else (parts.get(name) or {}).get("attempt", attempt),
             "external": comp.external,
         }
 
@@ -258,7 +259,7 @@ class Stack:
         await asyncio.to_thread(self._prepare, name)
         for attempt in range(1, comp.attempts + 1):
             try:
-                await self._start_once(state, name)
+                await self._start_once(state, name, attempt)
                 return
             except StartAttemptError as failure:
                 if attempt == comp.attempts:
@@ -267,13 +268,13 @@ class Stack:
                 self.progress(f"{name:<9} {failure}; retrying ({attempt + 1}/{comp.attempts})")
                 await asyncio.to_thread(self._stop_attempt, name)
 
-    async def _start_once(self, state: dict[str, Any], name: str) -> None:
+    async def _start_once(self, state: dict[str, Any], name: str, attempt: int) -> None:
         """Spawn one part and wait until it is healthy; raise StartAttemptError with the cause."""
         comp = self.components[name]
         self.progress(f"{name:<9} starting…")
         log = self.log_path(name)
-        log_offset = log.stat().st_size if log.exists() else 0
-        ray_session = self._ray_session() if name == "ray" else None
+        fatal_logs = [self.home / path for path in comp.fatal_logs]
+        before = _ends([log, *fatal_logs])  # what this attempt writes comes after these
         t0 = time.monotonic()
         popen = procs.spawn(
             comp.argv,
@@ -284,15 +285,15 @@ class Stack:
             group=comp.run_as[1] if comp.run_as else None,
         )
         self._popen[name] = popen
-        self._record(state, name, pid=popen.pid, healthy=False)
+        self._record(state, name, pid=popen.pid, healthy=False, attempt=attempt)
         deadline = time.monotonic() + comp.start_timeout_s
         while time.monotonic() < deadline:
             self._check_needs(state, name)
-            if name == "ray" and (cause := self._raylet_failure(ray_session)):
-                raise StartAttemptError(f"ray's raylet aborted while starting: {cause}")
+            if cause := _marked_line(fatal_logs, before, comp.fatal_marks):
+                raise StartAttemptError(f"{name} failed while starting: {cause}")
             if popen.poll() is not None and not (comp.oneshot and popen.returncode == 0):
                 raise StartAttemptError(f"{name} exited with code {popen.returncode} while starting")
-            if self._printed(log, log_offset, comp.ready_line) and await self.check(name):
+            if self._printed(log, before, comp.ready_line) and await self.check(name):
                 if comp.oneshot:
                     popen.wait(timeout=30)
                     self._popen.pop(name, None)
@@ -315,15 +316,13 @@ class Stack:
                 )
 
     @staticmethod
-    def _printed(log: Path, offset: int, line: str | None) -> bool:
-        """Whether the part wrote `line` to `log` after `offset` (always, when there is no line to wait for)."""
+    def _printed(log: Path, before: dict[Path, int], line: str | None) -> bool:
+        """Whether the part wrote `line` to `log` since `before` (always, when there is no line to wait for)."""
         if line is None:
             return True
-        with log.open("rb") as f:
-            f.seek(offset)
-            data = f.read()
-        header_end = data.find(b"\n", 1)  # spawn's header line quotes the command, which may hold the line
-        return header_end >= 0 and line.encode() in data[header_end:]
+        written = _since(log, before)
+        header_end = written.find("\n", 1)  # spawn's header line quotes the command, which may hold the line
+        return header_end >= 0 and line in written[header_end:]
 
     def _stop_attempt(self, name: str) -> None:
         """Stop what a failed start left behind (its whole process group)."""
@@ -331,26 +330,6 @@ class Stack:
         if popen is not None:
             procs.stop_tree(popen.pid, None, grace_s=10.0)
             popen.wait(timeout=10)
-
-    def _ray_session(self) -> Path | None:
-        """The Ray head's current session folder (a new start makes a new one)."""
-        latest = self.home / "ray" / "session_latest"
-        return latest.resolve() if latest.exists() else None
-
-    def _raylet_failure(self, before: Path | None) -> str | None:
-        """The raylet's own fatal line from a session newer than `before`: the real cause behind
-        `ray start`'s "The current node timed out during startup" (e.g. ray#65983)."""
-        session = self._ray_session()
-        if session is None or session == before:
-            return None
-        for file in ("raylet.out", "raylet.err"):
-            path = session / "logs" / file
-            if not path.exists():
-                continue
-            for line in path.read_text(errors="replace").splitlines():
-                if "Check failed" in line or "Timed out waiting for file" in line:
-                    return line.strip()
-        return None
 
     def _prepare(self, name: str) -> None:
         """One-time set-up a component needs before its first start."""
@@ -624,6 +603,31 @@ class Stack:
             f.seek(max(0, f.tell() - 64 * 1024))
             text = f.read().decode(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _ends(paths: list[Path]) -> dict[Path, int]:
+    """Where each existing file ends now, by its real path: a link that later points to a new
+    file (Ray's `session_latest`) makes that file read from its start."""
+    return {path.resolve(): path.stat().st_size for path in paths if path.exists()}
+
+
+def _since(path: Path, before: dict[Path, int]) -> str:
+    """What was written to `path` after `before` was taken."""
+    real = path.resolve()
+    if not real.exists():
+        return ""
+    with real.open("rb") as f:
+        f.seek(before.get(real, 0))
+        return f.read().decode(errors="replace")
+
+
+def _marked_line(paths: list[Path], before: dict[Path, int], marks: tuple[str, ...]) -> str | None:
+    """The first line written to any of `paths` since `before` that holds one of `marks`."""
+    for path in paths:
+        for line in _since(path, before).splitlines():
+            if any(mark in line for mark in marks):
+                return line.strip()
+    return None
 
 
 async def _all(*steps: Awaitable[None]) -> None:

@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from forgeline.stack import Stack, StackError, isolated_settings, procs
+from forgeline.stack.supervisor import _ends, _marked_line
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +59,7 @@ async def test_a_part_that_fails_to_start_is_retried_and_the_retry_is_said(
     await stack._ensure(state, "smtp")
     rec = state["components"]["smtp"]
     assert rec["healthy"] and procs.alive(rec["pid"], rec["create_time"])  # type: ignore[arg-type]
+    assert rec["attempt"] == 2
     assert any(line.endswith("smtp exited with code 3 while starting; retrying (2/2)") for line in said), said
     assert stack.log_path("smtp").read_text().count("start: ") == 2
 
@@ -112,23 +114,24 @@ async def test_a_needed_part_that_dies_meanwhile_is_named_as_the_cause(
 
 
 def test_the_raylet_cause_is_read_from_the_new_session_only(tmp_path: Path) -> None:
-    stack = Stack(isolated_settings(tmp_path))
+    ray = Stack(isolated_settings(tmp_path)).components["ray"]
+    logs = [tmp_path / path for path in ray.fatal_logs]
     ray_dir = tmp_path / "ray"
     old = ray_dir / "session_old" / "logs"
     old.mkdir(parents=True)
     (old / "raylet.out").write_text("[C] node_manager.cc:3557: Check failed: Timed out waiting for file old\n")
     (ray_dir / "session_latest").symlink_to(ray_dir / "session_old")
-    before = stack._ray_session()
-    assert stack._raylet_failure(before) is None  # the failed attempt before this one
+    before = _ends(logs)  # taken as an attempt starts
+    assert _marked_line(logs, before, ray.fatal_marks) is None  # the failed attempt before this one
     new = ray_dir / "session_new" / "logs"
     new.mkdir(parents=True)
     (new / "raylet.out").write_text("I raylet starting\n")
     (ray_dir / "session_latest").unlink()
     (ray_dir / "session_latest").symlink_to(ray_dir / "session_new")
-    assert stack._raylet_failure(before) is None
+    assert _marked_line(logs, before, ray.fatal_marks) is None
     fatal = "[2026-12-02 04:13:20,597 C 42 42] (raylet) node_manager.cc:3557: Check failed: Timed out waiting for file x"
     (new / "raylet.err").write_text(fatal + "\n")
-    assert stack._raylet_failure(before) == fatal
+    assert _marked_line(logs, before, ray.fatal_marks) == fatal
 
 
 def test_what_a_dead_leader_left_in_its_group_is_stopped(tmp_path: Path) -> None:
