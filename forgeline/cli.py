@@ -162,7 +162,7 @@ def tenants_create(
         raise typer.Exit(2)
 
     async def run() -> str:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.endpoints.database_url)
         try:
             _, key = await create_tenant(conn, name, credits, role)  # type: ignore[arg-type]
             return key
@@ -172,7 +172,7 @@ def tenants_create(
         finally:
             await conn.close()
 
-    if not settings.database_url:
+    if not settings.endpoints.database_url:
         console.print("No database: start the stack with `forgeline up` or set DATABASE_URL.")
         raise typer.Exit(1)
     key = asyncio.run(run())
@@ -193,12 +193,12 @@ def seed(
     from forgeline.tools.seed import seed as write_seed
 
     settings = use_stack_env()
-    if not settings.database_url:
+    if not settings.endpoints.database_url:
         console.print("No database: start the stack with `forgeline up` or set DATABASE_URL.")
         raise typer.Exit(1)
 
     async def run() -> dict[str, object]:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.endpoints.database_url)
         try:
             return await write_seed(conn, settings.state_dir / "seed.json", seed_value, users)
         finally:
@@ -348,12 +348,12 @@ def review_stats(
     from services.codereview.store import rule_stats
 
     settings = use_stack_env()
-    if not settings.database_url:
+    if not settings.endpoints.database_url:
         console.print("DATABASE_URL is not set: run `forgeline up` first (or point DATABASE_URL at the platform's Postgres).")
         raise typer.Exit(1)
 
     async def run() -> list[dict[str, Any]]:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.endpoints.database_url)
         try:
             return await rule_stats(conn)
         finally:
@@ -375,14 +375,14 @@ def review_stats(
 @models_app.command("tiny-sd")
 def models_tiny_sd(
     path: Annotated[
-        Path | None, typer.Option(help="Where to write it (default: IMAGE_MODEL_PATH, else .forgeline/models/tiny-sd)")
+        Path | None, typer.Option(help="Where to write it (default: IMAGEGEN_MODEL_PATH, else .forgeline/models/tiny-sd)")
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing pipeline")] = False,
 ) -> None:
     """Write a tiny randomly initialised StableDiffusionPipeline for CPU runs and CI.
 
     Its pictures are noise: it exists so batching, storage and the saga run for real without
-    a model download. For real images point IMAGE_MODEL_PATH at a Stable Diffusion checkout.
+    a model download. For real images point IMAGEGEN_MODEL_PATH at a Stable Diffusion checkout.
     """
     from services.imagegen.model import write_tiny_sd
 
@@ -418,7 +418,7 @@ def models_classifier(
     the reject and approve thresholds on the validation split, and writes head.npz and
     model.json (thresholds, validation metrics, the test rows `forgeline eval moderation` uses).
 
-    The model is trained once per machine into MODEL_CACHE_PATH (default
+    The model is trained once per machine into FORGELINE_MODEL_CACHE_PATH (default
     ~/.cache/forgeline/models), keyed by the data's hash and these options, then copied to
     the model directory; `forgeline up` does the same on a fresh .forgeline/. Embedding all
     24,783 tweets takes about 3 minutes on 2 cores. A running stack picks a new model up
@@ -483,13 +483,13 @@ def eval_moderation(
     async def run() -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=120) as http:
             return await evaluate(
-                RuleBook(configured_policy(settings.moderation_policy_path)),
+                RuleBook(configured_policy(settings.moderation.policy_path)),
                 settings.moderation_model_dir,
                 data,
                 checks,
                 create_llm(settings, http),
-                min_confidence=settings.moderation_judge_min_confidence,
-                attempts=settings.moderation_judge_attempts,
+                min_confidence=settings.moderation.judge_min_confidence,
+                attempts=settings.moderation.judge_attempts,
                 progress=lambda line: console.print(line),
             )
 

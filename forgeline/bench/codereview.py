@@ -150,10 +150,10 @@ def cost_estimate(pull: Any, settings: Settings) -> dict[str, Any]:
     plan = plan_review(
         [PullFile(filename=f.path, status=f.status, additions=len(f.added), patch=f.patch) for f in files],
         draft=False,
-        min_changed_lines=settings.codereview_min_changed_lines,
-        tokens_per_line=settings.codereview_tokens_per_line,
-        max_tokens=settings.codereview_max_tokens,
-        deadline_s=settings.codereview_deadline_s,
+        min_changed_lines=settings.codereview.min_changed_lines,
+        tokens_per_line=settings.codereview.tokens_per_line,
+        max_tokens=settings.codereview.max_tokens,
+        deadline_s=settings.codereview.deadline_s,
     )
 
     def tokens(budget: int) -> tuple[int, int]:

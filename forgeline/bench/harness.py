@@ -67,7 +67,7 @@ def bench_stack(service_env: dict[str, str], progress: Say) -> Iterator[Stack]:
 
 
 # Measure the gateway, not the limiter.
-UNLIMITED = {"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"}
+UNLIMITED = {"GATEWAY_RATE_LIMIT_PER_SECOND": "1000000", "GATEWAY_RATE_LIMIT_BURST": "1000000"}
 
 
 @contextmanager

@@ -132,13 +132,15 @@ def measure(batch_sizes: list[int], chats: list[Chat], gpus: float) -> dict[str,
     points: list[dict[str, Any]] = []
     with private_ray(gpus):
         for batch in batch_sizes:
-            settings = Settings(
-                llm_num_gpus=gpus,
-                llm_num_cpus=1.0,
-                llm_min_replicas=1,
-                llm_max_replicas=1,
-                llm_max_batch_size=batch,
-                llm_batch_wait_timeout_s=0.05,
+            settings = Settings().replace(
+                llm={
+                    "num_gpus": gpus,
+                    "num_cpus": 1.0,
+                    "min_replicas": 1,
+                    "max_replicas": 1,
+                    "max_batch_size": batch,
+                    "batch_wait_timeout_s": 0.05,
+                }
             )
             serve.run(build_app(settings), name=APP_NAME, route_prefix=None)
             handle = serve.get_deployment_handle("LLMModel", app_name=APP_NAME)
@@ -158,7 +160,7 @@ def measure(batch_sizes: list[int], chats: list[Chat], gpus: float) -> dict[str,
             points.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
             serve.delete(APP_NAME)
-    return {"model": Settings().llm_model, "gpus_per_replica": gpus, "points": points}
+    return {"model": Settings().llm.model, "gpus_per_replica": gpus, "points": points}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -68,7 +68,7 @@ def tier1_in_process(settings: Settings, texts: list[str], rounds: int = 3) -> d
     """Items/s of the compiled rules and of the naive loop, best of `rounds` each."""
     from services.moderation.rules import RuleBook  # pyahocorasick: not needed for --tier2-only
 
-    policy = configured_policy(settings.moderation_policy_path)
+    policy = configured_policy(settings.moderation.policy_path)
     rules = RuleBook(policy).for_country("US")
     naive = NaiveRules(policy)
 
@@ -196,14 +196,14 @@ def tier2_serve(
     points: list[dict[str, Any]] = []
     with private_ray(gpus):
         for batch in batch_sizes:
-            sized = settings.model_copy(
-                update={
-                    "moderation_num_gpus": gpus / replicas,
-                    "moderation_num_cpus": 1.0,
-                    "moderation_min_replicas": replicas,
-                    "moderation_max_replicas": replicas,
-                    "moderation_max_batch_size": batch,
-                    "moderation_batch_wait_timeout_s": 0.01,
+            sized = settings.replace(
+                moderation={
+                    "num_gpus": gpus / replicas,
+                    "num_cpus": 1.0,
+                    "min_replicas": replicas,
+                    "max_replicas": replicas,
+                    "max_batch_size": batch,
+                    "batch_wait_timeout_s": 0.01,
                 }
             )
             serve.run(build_app(sized), name=APP_NAME, route_prefix=None)

@@ -78,14 +78,16 @@ def measure(
     points: list[dict[str, Any]] = []
     with private_ray(gpus):
         for batch in batch_sizes:
-            settings = Settings(
-                image_model_path=model_path,
-                imagegen_num_gpus=gpus,
-                imagegen_num_cpus=1.0,
-                imagegen_min_replicas=1,
-                imagegen_max_replicas=1,
-                imagegen_max_batch_size=batch,
-                imagegen_batch_wait_timeout_s=0.02,
+            settings = Settings().replace(
+                imagegen={
+                    "model_path": model_path,
+                    "num_gpus": gpus,
+                    "num_cpus": 1.0,
+                    "min_replicas": 1,
+                    "max_replicas": 1,
+                    "max_batch_size": batch,
+                    "batch_wait_timeout_s": 0.02,
+                }
             )
             serve.run(build_app(settings), name=APP_NAME, route_prefix=None)
             handle = serve.get_deployment_handle(MODEL_DEPLOYMENT, app_name=APP_NAME)

@@ -119,7 +119,7 @@ async def consumer_hop(settings: Settings, count: int, rounds: int = HOP_ROUNDS)
     their ratio are reported, with every round's rate."""
     from services.common.topics import BENCH_IN
 
-    bootstrap = settings.kafka_bootstrap_servers
+    bootstrap = settings.endpoints.kafka_bootstrap_servers
     await _produce(bootstrap, BENCH_IN.name, count)
     raw, wired = [], []
     for _ in range(rounds):

@@ -61,8 +61,8 @@ async def _image_jobs(
     async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=15) as client:
         before = (await client.get("/v1/tenants/me")).json()["credits"]
         say(
-            f"1. Balance before: {before} credits (a generated image costs {settings.image_price_credits}, "
-            f"a cache hit {settings.image_cache_price_credits})."
+            f"1. Balance before: {before} credits (a generated image costs {settings.imagegen.price_credits}, "
+            f"a cache hit {settings.imagegen.cache_price_credits})."
         )
         jobs = await _submit_all(client, prompts, say)
         first = await _follow(client, jobs, say, timeout_s)
@@ -82,7 +82,7 @@ async def _image_jobs(
                 line += f"  ({job['reason']})"
             say(line)
         after = (await client.get("/v1/tenants/me")).json()["credits"]
-        expected = before - 2 * settings.image_price_credits - settings.image_cache_price_credits
+        expected = before - 2 * settings.imagegen.price_credits - settings.imagegen.cache_price_credits
         say(f"5. Balance after: {after} credits (expected {expected}: two images, one cache hit, one refunded failure).")
         say(f"   PNGs are in S3 under tenants/<tenant id>/images/; copies are in {out_dir}.")
         say(f"   Follow a job end to end with: forgeline trace {next(iter(results))}")

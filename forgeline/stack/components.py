@@ -92,7 +92,7 @@ def build(settings: Settings) -> dict[str, Component]:
         return Component(
             f"{name}-serve",
             f"{s.serve_base_url}/{name}",
-            external=bool(s.serve_url),
+            external=bool(s.endpoints.serve_url),
             argv=[sys.executable, "-m", f"services.{name}.deploy"],
             needs=("ray",),
             start_timeout_s=240.0,
@@ -103,26 +103,26 @@ def build(settings: Settings) -> dict[str, Component]:
     def service(name: str, module_args: list[str], needs: tuple[str, ...], env: dict[str, str] | None = None) -> Component:
         """A platform service: `python -m MODULE ...` on its own port, FORGELINE_<NAME>_PORT."""
         variable = f"FORGELINE_{name.upper().replace('-', '_')}_PORT"
-        port: int = getattr(s, variable.lower())
+        port = s.local.port_of(name)
         return Component(name, f"http://{local}:{port}", ports={variable: port},
                          argv=[sys.executable, "-m", *module_args], needs=needs, env=env or {})  # fmt: skip
 
-    s3_url = s.s3_endpoint_url or f"http://{local}:{s.forgeline_s3_port}"
+    s3_url = s.endpoints.s3_endpoint_url or f"http://{local}:{s.local.s3_port}"
     aws = {
-        "AWS_ACCESS_KEY_ID": s.aws_access_key_id or LOCAL_S3_KEYS[0],
-        "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key or LOCAL_S3_KEYS[1],
-        "AWS_DEFAULT_REGION": s.aws_region,
-        "AWS_REGION": s.aws_region,
+        "AWS_ACCESS_KEY_ID": s.endpoints.aws_access_key_id or LOCAL_S3_KEYS[0],
+        "AWS_SECRET_ACCESS_KEY": s.endpoints.aws_secret_access_key or LOCAL_S3_KEYS[1],
+        "AWS_DEFAULT_REGION": s.endpoints.aws_region,
+        "AWS_REGION": s.endpoints.aws_region,
     }
     comps = [
         Component(
             "s3",
             s3_url,
-            external=bool(s.s3_endpoint_url),
-            ports={"FORGELINE_S3_PORT": s.forgeline_s3_port},
-            argv=[sys.executable, "-m", "forgeline.standins.s3_server", "--host", local, "--port", str(s.forgeline_s3_port)],
+            external=bool(s.endpoints.s3_endpoint_url),
+            ports={"FORGELINE_S3_PORT": s.local.s3_port},
+            argv=[sys.executable, "-m", "forgeline.standins.s3_server", "--host", local, "--port", str(s.local.s3_port)],
             env={
-                "GATEWAY_PORT": str(s.forgeline_s3_port),
+                "GATEWAY_PORT": str(s.local.s3_port),
                 "BIND_HOST": local,
                 "SERVICES": "s3",
                 "S3_PERSIST": "1",
@@ -136,16 +136,16 @@ def build(settings: Settings) -> dict[str, Component]:
         ),
         Component(
             "kafka",
-            s.kafka_bootstrap_servers or f"{local}:{s.forgeline_kafka_port}",
-            external=bool(s.kafka_bootstrap_servers),
-            ports={"FORGELINE_KAFKA_PORT": s.forgeline_kafka_port},
+            s.endpoints.kafka_bootstrap_servers or f"{local}:{s.local.kafka_port}",
+            external=bool(s.endpoints.kafka_bootstrap_servers),
+            ports={"FORGELINE_KAFKA_PORT": s.local.kafka_port},
             argv=[
                 _tansu_bin(),
                 "broker",
                 "--listener-url",
-                f"tcp://{local}:{s.forgeline_kafka_port}",
+                f"tcp://{local}:{s.local.kafka_port}",
                 "--advertised-listener-url",
-                f"tcp://{local}:{s.forgeline_kafka_port}",
+                f"tcp://{local}:{s.local.kafka_port}",
                 "--storage-engine",
                 f"s3://{KAFKA_BUCKET}/",
             ],
@@ -155,15 +155,15 @@ def build(settings: Settings) -> dict[str, Component]:
         ),
         Component(
             "postgres",
-            s.database_url or f"postgresql://{PG_USER}:{PG_PASSWORD}@{local}:{s.forgeline_postgres_port}/{PG_DB}",
-            external=bool(s.database_url),
-            ports={"FORGELINE_POSTGRES_PORT": s.forgeline_postgres_port},
+            s.endpoints.database_url or f"postgresql://{PG_USER}:{PG_PASSWORD}@{local}:{s.local.postgres_port}/{PG_DB}",
+            external=bool(s.endpoints.database_url),
+            ports={"FORGELINE_POSTGRES_PORT": s.local.postgres_port},
             argv=[
                 pg_bin("postgres"),
                 "-D",
                 str(home / "pg"),
                 "-p",
-                str(s.forgeline_postgres_port),
+                str(s.local.postgres_port),
                 "-c",
                 f"listen_addresses={local}",
                 "-k",
@@ -177,13 +177,13 @@ def build(settings: Settings) -> dict[str, Component]:
         ),
         Component(
             "redis",
-            s.redis_url or f"redis://{local}:{s.forgeline_redis_port}/0",
-            external=bool(s.redis_url),
-            ports={"FORGELINE_REDIS_PORT": s.forgeline_redis_port},
+            s.endpoints.redis_url or f"redis://{local}:{s.local.redis_port}/0",
+            external=bool(s.endpoints.redis_url),
+            ports={"FORGELINE_REDIS_PORT": s.local.redis_port},
             argv=[
                 _redis_bin(),
                 "--port",
-                str(s.forgeline_redis_port),
+                str(s.local.redis_port),
                 "--bind",
                 local,
                 "--dir",
@@ -199,11 +199,11 @@ def build(settings: Settings) -> dict[str, Component]:
         ),
         Component(
             "temporal",
-            s.temporal_address or f"{local}:{s.forgeline_temporal_port}",
-            external=bool(s.temporal_address),
+            s.endpoints.temporal_address or f"{local}:{s.local.temporal_port}",
+            external=bool(s.endpoints.temporal_address),
             ports={
-                "FORGELINE_TEMPORAL_PORT": s.forgeline_temporal_port,
-                "FORGELINE_TEMPORAL_UI_PORT": s.forgeline_temporal_ui_port,
+                "FORGELINE_TEMPORAL_PORT": s.local.temporal_port,
+                "FORGELINE_TEMPORAL_UI_PORT": s.local.temporal_ui_port,
             },
             argv=[
                 venv_bin("temporal"),
@@ -212,9 +212,9 @@ def build(settings: Settings) -> dict[str, Component]:
                 "--ip",
                 local,
                 "--port",
-                str(s.forgeline_temporal_port),
+                str(s.local.temporal_port),
                 "--ui-port",
-                str(s.forgeline_temporal_ui_port),
+                str(s.local.temporal_ui_port),
                 "--db-filename",
                 str(home / "temporal.db"),
                 "--sqlite-pragma",
@@ -228,15 +228,15 @@ def build(settings: Settings) -> dict[str, Component]:
         ),
         Component(
             "ray",
-            s.ray_address or f"{local}:{s.forgeline_ray_port}",
-            external=bool(s.ray_address),
+            s.endpoints.ray_address or f"{local}:{s.local.ray_port}",
+            external=bool(s.endpoints.ray_address),
             ports={
-                "FORGELINE_RAY_PORT": s.forgeline_ray_port,
-                "FORGELINE_RAY_CLIENT_PORT": s.forgeline_ray_client_port,
-                "FORGELINE_RAY_AGENT_PORT": s.forgeline_ray_agent_port,
-                "FORGELINE_RAY_DASHBOARD_PORT": s.forgeline_ray_dashboard_port,
+                "FORGELINE_RAY_PORT": s.local.ray_port,
+                "FORGELINE_RAY_CLIENT_PORT": s.local.ray_client_port,
+                "FORGELINE_RAY_AGENT_PORT": s.local.ray_agent_port,
+                "FORGELINE_RAY_DASHBOARD_PORT": s.local.ray_dashboard_port,
                 # Serve's HTTP proxy runs inside the Ray head's process tree.
-                "FORGELINE_SERVE_PORT": s.forgeline_serve_port,
+                "FORGELINE_SERVE_PORT": s.local.serve_port,
             },
             argv=[
                 venv_bin("ray"),
@@ -244,17 +244,17 @@ def build(settings: Settings) -> dict[str, Component]:
                 "--head",
                 "--block",
                 "--port",
-                str(s.forgeline_ray_port),
+                str(s.local.ray_port),
                 "--node-ip-address",
                 local,
                 "--include-dashboard=false",
                 "--disable-usage-stats",
                 "--dashboard-port",
-                str(s.forgeline_ray_dashboard_port),
+                str(s.local.ray_dashboard_port),
                 "--ray-client-server-port",
-                str(s.forgeline_ray_client_port),
+                str(s.local.ray_client_port),
                 "--dashboard-agent-listen-port",
-                str(s.forgeline_ray_agent_port),
+                str(s.local.ray_agent_port),
                 "--min-worker-port",
                 "0",
                 "--max-worker-port",
@@ -288,15 +288,15 @@ def build(settings: Settings) -> dict[str, Component]:
         ),
         Component(
             "smtp",
-            f"{s.smtp_host}:{s.smtp_port}" if s.smtp_host else f"{local}:{s.forgeline_smtp_port}",
-            external=bool(s.smtp_host),
-            ports={"FORGELINE_SMTP_PORT": s.forgeline_smtp_port},
+            f"{s.endpoints.smtp_host}:{s.endpoints.smtp_port}" if s.endpoints.smtp_host else f"{local}:{s.local.smtp_port}",
+            external=bool(s.endpoints.smtp_host),
+            ports={"FORGELINE_SMTP_PORT": s.local.smtp_port},
             argv=[
                 sys.executable,
                 "-m",
                 "forgeline.standins.smtp_sink",
                 "--port",
-                str(s.forgeline_smtp_port),
+                str(s.local.smtp_port),
                 "--dir",
                 str(home / "mail"),
             ],
@@ -305,10 +305,10 @@ def build(settings: Settings) -> dict[str, Component]:
         Component(
             # A local GitHub API stand-in unless GITHUB_TOKEN points the review at real GitHub.
             "github",
-            s.github_api_url if s.github_token else f"http://{local}:{s.forgeline_github_port}",
-            external=bool(s.github_token),
-            ports={"FORGELINE_GITHUB_PORT": s.forgeline_github_port},
-            argv=[sys.executable, "-m", "forgeline.standins.github", "--port", str(s.forgeline_github_port)],
+            s.endpoints.github_api_url if s.github.token else f"http://{local}:{s.local.github_port}",
+            external=bool(s.github.token),
+            ports={"FORGELINE_GITHUB_PORT": s.local.github_port},
+            argv=[sys.executable, "-m", "forgeline.standins.github", "--port", str(s.local.github_port)],
             wave=BACKING_WAVE,
         ),
         service("gateway", ["services.gateway"], ("kafka", "postgres", "redis")),

@@ -63,7 +63,7 @@ def probes(stack: Stack) -> dict[str, Callable[[], Awaitable[bool]]]:
     async def temporal() -> bool:
         from temporalio.client import Client
 
-        client = await Client.connect(env["TEMPORAL_ADDRESS"], namespace=stack.settings.temporal_namespace)
+        client = await Client.connect(env["TEMPORAL_ADDRESS"], namespace=stack.settings.endpoints.temporal_namespace)
         return bool(await client.service_client.check_health())
 
     async def ray() -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from forgeline.stack import procs
 from forgeline.stack.errors import StackError
-from services.common.settings import Settings
+from services.common.settings import LocalPorts, Settings
 
 
 def _ephemeral_range() -> tuple[int, int]:
@@ -39,9 +39,10 @@ def free_ports(count: int) -> list[int]:
 
 
 def isolated_settings(home: Path, **overrides: Any) -> Settings:
-    """Settings for a throw-away stack: its own home and free ports, no external endpoints."""
-    names = [k for k in Settings.model_fields if k.startswith("forgeline_") and k.endswith("_port")]
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    """Settings for a throw-away stack: its own home and free ports, no external endpoints
+    (`overrides` as for `Settings.replace`)."""
+    names = list(LocalPorts.model_fields)
+    ports = LocalPorts(**dict(zip(names, free_ports(len(names)), strict=True)))
     blank = {
         k: ""
         for k in (
@@ -56,4 +57,4 @@ def isolated_settings(home: Path, **overrides: Any) -> Settings:
             "otel_exporter_otlp_endpoint",
         )
     }
-    return Settings(forgeline_home=home, **ports, **blank, **overrides)  # type: ignore[arg-type]
+    return Settings().replace(home=home, local=ports, endpoints=blank, **overrides)

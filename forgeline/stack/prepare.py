@@ -23,9 +23,9 @@ class NotPreparedError(RuntimeError):
 async def prepare_once(settings: Settings, check_only: bool) -> dict[str, list[str]]:
     """Apply pending migrations and create missing topics (or, checking, name what is missing)."""
     if check_only:
-        pending = await asyncio.to_thread(pending_migrations, settings.database_url)
+        pending = await asyncio.to_thread(pending_migrations, settings.endpoints.database_url)
     else:
-        pending = await asyncio.to_thread(apply_migrations, settings.database_url)
+        pending = await asyncio.to_thread(apply_migrations, settings.endpoints.database_url)
     topics = await ensure_topics(settings, create=not check_only)
     if check_only and (pending or topics):
         raise NotPreparedError(f"pending migrations: {pending or 'none'}; missing topics: {topics or 'none'}")
@@ -36,7 +36,7 @@ async def prepare_platform(
     settings: Settings, check_only: bool, wait_s: float, progress: Callable[[str], None]
 ) -> dict[str, list[str]]:
     """`prepare_once`, retried while Postgres or Kafka are unreachable or (checking) not ready yet."""
-    if not settings.database_url or not settings.kafka_bootstrap_servers:
+    if not settings.endpoints.database_url or not settings.endpoints.kafka_bootstrap_servers:
         raise NotPreparedError("set DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS (the chart takes them from its Secret and values)")
     deadline = time.monotonic() + wait_s
     while True:

@@ -84,25 +84,25 @@ class Stack:
             "TEMPORAL_ADDRESS": c["temporal"].endpoint,
             "RAY_ADDRESS": c["ray"].endpoint,
             "SERVE_URL": c["imagegen-serve"].endpoint.removesuffix("/imagegen"),
-            "IMAGE_MODEL_PATH": str(s.image_model_dir),
+            "IMAGEGEN_MODEL_PATH": str(s.image_model_dir),
             "MODERATION_MODEL_PATH": str(s.moderation_model_dir),
             "SMTP_HOST": smtp_host,
             "GITHUB_API_URL": c["github"].endpoint,
-            "GITHUB_TOKEN": s.github_token or STANDIN_TOKEN,
+            "GITHUB_TOKEN": s.github.token or STANDIN_TOKEN,
             "GITHUB_WEBHOOK_SECRET": self.webhook_secret(),
             "SMTP_PORT": smtp_port,
             "FORGELINE_HOME": str(self.home),
-            "AWS_ACCESS_KEY_ID": s.aws_access_key_id or LOCAL_S3_KEYS[0],
-            "AWS_SECRET_ACCESS_KEY": s.aws_secret_access_key or LOCAL_S3_KEYS[1],
-            "AWS_REGION": s.aws_region,
+            "AWS_ACCESS_KEY_ID": s.endpoints.aws_access_key_id or LOCAL_S3_KEYS[0],
+            "AWS_SECRET_ACCESS_KEY": s.endpoints.aws_secret_access_key or LOCAL_S3_KEYS[1],
+            "AWS_REGION": s.endpoints.aws_region,
             **{var: str(port) for comp in c.values() for var, port in comp.ports.items()},
             **({"LLM_BASE_URL": f"{c['llm-serve'].endpoint}/v1"} if self.llm_served() else {}),
         }
 
     def webhook_secret(self) -> str:
         """`GITHUB_WEBHOOK_SECRET`, else one generated for this stack home (kept, owner-only)."""
-        if self.settings.github_webhook_secret:
-            return self.settings.github_webhook_secret
+        if self.settings.github.webhook_secret:
+            return self.settings.github.webhook_secret
         path = self.home / "github-webhook-secret"
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
@@ -140,7 +140,7 @@ class Stack:
     @property
     def faults_file(self) -> Path:
         """The fault-flag file every service of this stack re-reads (absent: no faults)."""
-        return self.settings.forgeline_faults or self.home / "faults"
+        return self.settings.faults or self.home / "faults"
 
     def log_path(self, name: str) -> Path:
         """Where a component's output goes."""
@@ -222,7 +222,7 @@ class Stack:
 
         await self._start_wave(state, wave(BACKING_WAVE))
         if "s3" in names:  # Tansu keeps topics in S3: its bucket must exist before it starts
-            await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.s3_bucket))
+            await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.endpoints.s3_bucket))
         await self._start_wave(state, wave(BROKER_WAVE))
         await self._prepare_data(state)
         await self._start_wave(state, wave(PLATFORM_WAVE))
@@ -336,8 +336,8 @@ class Stack:
         if name == "postgres":
             self._init_postgres()
         elif name == "imagegen-serve" and not (self.settings.image_model_dir / "model_index.json").exists():
-            if self.settings.image_model_path is not None:
-                raise StackError(f"IMAGE_MODEL_PATH={self.settings.image_model_path} holds no diffusers pipeline")
+            if self.settings.imagegen.model_path is not None:
+                raise StackError(f"IMAGEGEN_MODEL_PATH={self.settings.imagegen.model_path} holds no diffusers pipeline")
             from services.imagegen.model import cached_tiny_sd
 
             cached, written = cached_tiny_sd(self.settings.model_cache_dir)
@@ -349,7 +349,7 @@ class Stack:
 
     def llm_served(self) -> bool:
         """`LLM_BACKEND=openai` with no `LLM_BASE_URL`: the services ask the stack's own LLM application."""
-        return self.settings.llm_backend == "openai" and not self.settings.llm_base_url
+        return self.settings.llm.backend == "openai" and not self.settings.endpoints.llm_base_url
 
     def moderation_available(self) -> bool:
         """A classifier exists, or can be trained from the data (the moderation tiers need one)."""
@@ -366,9 +366,9 @@ class Stack:
         s = self.settings
         if (s.moderation_model_dir / MODEL_FILE).exists():
             return
-        if s.moderation_model_path is not None:
-            raise StackError(f"MODERATION_MODEL_PATH={s.moderation_model_path} holds no classifier ({MODEL_FILE})")
-        rows, once = (f"{s.moderation_train_limit} rows", "~20 s") if s.moderation_train_limit else ("all rows", "~3 min")
+        if s.moderation.model_path is not None:
+            raise StackError(f"MODERATION_MODEL_PATH={s.moderation.model_path} holds no classifier ({MODEL_FILE})")
+        rows, once = (f"{s.moderation.train_limit} rows", "~20 s") if s.moderation.train_limit else ("all rows", "~3 min")
         self.progress(f"{'models':<9} moderation classifier ({rows}) from {s.model_cache_dir}, or trained there once ({once}) …")
         card, trained = install(
             s.moderation_training_data,
@@ -453,17 +453,17 @@ class Stack:
             os.chown(path, *run_as)
 
     def topic_partitions(self) -> int | None:
-        """Partitions of the topics `up` creates: TOPIC_PARTITIONS where set, else
+        """Partitions of the topics `up` creates: KAFKA_TOPIC_PARTITIONS where set, else
         `EMBEDDED_BROKER_PARTITIONS` on the embedded broker, else (a Kafka of yours) the registry's."""
-        if self.settings.topic_partitions is None and not self.components["kafka"].external:
+        if self.settings.kafka.topic_partitions is None and not self.components["kafka"].external:
             return EMBEDDED_BROKER_PARTITIONS
-        return self.settings.topic_partitions
+        return self.settings.kafka.topic_partitions
 
     def client_settings(self) -> Settings:
         """The settings with this stack's Kafka and Postgres endpoints: what its own clients use."""
         env = self.endpoints_env()
         endpoints = {"database_url": env["DATABASE_URL"], "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]}
-        return self.settings.model_copy(update=endpoints)
+        return self.settings.replace(endpoints=endpoints)
 
     async def _prepare_data(self, state: dict[str, Any]) -> None:
         """Buckets, database, migrations, topics and the demo tenant (all idempotent)."""
@@ -472,7 +472,7 @@ class Stack:
         if not self.components["postgres"].external:
             await self._ensure_database()
         partitions = self.topic_partitions()
-        prepared = self.client_settings().model_copy(update={"topic_partitions": partitions})
+        prepared = self.client_settings().replace(kafka={"topic_partitions": partitions})
         done = await prepare_once(prepared, check_only=False)
         applied, created = done["migrations"], done["topics"]
         if applied:
@@ -488,14 +488,13 @@ class Stack:
         from services.common.clients import create_s3
 
         env = self.endpoints_env()
-        update: dict[str, object] = {
+        endpoints = {
             "s3_endpoint_url": env["S3_ENDPOINT_URL"],
             "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
             "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
         }
-        if retries is not None:
-            update["client_retries"] = retries
-        return create_s3(self.settings.model_copy(update=update))
+        client = {} if retries is None else {"retries": retries}
+        return create_s3(self.settings.replace(endpoints=endpoints, client=client))
 
     def _ensure_buckets(self, buckets: tuple[str, ...]) -> None:
         s3 = self.s3_client()
@@ -509,7 +508,7 @@ class Stack:
 
         s = self.settings
         conn = await asyncpg.connect(
-            host="127.0.0.1", port=s.forgeline_postgres_port, user=PG_USER, password=PG_PASSWORD, database="postgres"
+            host="127.0.0.1", port=s.local.postgres_port, user=PG_USER, password=PG_PASSWORD, database="postgres"
         )
         try:
             if not await conn.fetchval("SELECT true FROM pg_database WHERE datname = $1", PG_DB):

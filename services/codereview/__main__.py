@@ -29,15 +29,15 @@ if __name__ == "__main__":
         sys.exit(f"only `agents` takes names; {args.role} got {args.names}")
     settings = get_settings()
     if args.role == "orchestrator":
-        serve(create_orchestrator_app(settings), settings.forgeline_codereview_orchestrator_port)
+        serve(create_orchestrator_app(settings), settings.local.codereview_orchestrator_port)
     elif args.role == "agents":
         unknown = [n for n in args.names if n not in ALL_AGENTS]
         if unknown:
             sys.exit(f"unknown agent(s) {unknown}; choose from {list(ALL_AGENTS)}")
         agents = [cast(ReviewAgent, n) for n in args.names] or list(ALL_AGENTS)
         # Several agents in one process serve on the first one's port.
-        serve(create_agents_app(agents, settings), getattr(settings, f"forgeline_codereview_{agents[0]}_port"))
+        serve(create_agents_app(agents, settings), settings.local.port_of(f"codereview-{agents[0]}"))
     elif args.role == "aggregator":
-        serve(create_aggregator_app(settings), settings.forgeline_codereview_aggregator_port)
+        serve(create_aggregator_app(settings), settings.local.codereview_aggregator_port)
     else:
-        serve(create_publisher_app(settings), settings.forgeline_codereview_publisher_port)
+        serve(create_publisher_app(settings), settings.local.codereview_publisher_port)

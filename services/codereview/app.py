@@ -47,13 +47,13 @@ log = logging.getLogger("forgeline.codereview")
 def review_settings(s: Settings) -> ReviewSettings:
     """The plan's knobs from settings."""
     return ReviewSettings(
-        min_changed_lines=s.codereview_min_changed_lines,
-        tokens_per_line=s.codereview_tokens_per_line,
-        max_tokens=s.codereview_max_tokens,
-        deadline_s=s.codereview_deadline_s,
-        max_file_bytes=s.codereview_max_file_bytes,
-        max_inline_comments=s.codereview_max_inline_comments,
-        usd_per_1k_tokens=s.codereview_usd_per_1k_tokens,
+        min_changed_lines=s.codereview.min_changed_lines,
+        tokens_per_line=s.codereview.tokens_per_line,
+        max_tokens=s.codereview.max_tokens,
+        deadline_s=s.codereview.deadline_s,
+        max_file_bytes=s.codereview.max_file_bytes,
+        max_inline_comments=s.codereview.max_inline_comments,
+        usd_per_1k_tokens=s.codereview.usd_per_1k_tokens,
     )
 
 
@@ -70,17 +70,17 @@ def _service(
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[ReviewDeps]:
-        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.codereview_agent_concurrency * 2 + 4)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=settings.client_timeout_s))
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.codereview.agent_concurrency * 2 + 4)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=settings.client.timeout_s))
         github = GitHubClient(
             http,
-            settings.github_api_url,
-            settings.github_token,
-            max_attempts=settings.github_max_attempts,
-            backoff_initial_s=settings.github_backoff_initial_s,
+            settings.endpoints.github_api_url,
+            settings.github.token,
+            max_attempts=settings.github.max_attempts,
+            backoff_initial_s=settings.github.backoff_initial_s,
         )
         # The LLM pass is opt-in, and the template backend has nothing to say about code.
-        llm = create_llm(settings, http) if settings.codereview_llm_pass and settings.llm_backend != "template" else None
+        llm = create_llm(settings, http) if settings.codereview.llm_pass and settings.llm.backend != "template" else None
         deps = ReviewDeps(
             pool=pool, publish=service.publish(), github=github, settings=review_settings(settings), faults=faults(), llm=llm
         )
@@ -130,7 +130,7 @@ def consume_tasks(service: ConsumerService[ReviewDeps], agent: ReviewAgent) -> N
         if isinstance(task, ReviewTask) and task.agent == agent:
             await report_failure(task, reason, service.deps)
 
-    concurrency = service.settings.codereview_agent_concurrency
+    concurrency = service.settings.codereview.agent_concurrency
     service.consume(
         REVIEW_TASKS,
         f"codereview-{agent}",
@@ -150,9 +150,9 @@ def create_aggregator_app(settings: Settings | None = None) -> FastAPI:
 
     async def sweep(deps: ReviewDeps) -> None:
         while True:
-            await asyncio.sleep(s.codereview_sweep_every_s)
+            await asyncio.sleep(s.codereview.sweep_every_s)
             try:
-                await sweep_deadlines(deps, stale_after_s=max(30.0, s.codereview_deadline_s / 2))
+                await sweep_deadlines(deps, stale_after_s=max(30.0, s.codereview.deadline_s / 2))
             except Exception:  # the next sweep tries again; a crash here would stop every deadline
                 log.exception("deadline sweep failed")
 

@@ -44,30 +44,30 @@ class MSKIAMTokenProvider(AbstractTokenProvider):  # type: ignore[misc]  # aioka
 
 def kafka_security(settings: Settings) -> BaseSecurity | None:
     """FastStream's security object for `KAFKA_SECURITY` (None: plaintext)."""
-    mode = settings.kafka_security
+    mode = settings.kafka.security
     if mode == "plaintext":
         return None
-    context = ssl.create_default_context(cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    context = ssl.create_default_context(cafile=str(settings.kafka.ssl_cafile) if settings.kafka.ssl_cafile else None)
     if mode == "tls":
         return BaseSecurity(ssl_context=context, use_ssl=True)
     if mode == "msk-iam":
         return SASLOAuthBearer(ssl_context=context, use_ssl=True)
-    if not (settings.kafka_sasl_username and settings.kafka_sasl_password):
+    if not (settings.kafka.sasl_username and settings.kafka.sasl_password):
         raise RuntimeError(f"KAFKA_SECURITY={mode} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (e.g. from the MSK secret)")
     scram = SASLScram256 if mode == "scram-sha-256" else SASLScram512
-    return scram(settings.kafka_sasl_username, settings.kafka_sasl_password, ssl_context=context, use_ssl=True)
+    return scram(settings.kafka.sasl_username, settings.kafka.sasl_password, ssl_context=context, use_ssl=True)
 
 
 def _bootstrap_servers(settings: Settings) -> str:
-    if not settings.kafka_bootstrap_servers:
+    if not settings.endpoints.kafka_bootstrap_servers:
         raise RuntimeError(
             "KAFKA_BOOTSTRAP_SERVERS is not set: run `forgeline up` (it sets it for its services) or point it at a Kafka cluster"
         )
-    return settings.kafka_bootstrap_servers
+    return settings.endpoints.kafka_bootstrap_servers
 
 
 def _token_provider(settings: Settings) -> MSKIAMTokenProvider | None:
-    return MSKIAMTokenProvider(settings.aws_region) if settings.kafka_security == "msk-iam" else None
+    return MSKIAMTokenProvider(settings.endpoints.aws_region) if settings.kafka.security == "msk-iam" else None
 
 
 def kafka_client_options(settings: Settings) -> dict[str, Any]:
@@ -87,10 +87,10 @@ def create_broker(settings: Settings, service: str) -> KafkaBroker:
         sasl_oauth_token_provider=_token_provider(settings),
         client_id=service,
         acks="all",
-        linger_ms=settings.kafka_linger_ms,
+        linger_ms=settings.kafka.linger_ms,
         enable_idempotence=False,
         log_level=logging.DEBUG,  # per-message lines only when debugging; failures still log
-        request_timeout_ms=int(settings.client_timeout_s * 1000 * 4),
+        request_timeout_ms=int(settings.client.timeout_s * 1000 * 4),
         middlewares=(
             KafkaTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
@@ -136,9 +136,9 @@ def broker_ready(broker: KafkaBroker) -> Callable[[], Awaitable[None]]:
 
 async def ensure_topics(settings: Settings, create: bool = True) -> list[str]:
     """Create every registry topic (with its retry and DLQ topics) that does not exist yet,
-    with `TOPIC_PARTITIONS` partitions where that is set, else the registry's count; return
+    with `KAFKA_TOPIC_PARTITIONS` partitions where that is set, else the registry's count; return
     their names. With `create=False` only return the missing names."""
-    partitions = settings.topic_partitions
+    partitions = settings.kafka.topic_partitions
     admin = AIOKafkaAdminClient(**kafka_client_options(settings), request_timeout_ms=20000)
     await admin.start()
     try:

@@ -27,11 +27,11 @@ def _require(value: str, name: str) -> str:
 async def create_pg_pool(settings: Settings, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """An asyncpg pool on DATABASE_URL."""
     pool = await asyncpg.create_pool(
-        _require(settings.database_url, "DATABASE_URL"),
+        _require(settings.endpoints.database_url, "DATABASE_URL"),
         min_size=min_size,
         max_size=max_size,
-        timeout=settings.client_timeout_s,
-        command_timeout=settings.client_timeout_s * 2,
+        timeout=settings.client.timeout_s,
+        command_timeout=settings.client.timeout_s * 2,
     )
     assert pool is not None
     return pool
@@ -40,10 +40,10 @@ async def create_pg_pool(settings: Settings, min_size: int = 1, max_size: int = 
 def create_redis(settings: Settings) -> Redis:
     """An asyncio Redis client on REDIS_URL, retrying transient connection errors."""
     return Redis.from_url(
-        _require(settings.redis_url, "REDIS_URL"),
-        socket_timeout=settings.client_timeout_s,
-        socket_connect_timeout=settings.client_timeout_s,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), settings.client_retries),
+        _require(settings.endpoints.redis_url, "REDIS_URL"),
+        socket_timeout=settings.client.timeout_s,
+        socket_connect_timeout=settings.client.timeout_s,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), settings.client.retries),
         decode_responses=False,
     )
 
@@ -55,14 +55,14 @@ def create_s3(settings: Settings) -> S3Client:
     """
     return boto3.client(
         "s3",
-        endpoint_url=_require(settings.s3_endpoint_url, "S3_ENDPOINT_URL"),
-        aws_access_key_id=settings.aws_access_key_id or None,
-        aws_secret_access_key=settings.aws_secret_access_key or None,
-        region_name=settings.aws_region,
+        endpoint_url=_require(settings.endpoints.s3_endpoint_url, "S3_ENDPOINT_URL"),
+        aws_access_key_id=settings.endpoints.aws_access_key_id or None,
+        aws_secret_access_key=settings.endpoints.aws_secret_access_key or None,
+        region_name=settings.endpoints.aws_region,
         config=Config(
-            connect_timeout=settings.client_timeout_s,
-            read_timeout=settings.client_timeout_s * 2,
-            retries={"max_attempts": settings.client_retries, "mode": "standard"},
+            connect_timeout=settings.client.timeout_s,
+            read_timeout=settings.client.timeout_s * 2,
+            retries={"max_attempts": settings.client.retries, "mode": "standard"},
             s3={"addressing_style": "path"},
         ),
     )
@@ -75,8 +75,8 @@ async def create_temporal_client(settings: Settings) -> TemporalClient:
     from temporalio.contrib.pydantic import pydantic_data_converter
 
     return await Client.connect(
-        _require(settings.temporal_address, "TEMPORAL_ADDRESS"),
-        namespace=settings.temporal_namespace,
+        _require(settings.endpoints.temporal_address, "TEMPORAL_ADDRESS"),
+        namespace=settings.endpoints.temporal_namespace,
         data_converter=pydantic_data_converter,
         interceptors=[TracingInterceptor()],
     )

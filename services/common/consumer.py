@@ -45,7 +45,7 @@ log = logging.getLogger("forgeline.consumer")
 
 def policy_from(settings: Settings) -> RetryPolicy:
     """The retry policy configured in settings."""
-    return RetryPolicy(settings.retry_max_attempts, settings.retry_backoff_initial_s, settings.retry_backoff_max_s)
+    return RetryPolicy(settings.retry.max_attempts, settings.retry.backoff_initial_s, settings.retry.backoff_max_s)
 
 
 def consume(
@@ -72,9 +72,9 @@ def consume(
         "group_id": group,
         "ack_policy": AckPolicy.MANUAL,
         "auto_offset_reset": "earliest",
-        "session_timeout_ms": settings.kafka_session_timeout_ms,
-        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
-        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "session_timeout_ms": settings.kafka.session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka.heartbeat_interval_ms,
+        "fetch_max_wait_ms": settings.kafka.fetch_max_wait_ms,
     }
 
     process = _processor(broker, spec, group, handler, policy, on_dead_letter)

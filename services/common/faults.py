@@ -133,5 +133,5 @@ def faults() -> FaultFlags:
     if _flags is None:
         from services.common.settings import get_settings
 
-        _flags = FaultFlags(get_settings().forgeline_faults)
+        _flags = FaultFlags(get_settings().faults)
     return _flags

@@ -91,14 +91,14 @@ def bind_host() -> str:
     """Where services listen: 127.0.0.1 locally; FORGELINE_BIND_HOST=0.0.0.0 in a pod."""
     from services.common.settings import get_settings
 
-    return get_settings().forgeline_bind_host
+    return get_settings().bind_host
 
 
 def listen_port(own_port: int) -> int:
     """The service's own port, unless FORGELINE_PORT names one for every service (containers)."""
     from services.common.settings import get_settings
 
-    return get_settings().forgeline_port or own_port
+    return get_settings().port or own_port
 
 
 OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

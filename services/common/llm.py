@@ -103,17 +103,17 @@ class OpenAICompatibleBackend:
 
 def create_llm(settings: Settings, http: httpx.AsyncClient) -> LLMBackend:
     """The backend named by `LLM_BACKEND`."""
-    if settings.llm_backend == "template":
+    if settings.llm.backend == "template":
         return TemplateBackend()
-    if settings.llm_backend == "openai":
-        if not settings.llm_base_url:
+    if settings.llm.backend == "openai":
+        if not settings.endpoints.llm_base_url:
             raise RuntimeError("LLM_BACKEND=openai needs LLM_BASE_URL (an OpenAI-compatible endpoint, e.g. vLLM)")
-        return OpenAICompatibleBackend(http, settings.llm_base_url, settings.llm_model, settings.llm_api_key)
-    if settings.llm_backend == "local":
+        return OpenAICompatibleBackend(http, settings.endpoints.llm_base_url, settings.llm.model, settings.llm.api_key)
+    if settings.llm.backend == "local":
         from services.common.llm_local import LocalBackend
 
-        return LocalBackend(want_gpu=settings.llm_use_gpu)
-    raise RuntimeError(f"LLM_BACKEND={settings.llm_backend!r} is unknown; use 'template', 'local' or 'openai'")
+        return LocalBackend(want_gpu=settings.llm.use_gpu)
+    raise RuntimeError(f"LLM_BACKEND={settings.llm.backend!r} is unknown; use 'template', 'local' or 'openai'")
 
 
 @dataclass

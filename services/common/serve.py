@@ -26,9 +26,9 @@ def connect_ray(settings: Settings) -> None:
     """Join the cluster at `RAY_ADDRESS` as a quiet driver."""
     import ray
 
-    if not settings.ray_address:
+    if not settings.endpoints.ray_address:
         raise SystemExit("RAY_ADDRESS is not set: run `forgeline up` (it starts a Ray head) or point it at a cluster")
-    ray.init(address=settings.ray_address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
+    ray.init(address=settings.endpoints.ray_address, logging_level=logging.WARNING, log_to_driver=False, include_dashboard=False)
 
 
 def deploy_application(settings: Settings, app: Any, name: str, route_prefix: str) -> None:

@@ -1,33 +1,55 @@
 """The one settings object. Every service and the operator CLI read configuration here.
 
-Endpoints come from the environment (so a service never knows whether it runs under
-`forgeline up` or on Kubernetes). The `FORGELINE_*_PORT` values only matter to the local
-stack supervisor: they pick the ports it binds on 127.0.0.1.
+`Settings` groups the variables by domain, one environment prefix per group:
+
+| group        | prefix       | what                                                        |
+| ------------ | ------------ | ----------------------------------------------------------- |
+| (top level)  | FORGELINE_   | this process: service name, home, faults file, bind address |
+| `endpoints`  | (none)       | where the backing services are, and their credentials       |
+| `local`      | FORGELINE_   | the ports the local stack binds on 127.0.0.1                |
+| `kafka`      | KAFKA_       | Kafka client behaviour and authentication                   |
+| `retry`      | RETRY_       | the consumers' retry/DLQ policy                             |
+| `client`     | CLIENT_      | timeouts and retries of outgoing calls                      |
+| `gateway`    | GATEWAY_     | the HTTP API's limits                                       |
+| `echo`, `imagegen`, `email`, `moderation`, `codereview`, `llm`, `github` | ECHO_, IMAGEGEN_, ... | each pipeline's own |
+
+Endpoints come from the environment, so a service never knows whether it runs under
+`forgeline up` or on Kubernetes. Variables renamed when the groups were made (`RENAMED`) still
+work; `renamed_in_use` names the new spelling, and `get_settings` warns once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RENAMED: dict[str, str] = {}  # old variable -> its new name
 
-class Settings(BaseSettings):
-    """Configuration read once from the environment (see `get_settings`)."""
 
-    # Field names are the variable names (case-insensitive), so nothing else in the
-    # environment (HOME, PORT, ...) can leak into a field.
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+def _renamed(new: str, old: str, default: Any) -> Any:
+    """A field read from `new`, and still from `old` (the name it had before)."""
+    RENAMED[old] = new
+    return Field(default, validation_alias=AliasChoices(new.lower(), old.lower()))
 
-    forgeline_service: str = "forgeline"
-    forgeline_home: Path = Path(".forgeline")
-    forgeline_faults: Path | None = None
 
-    # Endpoints. Empty means "the local stack provides it".
+def _config(prefix: str) -> SettingsConfigDict:
+    # Field names (with the prefix) are the variable names, case-insensitive, so nothing else in
+    # the environment (HOME, PORT, ...) can leak into a field.
+    return SettingsConfigDict(env_prefix=prefix, env_file=None, extra="ignore", validate_by_name=True)
+
+
+class Endpoints(BaseSettings):
+    """Where the backing services are. Empty means "the local stack provides it"."""
+
+    model_config = _config("")
+
     kafka_bootstrap_servers: str = ""
     s3_endpoint_url: str = ""
     s3_bucket: str = "forgeline"
@@ -40,210 +62,246 @@ class Settings(BaseSettings):
     temporal_address: str = ""
     temporal_namespace: str = "default"
     ray_address: str = ""
+    serve_url: str = ""  # Ray Serve's HTTP proxy; empty: the local stack's
     smtp_host: str = ""
     smtp_port: int = 0
     github_api_url: str = "https://api.github.com"
     llm_base_url: str = ""
+    qdrant_url: str = ""  # empty: embedded local mode under <forgeline_home>/qdrant
     otel_exporter_otlp_endpoint: str = ""
 
-    # Local stack ports (127.0.0.1). Defaults stay below the ephemeral range and away from
-    # the well-known ports so a developer's own Postgres, Redis or Kafka is not disturbed.
-    forgeline_s3_port: int = 24566
-    forgeline_kafka_port: int = 29092
-    forgeline_temporal_port: int = 27233
-    forgeline_temporal_ui_port: int = 28233
-    forgeline_postgres_port: int = 25432
-    forgeline_redis_port: int = 26379
-    forgeline_ray_port: int = 26380
-    forgeline_ray_client_port: int = 26381
-    forgeline_ray_agent_port: int = 26382
-    forgeline_ray_dashboard_port: int = 26383
-    forgeline_serve_port: int = 28000
-    forgeline_smtp_port: int = 22525
-    forgeline_gateway_port: int = 28080
-    forgeline_echo_port: int = 28081
-    forgeline_imagegen_port: int = 28082
-    forgeline_imagegen_worker_port: int = 28083
-    forgeline_email_port: int = 28084
-    forgeline_email_delivery_port: int = 28085
-    forgeline_moderation_rules_port: int = 28086
-    forgeline_moderation_classifier_port: int = 28087
-    forgeline_moderation_judge_port: int = 28088
-    forgeline_codereview_orchestrator_port: int = 28089
-    forgeline_codereview_aggregator_port: int = 28090
-    forgeline_codereview_publisher_port: int = 28091
-    forgeline_codereview_quality_port: int = 28092
-    forgeline_codereview_security_port: int = 28093
-    forgeline_codereview_performance_port: int = 28094
-    forgeline_codereview_tests_port: int = 28095
-    forgeline_codereview_docs_port: int = 28096
-    forgeline_github_port: int = 28097
-    forgeline_bind_host: str = "127.0.0.1"  # 0.0.0.0 in a pod (the image sets it)
-    forgeline_port: int = 0  # one port for whichever service runs here (the image: 8080); 0: the service's own
 
-    # Kafka consumer behaviour (short session timeouts: a dead member's partitions move fast).
-    kafka_session_timeout_ms: int = 6000
-    kafka_heartbeat_interval_ms: int = 1000
-    kafka_linger_ms: int = 5
-    kafka_fetch_max_wait_ms: int = 100  # how long a fetch waits for data: an upper bound on idle pickup latency
-    # How clients authenticate to the brokers: plaintext (local, Strimzi on kind), tls,
-    # scram-sha-256 / scram-sha-512 (KAFKA_SASL_USERNAME/PASSWORD, over TLS) or msk-iam
-    # (Amazon MSK with IAM access control: the pod's AWS role signs, over TLS).
-    kafka_security: Literal["plaintext", "tls", "scram-sha-256", "scram-sha-512", "msk-iam"] = "plaintext"
-    kafka_sasl_username: str = ""
-    kafka_sasl_password: str = ""
-    kafka_ssl_cafile: Path | None = None  # empty: the system's CA bundle
+class LocalPorts(BaseSettings):
+    """Ports of the local stack on 127.0.0.1 (`forgeline up` only). Defaults stay below the
+    ephemeral range and away from the well-known ports, so a developer's own Postgres, Redis or
+    Kafka is not disturbed."""
+
+    model_config = _config("FORGELINE_")
+
+    s3_port: int = 24566
+    kafka_port: int = 29092
+    temporal_port: int = 27233
+    temporal_ui_port: int = 28233
+    postgres_port: int = 25432
+    redis_port: int = 26379
+    ray_port: int = 26380
+    ray_client_port: int = 26381
+    ray_agent_port: int = 26382
+    ray_dashboard_port: int = 26383
+    serve_port: int = 28000
+    smtp_port: int = 22525
+    gateway_port: int = 28080
+    echo_port: int = 28081
+    imagegen_port: int = 28082
+    imagegen_worker_port: int = 28083
+    email_port: int = 28084
+    email_delivery_port: int = 28085
+    moderation_rules_port: int = 28086
+    moderation_classifier_port: int = 28087
+    moderation_judge_port: int = 28088
+    codereview_orchestrator_port: int = 28089
+    codereview_aggregator_port: int = 28090
+    codereview_publisher_port: int = 28091
+    codereview_quality_port: int = 28092
+    codereview_security_port: int = 28093
+    codereview_performance_port: int = 28094
+    codereview_tests_port: int = 28095
+    codereview_docs_port: int = 28096
+    github_port: int = 28097
+
+    def port_of(self, part: str) -> int:
+        """The port of a local part by its stack name (`moderation-rules` -> moderation_rules_port)."""
+        port: int = getattr(self, f"{part.replace('-', '_')}_port")
+        return port
+
+
+class KafkaClient(BaseSettings):
+    """How clients talk to the brokers."""
+
+    model_config = _config("KAFKA_")
+
+    # Short session timeouts: a dead member's partitions move fast.
+    session_timeout_ms: int = 6000
+    heartbeat_interval_ms: int = 1000
+    linger_ms: int = 5
+    fetch_max_wait_ms: int = 100  # how long a fetch waits for data: an upper bound on idle pickup latency
+    # plaintext (local, Strimzi on kind), tls, scram-sha-256 / scram-sha-512
+    # (KAFKA_SASL_USERNAME/PASSWORD, over TLS) or msk-iam (Amazon MSK with IAM access control:
+    # the pod's AWS role signs, over TLS).
+    security: Literal["plaintext", "tls", "scram-sha-256", "scram-sha-512", "msk-iam"] = "plaintext"
+    sasl_username: str = ""
+    sasl_password: str = ""
+    ssl_cafile: Path | None = None  # empty: the system's CA bundle
     # Partitions of every topic `prepare` creates. Unset: each topic's own count from the registry
     # (services/common/topics.py), as the Helm chart creates them; `forgeline up` creates 1 on its
-    # embedded broker (forgeline/stack.py says why).
-    topic_partitions: int | None = Field(default=None, ge=1)
+    # embedded broker (docs/NOTES.md says why).
+    topic_partitions: int | None = _renamed("KAFKA_TOPIC_PARTITIONS", "TOPIC_PARTITIONS", None)
 
-    # Retry / DLQ policy.
-    retry_max_attempts: int = 4
-    retry_backoff_initial_s: float = 0.5
-    retry_backoff_max_s: float = 10.0
 
-    # Client timeouts and retries, set in one place.
-    client_timeout_s: float = 5.0
-    client_retries: int = 3
+class RetryPolicy(BaseSettings):
+    """The consumers' retry/DLQ policy (services/common/consumer.py)."""
 
-    # Gateway.
-    api_max_body_bytes: int = 64 * 1024
-    rate_limit_per_second: float = 200.0
-    rate_limit_burst: int = 400
-    auth_cache_ttl_s: float = 10.0
+    model_config = _config("RETRY_")
 
-    # Echo consumer: records per Kafka batch, handled `echo_concurrency` at a time. One
-    # offset commit and batched publishes per batch keep it ahead of the gateway's intake
-    # (one record at a time it managed ~130/s on Tansu-on-S3, a quarter of it).
-    echo_batch_size: int = 64
-    echo_concurrency: int = 16
+    max_attempts: int = 4
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 10.0
 
-    # Image jobs: request bounds, prices, cache, storage.
-    image_min_side: int = 64
-    image_max_side: int = 512  # a 512 px PNG of noise is ~0.8 MB: below Temporal's 2 MB payload limit
-    image_max_steps: int = 50
-    image_price_credits: int = 10
-    image_cache_price_credits: int = 1
-    image_cache_ttl_s: int = 24 * 3600
-    image_prompt_blocklist: list[str] = ["gore", "beheading", "child abuse", "nude minor"]
-    image_presign_ttl_s: int = 900
-    image_model_path: Path | None = None  # default: <forgeline_home>/models/tiny-sd
-    temporal_task_queue_images: str = "imagegen"
 
-    # LLM (email generation, moderation judge): template | openai | local.
-    llm_backend: str = "template"
-    llm_model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
-    llm_api_key: str = ""
-    llm_use_gpu: bool = False  # local backend: fp16 on CUDA when present
-    # The Ray Serve LLM application (services/llm): SmolLM2 behind an OpenAI-compatible API.
-    # Its `/v1` routes require `Bearer LLM_API_KEY` when that is set.
-    llm_num_gpus: float = 0.0
-    llm_num_cpus: float = 0.5
-    llm_min_replicas: int = 1
-    llm_max_replicas: int = 2
-    llm_max_batch_size: int = 16
-    llm_batch_wait_timeout_s: float = 0.05
-    llm_default_max_tokens: int = 256
-    llm_max_tokens_limit: int = 1024
+class ClientPolicy(BaseSettings):
+    """Timeouts and retries of outgoing calls, set in one place."""
 
-    # Marketing email.
-    qdrant_url: str = ""  # empty: embedded local mode under <forgeline_home>/qdrant
-    email_from: str = "Forgeline Shop <shop@forgeline.example>"
-    email_shop_url: str = "https://shop.forgeline.example/cart"
-    email_allowed_link_domains: list[str] = ["shop.forgeline.example", "forgeline.example"]
-    email_offbrand_terms: list[str] = ["cheap", "dirt cheap", "act now", "last chance", "guaranteed", "free money", "crazy deal"]
-    email_frequency_cap_hours: float = 24.0
-    email_generation_attempts: int = 3
-    email_item_cache_ttl_s: int = 600
-    email_batch_size: int = 32  # records per Kafka batch for the composer and delivery consumers
-    email_concurrency: int = 16  # records of one batch handled at once (one key's stay in order)
+    model_config = _config("CLIENT_")
 
-    # Ray Serve image deployment (0 GPUs locally and in CI; 1 or a fraction on GPU nodes).
-    serve_url: str = ""  # Serve's HTTP proxy; empty: the local stack's
-    imagegen_num_gpus: float = 0.0
-    imagegen_num_cpus: float = 0.5
-    imagegen_min_replicas: int = 1
-    imagegen_max_replicas: int = 2
-    imagegen_target_ongoing_requests: float = 2.0
-    imagegen_upscale_delay_s: float = 3.0
-    imagegen_downscale_delay_s: float = 10.0
-    imagegen_max_batch_size: int = 8
-    imagegen_batch_wait_timeout_s: float = 0.05
+    timeout_s: float = 5.0
+    retries: int = 3
 
-    # Content moderation.
-    moderation_policy_path: Path | None = None  # default: the shipped services/moderation/policies/v1.yaml
-    moderation_model_path: Path | None = None  # default: <forgeline_home>/models/moderation-classifier
-    moderation_data_path: Path | None = None  # default: ../shared/data/moderation/labeled_data.csv beside the repo
-    moderation_train_limit: int | None = None  # fewer training rows (quick models for tests)
-    # Models trained on this machine, shared by every stack home (default: $XDG_CACHE_HOME/forgeline/models).
-    model_cache_path: Path = Field(default_factory=lambda: _user_cache() / "forgeline" / "models")
-    moderation_reject_precision: float = 0.5  # tier 2 rejects where validation precision reaches this
-    moderation_max_miss_rate: float = 0.05  # tier 2 approves below the score that misses this share of hate
-    moderation_judge_min_confidence: float = 0.6  # below: human review
-    moderation_judge_attempts: int = 2
-    moderation_review_claim_ttl_s: float = 300.0
-    moderation_batch_max_items: int = 500  # POST /v1/content/batch
-    moderation_batch_max_bytes: int = 4 * 1024 * 1024
-    moderation_batch_size: int = 64
-    moderation_concurrency: int = 32
-    moderation_num_gpus: float = 0.0
-    moderation_num_cpus: float = 0.5
-    moderation_min_replicas: int = 1
-    moderation_max_replicas: int = 2
-    moderation_max_batch_size: int = 64
-    moderation_batch_wait_timeout_s: float = 0.02
 
-    # Code review: GitHub webhooks (the secret per repository wins over the default one).
-    github_webhook_secret: str = ""
-    github_webhook_secrets: dict[str, str] = {}  # {"owner/repo": secret}, JSON in the environment
-    github_repositories: list[str] = []  # accepted repositories; empty: any with a secret
-    github_webhook_max_bytes: int = 1024 * 1024
-    # Code review: the GitHub API (`GITHUB_API_URL`, default api.github.com) and the review plan.
-    github_token: str = ""
-    github_max_attempts: int = 5  # per request: 5xx, transport errors and short rate limits
-    github_backoff_initial_s: float = 1.0
-    codereview_min_changed_lines: int = 5  # below: skipped with a short comment
-    codereview_tokens_per_line: int = 20  # LLM budget: 2000 + this x changed lines ...
-    codereview_max_tokens: int = 20_000  # ... capped here
-    codereview_deadline_s: float = 60.0  # agents not reported by then are named missing
-    codereview_max_inline_comments: int = 25
-    codereview_max_file_bytes: int = 512 * 1024  # larger files get patch-only checks
-    codereview_sweep_every_s: float = 2.0  # the aggregator's deadline check
-    codereview_usd_per_1k_tokens: float = 0.0006  # cost estimate in the summary and the bench
-    codereview_agent_concurrency: int = 4  # tasks one agent process analyses side by side
-    codereview_llm_pass: bool = False  # each agent also asks LLM_BACKEND, within the PR's budget
+class GatewaySettings(BaseSettings):
+    """The HTTP API's limits."""
 
-    @property
-    def moderation_training_data(self) -> Path:
-        """Davidson's labeled_data.csv (`MODERATION_DATA_PATH`, else the workspace's shared data)."""
-        repo = Path(__file__).resolve().parents[2]
-        return (self.moderation_data_path or repo.parent / "shared" / "data" / "moderation" / "labeled_data.csv").resolve()
+    model_config = _config("GATEWAY_")
 
-    @property
-    def moderation_model_dir(self) -> Path:
-        """Where the tier-2 classifier is loaded from (`MODERATION_MODEL_PATH`)."""
-        return self.moderation_model_path or self.state_dir / "models" / "moderation-classifier"
+    max_body_bytes: int = _renamed("GATEWAY_MAX_BODY_BYTES", "API_MAX_BODY_BYTES", 64 * 1024)
+    rate_limit_per_second: float = _renamed("GATEWAY_RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_SECOND", 200.0)
+    rate_limit_burst: int = _renamed("GATEWAY_RATE_LIMIT_BURST", "RATE_LIMIT_BURST", 400)
+    auth_cache_ttl_s: float = _renamed("GATEWAY_AUTH_CACHE_TTL_S", "AUTH_CACHE_TTL_S", 10.0)
 
-    @property
-    def model_cache_dir(self) -> Path:
-        """Absolute `MODEL_CACHE_PATH`: models trained on this machine, for every stack home."""
-        return self.model_cache_path.resolve()
 
-    @property
-    def state_dir(self) -> Path:
-        """Absolute `.forgeline/` directory (state, logs, traces, mail)."""
-        return self.forgeline_home.resolve()
+class EchoSettings(BaseSettings):
+    """Echo consumer: records per Kafka batch, handled `concurrency` at a time. One offset commit
+    and batched publishes per batch keep it ahead of the gateway's intake (one record at a time
+    it managed ~130/s on Tansu-on-S3, a quarter of it)."""
 
-    @property
-    def image_model_dir(self) -> Path:
-        """Where the image pipeline is loaded from (`IMAGE_MODEL_PATH`)."""
-        return self.image_model_path or self.state_dir / "models" / "tiny-sd"
+    model_config = _config("ECHO_")
 
-    @property
-    def serve_base_url(self) -> str:
-        """Ray Serve's HTTP proxy (`SERVE_URL`, else the local stack's port)."""
-        return self.serve_url or f"http://127.0.0.1:{self.forgeline_serve_port}"
+    batch_size: int = 64
+    concurrency: int = 16
+
+
+class ImagegenSettings(BaseSettings):
+    """Image jobs: request bounds, prices, cache, storage, and the Ray Serve deployment."""
+
+    model_config = _config("IMAGEGEN_")
+
+    min_side: int = _renamed("IMAGEGEN_MIN_SIDE", "IMAGE_MIN_SIDE", 64)
+    # A 512 px PNG of noise is ~0.8 MB: below Temporal's 2 MB payload limit.
+    max_side: int = _renamed("IMAGEGEN_MAX_SIDE", "IMAGE_MAX_SIDE", 512)
+    max_steps: int = _renamed("IMAGEGEN_MAX_STEPS", "IMAGE_MAX_STEPS", 50)
+    price_credits: int = _renamed("IMAGEGEN_PRICE_CREDITS", "IMAGE_PRICE_CREDITS", 10)
+    cache_price_credits: int = _renamed("IMAGEGEN_CACHE_PRICE_CREDITS", "IMAGE_CACHE_PRICE_CREDITS", 1)
+    cache_ttl_s: int = _renamed("IMAGEGEN_CACHE_TTL_S", "IMAGE_CACHE_TTL_S", 24 * 3600)
+    prompt_blocklist: list[str] = _renamed(
+        "IMAGEGEN_PROMPT_BLOCKLIST", "IMAGE_PROMPT_BLOCKLIST", ["gore", "beheading", "child abuse", "nude minor"]
+    )
+    presign_ttl_s: int = _renamed("IMAGEGEN_PRESIGN_TTL_S", "IMAGE_PRESIGN_TTL_S", 900)
+    model_path: Path | None = _renamed("IMAGEGEN_MODEL_PATH", "IMAGE_MODEL_PATH", None)  # default: <home>/models/tiny-sd
+    task_queue: str = _renamed("IMAGEGEN_TASK_QUEUE", "TEMPORAL_TASK_QUEUE_IMAGES", "imagegen")
+    # Ray Serve deployment (0 GPUs locally and in CI; 1 or a fraction on GPU nodes).
+    num_gpus: float = 0.0
+    num_cpus: float = 0.5
+    min_replicas: int = 1
+    max_replicas: int = 2
+    target_ongoing_requests: float = 2.0
+    upscale_delay_s: float = 3.0
+    downscale_delay_s: float = 10.0
+    max_batch_size: int = 8
+    batch_wait_timeout_s: float = 0.05
+
+
+class LlmSettings(BaseSettings):
+    """Writing steps (email, moderation judge, review pass): template | openai | local, and the
+    Ray Serve LLM application (services/llm), whose `/v1` routes require `Bearer LLM_API_KEY`
+    when that is set."""
+
+    model_config = _config("LLM_")
+
+    backend: str = "template"
+    model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    api_key: str = ""
+    use_gpu: bool = False  # local backend: fp16 on CUDA when present
+    num_gpus: float = 0.0
+    num_cpus: float = 0.5
+    min_replicas: int = 1
+    max_replicas: int = 2
+    max_batch_size: int = 16
+    batch_wait_timeout_s: float = 0.05
+    default_max_tokens: int = 256
+    max_tokens_limit: int = 1024
+
+
+class EmailSettings(BaseSettings):
+    """Marketing email."""
+
+    model_config = _config("EMAIL_")
+
+    sender: str = Field(default="Forgeline Shop <shop@forgeline.example>", validation_alias=AliasChoices("email_from"))
+    shop_url: str = "https://shop.forgeline.example/cart"
+    allowed_link_domains: list[str] = ["shop.forgeline.example", "forgeline.example"]
+    offbrand_terms: list[str] = ["cheap", "dirt cheap", "act now", "last chance", "guaranteed", "free money", "crazy deal"]
+    frequency_cap_hours: float = 24.0
+    generation_attempts: int = 3
+    item_cache_ttl_s: int = 600
+    batch_size: int = 32  # records per Kafka batch for the composer and delivery consumers
+    concurrency: int = 16  # records of one batch handled at once (one key's stay in order)
+
+
+class ModerationSettings(BaseSettings):
+    """Content moderation."""
+
+    model_config = _config("MODERATION_")
+
+    policy_path: Path | None = None  # default: the shipped services/moderation/policies/v1.yaml
+    model_path: Path | None = None  # default: <forgeline_home>/models/moderation-classifier
+    data_path: Path | None = None  # default: ../shared/data/moderation/labeled_data.csv beside the repo
+    train_limit: int | None = None  # fewer training rows (quick models for tests)
+    reject_precision: float = 0.5  # tier 2 rejects where validation precision reaches this
+    max_miss_rate: float = 0.05  # tier 2 approves below the score that misses this share of hate
+    judge_min_confidence: float = 0.6  # below: human review
+    judge_attempts: int = 2
+    review_claim_ttl_s: float = 300.0
+    batch_max_items: int = 500  # POST /v1/content/batch
+    batch_max_bytes: int = 4 * 1024 * 1024
+    batch_size: int = 64
+    concurrency: int = 32
+    num_gpus: float = 0.0
+    num_cpus: float = 0.5
+    min_replicas: int = 1
+    max_replicas: int = 2
+    max_batch_size: int = 64
+    batch_wait_timeout_s: float = 0.02
+
+
+class GithubSettings(BaseSettings):
+    """GitHub webhooks (the secret per repository wins over the default one) and its API
+    (`GITHUB_API_URL` among the endpoints)."""
+
+    model_config = _config("GITHUB_")
+
+    webhook_secret: str = ""
+    webhook_secrets: dict[str, str] = {}  # {"owner/repo": secret}, JSON in the environment
+    repositories: list[str] = []  # accepted repositories; empty: any with a secret
+    webhook_max_bytes: int = 1024 * 1024
+    token: str = ""
+    max_attempts: int = 5  # per request: 5xx, transport errors and short rate limits
+    backoff_initial_s: float = 1.0
+
+
+class CodereviewSettings(BaseSettings):
+    """The review plan."""
+
+    model_config = _config("CODEREVIEW_")
+
+    min_changed_lines: int = 5  # below: skipped with a short comment
+    tokens_per_line: int = 20  # LLM budget: 2000 + this x changed lines ...
+    max_tokens: int = 20_000  # ... capped here
+    deadline_s: float = 60.0  # agents not reported by then are named missing
+    max_inline_comments: int = 25
+    max_file_bytes: int = 512 * 1024  # larger files get patch-only checks
+    sweep_every_s: float = 2.0  # the aggregator's deadline check
+    usd_per_1k_tokens: float = 0.0006  # cost estimate in the summary and the bench
+    agent_concurrency: int = 4  # tasks one agent process analyses side by side
+    llm_pass: bool = False  # each agent also asks LLM_BACKEND, within the PR's budget
 
 
 def _user_cache() -> Path:
@@ -251,7 +309,112 @@ def _user_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 
 
+class Settings(BaseSettings):
+    """Configuration read once from the environment (see `get_settings`)."""
+
+    model_config = _config("FORGELINE_")
+
+    service: str = "forgeline"
+    home: Path = Path(".forgeline")
+    faults: Path | None = None
+    bind_host: str = "127.0.0.1"  # 0.0.0.0 in a pod (the image sets it)
+    port: int = 0  # one port for whichever service runs here (the image: 8080); 0: the service's own
+    # Models trained on this machine, shared by every stack home (default: $XDG_CACHE_HOME/forgeline/models).
+    model_cache_path: Path = Field(
+        default_factory=lambda: _user_cache() / "forgeline" / "models",
+        validation_alias=AliasChoices("forgeline_model_cache_path", "model_cache_path"),
+    )
+
+    endpoints: Endpoints = Field(default_factory=Endpoints)
+    local: LocalPorts = Field(default_factory=LocalPorts)
+    kafka: KafkaClient = Field(default_factory=KafkaClient)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    client: ClientPolicy = Field(default_factory=ClientPolicy)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    echo: EchoSettings = Field(default_factory=EchoSettings)
+    imagegen: ImagegenSettings = Field(default_factory=ImagegenSettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    moderation: ModerationSettings = Field(default_factory=ModerationSettings)
+    github: GithubSettings = Field(default_factory=GithubSettings)
+    codereview: CodereviewSettings = Field(default_factory=CodereviewSettings)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with fields changed: top-level ones by value, a group's by a dict of its fields
+        (`settings.replace(home=p, endpoints={"redis_url": url})`)."""
+        update: dict[str, Any] = {}
+        for name, value in changes.items():
+            current = getattr(self, name)
+            update[name] = (
+                current.model_copy(update=value) if isinstance(current, BaseModel) and isinstance(value, Mapping) else value
+            )
+        return self.model_copy(update=update)
+
+    @property
+    def moderation_training_data(self) -> Path:
+        """Davidson's labeled_data.csv (`MODERATION_DATA_PATH`, else the workspace's shared data)."""
+        repo = Path(__file__).resolve().parents[2]
+        default = repo.parent / "shared" / "data" / "moderation" / "labeled_data.csv"
+        return (self.moderation.data_path or default).resolve()
+
+    @property
+    def moderation_model_dir(self) -> Path:
+        """Where the tier-2 classifier is loaded from (`MODERATION_MODEL_PATH`)."""
+        return self.moderation.model_path or self.state_dir / "models" / "moderation-classifier"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Absolute `FORGELINE_MODEL_CACHE_PATH`: models trained on this machine, for every stack home."""
+        return self.model_cache_path.resolve()
+
+    @property
+    def state_dir(self) -> Path:
+        """Absolute `.forgeline/` directory (state, logs, traces, mail)."""
+        return self.home.resolve()
+
+    @property
+    def image_model_dir(self) -> Path:
+        """Where the image pipeline is loaded from (`IMAGEGEN_MODEL_PATH`)."""
+        return self.imagegen.model_path or self.state_dir / "models" / "tiny-sd"
+
+    @property
+    def serve_base_url(self) -> str:
+        """Ray Serve's HTTP proxy (`SERVE_URL`, else the local stack's port)."""
+        return self.endpoints.serve_url or f"http://127.0.0.1:{self.local.serve_port}"
+
+
+RENAMED["MODEL_CACHE_PATH"] = "FORGELINE_MODEL_CACHE_PATH"
+
+
+def variables() -> set[str]:
+    """Every environment variable the settings read (current names, upper case)."""
+    names: set[str] = set()
+    groups: list[type[BaseSettings]] = [Settings]
+    groups += [f.default_factory for f in Settings.model_fields.values() if isinstance(f.default_factory, type)]
+    for model in groups:
+        prefix = str(model.model_config.get("env_prefix", ""))
+        for name, info in model.model_fields.items():
+            if isinstance(info.default_factory, type):
+                continue  # a group, listed with its own prefix
+            alias = info.validation_alias
+            names.add((str(alias.choices[0]) if isinstance(alias, AliasChoices) else prefix + name).upper())
+    return names
+
+
+def renamed_in_use(environ: Mapping[str, str]) -> list[str]:
+    """One line per old variable name set in `environ`, naming what to set instead."""
+    upper = {k.upper() for k in environ}
+    return [
+        f"{old} was renamed {new}; it still works, but set {new} instead"
+        + (f" (both are set: {new} wins)" if new in upper else "")
+        for old, new in sorted(RENAMED.items())
+        if old in upper
+    ]
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Return the process-wide settings, read from the environment on first use."""
+    for line in renamed_in_use(os.environ):
+        logging.getLogger("forgeline.settings").warning(line)
     return Settings()

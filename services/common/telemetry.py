@@ -82,7 +82,7 @@ def setup_telemetry(settings: Settings, service: str) -> TracerProvider:
         return _provider
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     exporter: SpanExporter
-    if settings.otel_exporter_otlp_endpoint:
+    if settings.endpoints.otel_exporter_otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter()

@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     service = ConsumerService[EchoDeps](SERVICE, settings)
     service.consume(
-        ECHO_REQUESTED, GROUP, record_echo, batch_size=settings.echo_batch_size, concurrency=settings.echo_concurrency
+        ECHO_REQUESTED, GROUP, record_echo, batch_size=settings.echo.batch_size, concurrency=settings.echo.concurrency
     )
 
     async def publish_completed(event: EchoCompleted) -> None:
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[EchoDeps]:
-        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.echo_concurrency)
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.echo.concurrency)
         instance = f"{socket.gethostname()}:{os.getpid()}"
         try:
             yield EchoDeps(IdempotencyStore(pool, GROUP), publish_completed, faults(), instance)

@@ -14,6 +14,6 @@ if __name__ == "__main__":
     )
     settings = get_settings()
     if args.role == "compose":
-        serve(create_composer_app(settings), settings.forgeline_email_port)
+        serve(create_composer_app(settings), settings.local.email_port)
     else:
-        serve(create_delivery_app(settings), settings.forgeline_email_delivery_port)
+        serve(create_delivery_app(settings), settings.local.email_delivery_port)

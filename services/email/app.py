@@ -32,16 +32,16 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
         CART_ABANDONED,
         service.name,
         compose_email,
-        batch_size=settings.email_batch_size,
-        concurrency=settings.email_concurrency,
+        batch_size=settings.email.batch_size,
+        concurrency=settings.email.concurrency,
     )
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[ComposeDeps]:
-        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email.concurrency + 4)
         redis = create_redis(settings)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=settings.client_timeout_s))
-        qdrant = create_qdrant(settings.qdrant_url, settings.state_dir, service.name)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=settings.client.timeout_s))
+        qdrant = create_qdrant(settings.endpoints.qdrant_url, settings.state_dir, service.name)
         index = TemplateIndex(qdrant, pool)
         await index.ensure_collection()
         await embed(["warm-up"])  # load MiniLM now (~5 s), not inside the first cart's latency
@@ -52,14 +52,14 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield ComposeDeps(
                 pool=pool,
-                catalogue=ItemCatalogue(pool, redis, settings.email_item_cache_ttl_s),
+                catalogue=ItemCatalogue(pool, redis, settings.email.item_cache_ttl_s),
                 index=index,
                 llm=create_llm(settings, http),
                 publish=publish,
-                cart_url=settings.email_shop_url,
-                offbrand_terms=settings.email_offbrand_terms,
-                allowed_domains=settings.email_allowed_link_domains,
-                max_attempts=settings.email_generation_attempts,
+                cart_url=settings.email.shop_url,
+                offbrand_terms=settings.email.offbrand_terms,
+                allowed_domains=settings.email.allowed_link_domains,
+                max_attempts=settings.email.generation_attempts,
             )
         finally:
             await qdrant.close()
@@ -82,16 +82,16 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
         EMAIL_OUTBOUND,
         service.name,
         deliver_email,
-        batch_size=settings.email_batch_size,
-        concurrency=settings.email_concurrency,
+        batch_size=settings.email.batch_size,
+        concurrency=settings.email.concurrency,
         on_dead_letter=on_dead_letter,
     )
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[DeliveryDeps]:
-        if not settings.smtp_host:
+        if not settings.endpoints.smtp_host:
             raise RuntimeError("SMTP_HOST is not set: run `forgeline up` (it starts an SMTP sink) or point it at a server")
-        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email_concurrency + 4)
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.email.concurrency + 4)
 
         async def delivered(event: EmailDelivered) -> None:
             await publish_event(service.broker, EMAIL_DELIVERED, event)
@@ -102,12 +102,12 @@ def create_delivery_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield DeliveryDeps(
                 pool=pool,
-                mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, settings.client_timeout_s),
+                mailer=SmtpMailer(settings.endpoints.smtp_host, settings.endpoints.smtp_port, settings.client.timeout_s),
                 publish_delivered=delivered,
                 publish_failed=failed,
                 faults=faults(),
-                sender=settings.email_from,
-                cap_hours=settings.email_frequency_cap_hours,
+                sender=settings.email.sender,
+                cap_hours=settings.email.frequency_cap_hours,
             )
         finally:
             await pool.close()

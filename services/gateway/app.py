@@ -75,8 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.pool = await create_pg_pool(settings, max_size=20)
         app.state.redis = create_redis(settings)
-        app.state.tenants = TenantDirectory(app.state.pool, settings.auth_cache_ttl_s)
-        app.state.limiter = RateLimiter(app.state.redis, settings.rate_limit_per_second, settings.rate_limit_burst)
+        app.state.tenants = TenantDirectory(app.state.pool, settings.gateway.auth_cache_ttl_s)
+        app.state.limiter = RateLimiter(
+            app.state.redis, settings.gateway.rate_limit_per_second, settings.gateway.rate_limit_burst
+        )
         await broker.start()
         # Every replica reads every completion (no group, from now on): see services/gateway/live.py.
         completions = AIOKafkaConsumer(
@@ -131,10 +133,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_ops_routes(app, {"postgres": postgres_ready, "redis": redis_ready, "kafka": broker_ready(broker)})
     app.add_middleware(
         BodySizeLimit,
-        max_bytes=settings.api_max_body_bytes,
+        max_bytes=settings.gateway.max_body_bytes,
         larger={
-            "/v1/content/batch": settings.moderation_batch_max_bytes,
-            "/v1/webhooks/github": settings.github_webhook_max_bytes,
+            "/v1/content/batch": settings.moderation.batch_max_bytes,
+            "/v1/webhooks/github": settings.github.webhook_max_bytes,
         },
     )
     app.add_middleware(HttpMetrics)

@@ -35,9 +35,10 @@ async def current_tenant(
     decision = await request.app.state.limiter.check(str(tenant.id))
     if not decision.allowed:
         retry_after = max(1, int(decision.retry_after_s + 0.999))
+        limit = request.app.state.settings.gateway.rate_limit_per_second
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"rate limit of {request.app.state.settings.rate_limit_per_second:g} requests/s exceeded; retry in {retry_after}s",
+            f"rate limit of {limit:g} requests/s exceeded; retry in {retry_after}s",
             headers={"Retry-After": str(retry_after)},
         )
     return tenant

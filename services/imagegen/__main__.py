@@ -9,4 +9,4 @@ from services.imagegen.app import create_app
 
 if __name__ == "__main__":
     service_cli(__doc__)
-    serve(create_app(), get_settings().forgeline_imagegen_port)
+    serve(create_app(), get_settings().local.imagegen_port)

@@ -17,7 +17,9 @@ def deploy(settings: Settings) -> None:
     from services.imagegen.serve_app import APP_NAME, ROUTE_PREFIX, build_app
 
     if not (settings.image_model_dir / "model_index.json").exists():
-        raise SystemExit(f"no image model at {settings.image_model_dir}: run `forgeline models tiny-sd` or set IMAGE_MODEL_PATH")
+        raise SystemExit(
+            f"no image model at {settings.image_model_dir}: run `forgeline models tiny-sd` or set IMAGEGEN_MODEL_PATH"
+        )
     deploy_application(settings, build_app(settings), APP_NAME, ROUTE_PREFIX)
 
 

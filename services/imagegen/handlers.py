@@ -55,17 +55,17 @@ def job_from_event(event: ImageRequested, settings: Settings) -> ImageJob:
         job_id=event.job_id,
         tenant_id=event.tenant_id,
         params=event.params,
-        price_credits=settings.image_price_credits,
-        cache_price_credits=settings.image_cache_price_credits,
-        max_attempts=settings.retry_max_attempts,
-        retry_initial_s=settings.retry_backoff_initial_s,
-        retry_max_s=settings.retry_backoff_max_s,
+        price_credits=settings.imagegen.price_credits,
+        cache_price_credits=settings.imagegen.cache_price_credits,
+        max_attempts=settings.retry.max_attempts,
+        retry_initial_s=settings.retry.backoff_initial_s,
+        retry_max_s=settings.retry.backoff_max_s,
     )
 
 
 async def start_image_saga(event: ImageRequested, starter: SagaStarter, settings: Settings) -> bool:
     """Handle one `image.requested`: start saga `image-<job_id>` unless it exists. True if started."""
-    started = await starter.start(job_from_event(event, settings), settings.temporal_task_queue_images)
+    started = await starter.start(job_from_event(event, settings), settings.imagegen.task_queue)
     if not started:
         DUPLICATES_SKIPPED.labels("imagegen").inc()
         log.info("saga %s already exists; duplicate delivery skipped", workflow_id(event.job_id))

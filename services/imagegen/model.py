@@ -129,7 +129,7 @@ def load_model(path: Path, want_gpu: bool) -> LoadedModel:
     from diffusers import StableDiffusionPipeline
 
     if not (path / "model_index.json").exists():
-        raise FileNotFoundError(f"no diffusers pipeline at {path}: run `forgeline models tiny-sd` or set IMAGE_MODEL_PATH")
+        raise FileNotFoundError(f"no diffusers pipeline at {path}: run `forgeline models tiny-sd` or set IMAGEGEN_MODEL_PATH")
     on_gpu = want_gpu and torch.cuda.is_available()
     dtype = torch.float16 if on_gpu else torch.float32
     pipeline = StableDiffusionPipeline.from_pretrained(path, torch_dtype=dtype, local_files_only=True)

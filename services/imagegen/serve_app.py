@@ -80,23 +80,23 @@ def build_app(settings: Settings) -> serve.Application:
     model_deployment: Any = ImageModel
     ingress_deployment: Any = ImageIngress
     model = model_deployment.options(
-        ray_actor_options={"num_cpus": settings.imagegen_num_cpus, "num_gpus": settings.imagegen_num_gpus},
-        max_ongoing_requests=max(2 * settings.imagegen_max_batch_size, 4),
+        ray_actor_options={"num_cpus": settings.imagegen.num_cpus, "num_gpus": settings.imagegen.num_gpus},
+        max_ongoing_requests=max(2 * settings.imagegen.max_batch_size, 4),
         autoscaling_config={
-            "min_replicas": settings.imagegen_min_replicas,
-            "initial_replicas": settings.imagegen_min_replicas,
-            "max_replicas": settings.imagegen_max_replicas,
-            "target_ongoing_requests": settings.imagegen_target_ongoing_requests,
-            "upscale_delay_s": settings.imagegen_upscale_delay_s,
-            "downscale_delay_s": settings.imagegen_downscale_delay_s,
+            "min_replicas": settings.imagegen.min_replicas,
+            "initial_replicas": settings.imagegen.min_replicas,
+            "max_replicas": settings.imagegen.max_replicas,
+            "target_ongoing_requests": settings.imagegen.target_ongoing_requests,
+            "upscale_delay_s": settings.imagegen.upscale_delay_s,
+            "downscale_delay_s": settings.imagegen.downscale_delay_s,
             "metrics_interval_s": 1.0,
             "look_back_period_s": 3.0,
         },
     ).bind(
         str(settings.image_model_dir),
-        settings.imagegen_num_gpus > 0,
-        settings.imagegen_max_batch_size,
-        settings.imagegen_batch_wait_timeout_s,
+        settings.imagegen.num_gpus > 0,
+        settings.imagegen.max_batch_size,
+        settings.imagegen.batch_wait_timeout_s,
     )
     app: serve.Application = ingress_deployment.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=1000).bind(model)
     return app

@@ -127,19 +127,19 @@ def build_app(settings: Settings) -> serve.Application:
     model_deployment: Any = LLMModel
     ingress_deployment: Any = LLMIngress
     model = model_deployment.options(
-        ray_actor_options={"num_cpus": settings.llm_num_cpus, "num_gpus": settings.llm_num_gpus},
-        max_ongoing_requests=max(4 * settings.llm_max_batch_size, 16),
+        ray_actor_options={"num_cpus": settings.llm.num_cpus, "num_gpus": settings.llm.num_gpus},
+        max_ongoing_requests=max(4 * settings.llm.max_batch_size, 16),
         autoscaling_config={
-            "min_replicas": settings.llm_min_replicas,
-            "initial_replicas": settings.llm_min_replicas,
-            "max_replicas": settings.llm_max_replicas,
-            "target_ongoing_requests": settings.llm_max_batch_size,
+            "min_replicas": settings.llm.min_replicas,
+            "initial_replicas": settings.llm.min_replicas,
+            "max_replicas": settings.llm.max_replicas,
+            "target_ongoing_requests": settings.llm.max_batch_size,
             "upscale_delay_s": 5.0,
             "downscale_delay_s": 60.0,
         },
-    ).bind(settings.llm_num_gpus > 0, settings.llm_max_batch_size, settings.llm_batch_wait_timeout_s)
+    ).bind(settings.llm.num_gpus > 0, settings.llm.max_batch_size, settings.llm.batch_wait_timeout_s)
     app: serve.Application = ingress_deployment.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=1000).bind(
-        model, settings.llm_model, settings.llm_api_key, settings.llm_default_max_tokens, settings.llm_max_tokens_limit
+        model, settings.llm.model, settings.llm.api_key, settings.llm.default_max_tokens, settings.llm.max_tokens_limit
     )
     return app
 

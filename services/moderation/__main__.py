@@ -15,8 +15,8 @@ if __name__ == "__main__":
     )
     settings = get_settings()
     if args.role == "rules":
-        serve(create_rules_app(settings), settings.forgeline_moderation_rules_port)
+        serve(create_rules_app(settings), settings.local.moderation_rules_port)
     elif args.role == "classifier":
-        serve(create_classifier_app(settings), settings.forgeline_moderation_classifier_port)
+        serve(create_classifier_app(settings), settings.local.moderation_classifier_port)
     else:
-        serve(create_judge_app(settings), settings.forgeline_moderation_judge_port)
+        serve(create_judge_app(settings), settings.local.moderation_judge_port)

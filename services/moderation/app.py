@@ -44,12 +44,12 @@ def _tier_service(
 ) -> FastAPI:
     """A consumer service for one tier: batched reads of `source`, `handler(event, deps)`."""
     service = ConsumerService[TierDeps](name, settings)
-    service.consume(source, name, handler, batch_size=settings.moderation_batch_size, concurrency=settings.moderation_concurrency)
+    service.consume(source, name, handler, batch_size=settings.moderation.batch_size, concurrency=settings.moderation.concurrency)
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[TierDeps]:
-        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.moderation_concurrency + 4)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=settings.client_timeout_s))
+        app.state.pool = pool = await create_pg_pool(settings, max_size=settings.moderation.concurrency + 4)
+        http = httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=settings.client.timeout_s))
         try:
             yield make_deps(TierDeps(pool=pool, publish=service.publish(), service=name), http)
         finally:
@@ -62,7 +62,7 @@ def _tier_service(
 def create_rules_app(settings: Settings | None = None) -> FastAPI:
     """Tier 1: group `moderation-rules` on content.submitted."""
     settings = settings or get_settings()
-    book = RuleBook(configured_policy(settings.moderation_policy_path))
+    book = RuleBook(configured_policy(settings.moderation.policy_path))
 
     async def handle(event: ContentSubmitted, deps: RulesDeps) -> None:
         await moderate_submitted(event, deps)
@@ -88,7 +88,7 @@ def create_classifier_app(settings: Settings | None = None) -> FastAPI:
         lambda base, http: ClassifierDeps(
             **vars(base),
             # The records handled side by side fill one request: a full one goes at once.
-            classify=ServeClassifier(http, url, asyncio.sleep, max_texts=settings.moderation_concurrency),
+            classify=ServeClassifier(http, url, asyncio.sleep, max_texts=settings.moderation.concurrency),
         ),
     )
 
@@ -109,7 +109,7 @@ def create_judge_app(settings: Settings | None = None) -> FastAPI:
         lambda base, http: JudgeDeps(
             **vars(base),
             llm=create_llm(s, http),
-            min_confidence=s.moderation_judge_min_confidence,
-            max_attempts=s.moderation_judge_attempts,
+            min_confidence=s.moderation.judge_min_confidence,
+            max_attempts=s.moderation.judge_attempts,
         ),
     )

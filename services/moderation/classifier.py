@@ -247,9 +247,9 @@ def train_cached(
 def training_options(settings: Settings) -> dict[str, Any]:
     """The options a stack trains with (`MODERATION_TRAIN_LIMIT` and the tier's targets)."""
     return {
-        "limit": settings.moderation_train_limit,
-        "target_precision": settings.moderation_reject_precision,
-        "max_miss_rate": settings.moderation_max_miss_rate,
+        "limit": settings.moderation.train_limit,
+        "target_precision": settings.moderation.reject_precision,
+        "max_miss_rate": settings.moderation.max_miss_rate,
     }
 
 

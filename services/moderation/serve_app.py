@@ -100,21 +100,21 @@ def build_app(settings: Settings) -> serve.Application:
     model_deployment: Any = ModerationModel
     ingress_deployment: Any = ModerationIngress
     model = model_deployment.options(
-        ray_actor_options={"num_cpus": settings.moderation_num_cpus, "num_gpus": settings.moderation_num_gpus},
-        max_ongoing_requests=max(4 * settings.moderation_max_batch_size, 16),
+        ray_actor_options={"num_cpus": settings.moderation.num_cpus, "num_gpus": settings.moderation.num_gpus},
+        max_ongoing_requests=max(4 * settings.moderation.max_batch_size, 16),
         autoscaling_config={
-            "min_replicas": settings.moderation_min_replicas,
-            "initial_replicas": settings.moderation_min_replicas,
-            "max_replicas": settings.moderation_max_replicas,
-            "target_ongoing_requests": settings.moderation_max_batch_size,
+            "min_replicas": settings.moderation.min_replicas,
+            "initial_replicas": settings.moderation.min_replicas,
+            "max_replicas": settings.moderation.max_replicas,
+            "target_ongoing_requests": settings.moderation.max_batch_size,
             "upscale_delay_s": 5.0,
             "downscale_delay_s": 30.0,
         },
     ).bind(
         str(settings.moderation_model_dir),
-        settings.moderation_num_gpus > 0,
-        settings.moderation_max_batch_size,
-        settings.moderation_batch_wait_timeout_s,
+        settings.moderation.num_gpus > 0,
+        settings.moderation.max_batch_size,
+        settings.moderation.batch_wait_timeout_s,
     )
     app: serve.Application = ingress_deployment.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=2000).bind(model)
     return app

@@ -66,6 +66,6 @@ def test_the_image_runs_as_its_non_root_user_without_build_tools(container: str)
         container,
         "python",
         "-c",
-        "from services.common.settings import get_settings as g; s=g(); print(s.forgeline_port, s.forgeline_bind_host)",
+        "from services.common.settings import get_settings as g; s=g(); print(s.port, s.bind_host)",
     )
     assert settings.stdout.split() == ["8080", "0.0.0.0"], settings.stderr

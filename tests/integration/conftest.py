@@ -28,8 +28,8 @@ SERVICE_ENV = {
     "RETRY_MAX_ATTEMPTS": "3",
     "RETRY_BACKOFF_INITIAL_S": "0.2",
     "RETRY_BACKOFF_MAX_S": "1.0",
-    "RATE_LIMIT_PER_SECOND": "20",
-    "RATE_LIMIT_BURST": "30",
+    "GATEWAY_RATE_LIMIT_PER_SECOND": "20",
+    "GATEWAY_RATE_LIMIT_BURST": "30",
     "MODERATION_TRAIN_LIMIT": "2000",  # a quick classifier (~20 s); `forgeline eval` measures the full one
     "MODERATION_REVIEW_CLAIM_TTL_S": "4",
     "GITHUB_WEBHOOK_SECRET": "it-webhook-secret",
@@ -49,7 +49,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     service_env = {**SERVICE_ENV, "LLM_BACKEND": "openai", "LLM_BASE_URL": llm.base_url}
     saved = {k: os.environ.get(k) for k in service_env}
     os.environ.update(service_env)
-    settings = isolated_settings(home, forgeline_faults=home / "faults")
+    settings = isolated_settings(home, faults=home / "faults")
     stack = Stack(settings, progress=print)
     pids: list[int] = []
     try:
@@ -86,7 +86,7 @@ def gateway_url(stack: Stack) -> str:
 
 @pytest.fixture
 def faults(stack: Stack) -> Iterator[Path]:
-    path = stack.settings.forgeline_faults
+    path = stack.settings.faults
     assert path is not None
     yield path
     path.unlink(missing_ok=True)

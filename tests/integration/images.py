@@ -60,7 +60,7 @@ async def ledger(db: asyncpg.Pool, job_id: str) -> list[str]:
 def tenant_objects(stack: Stack, tenant_id: uuid.UUID) -> list[str]:
     """Every S3 key under the tenant's prefix."""
     s3 = stack.s3_client()
-    listing = s3.list_objects_v2(Bucket=stack.settings.s3_bucket, Prefix=f"tenants/{tenant_id}/")
+    listing = s3.list_objects_v2(Bucket=stack.settings.endpoints.s3_bucket, Prefix=f"tenants/{tenant_id}/")
     return [o["Key"] for o in listing.get("Contents", [])]
 
 

@@ -229,7 +229,7 @@ async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
     from services.common.settings import Settings
     from services.common.topics import EMAIL_FAILED, EMAIL_OUTBOUND
 
-    kafka = Settings(kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
+    kafka = Settings().replace(endpoints={"kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]})
     await replay_dead_letters(kafka, EMAIL_OUTBOUND)  # start from a clean slate
     carts = [cart(shop, user(shop, "lapsed", skip=10 + i), [sku(shop, "HOM")]) for i in range(2)]
     stack.kill("smtp", signal.SIGKILL)

@@ -22,7 +22,7 @@ def running(stack: Stack) -> int:
 async def test_burst_scales_the_model_out_then_idle_scales_it_in(
     stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool
 ) -> None:
-    floor, ceiling = stack.settings.imagegen_min_replicas, stack.settings.imagegen_max_replicas
+    floor, ceiling = stack.settings.imagegen.min_replicas, stack.settings.imagegen.max_replicas
     assert ceiling > floor, "the test stack must allow scaling out"
     assert await asyncio.to_thread(running, stack) == floor
 

@@ -26,9 +26,11 @@ async def test_a_fresh_database_is_unprepared_then_prepared_then_ready(env: dict
     name = f"prepare_{uuid.uuid4().hex[:8]}"
     await db.execute(f'CREATE DATABASE "{name}"')
     try:
-        settings = Settings(
-            database_url=with_database(env["DATABASE_URL"], name), kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"]
-        )
+        endpoints = {
+            "database_url": with_database(env["DATABASE_URL"], name),
+            "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
+        }
+        settings = Settings().replace(endpoints=endpoints)
         with pytest.raises(NotPreparedError, match="pending migrations"):
             await prepare_platform(settings, check_only=True, wait_s=0, progress=print)
 

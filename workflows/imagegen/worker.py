@@ -37,7 +37,7 @@ async def run_worker(settings: Settings) -> None:
     broker = create_broker(settings, SERVICE)
     pool = await create_pg_pool(settings)
     redis = create_redis(settings)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=settings.client_timeout_s))
+    http = httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=settings.client.timeout_s))
     client = await create_temporal_client(settings)
     await broker.start()
 
@@ -52,8 +52,8 @@ async def run_worker(settings: Settings) -> None:
     deps = ImageDeps(
         pool=pool,
         s3=create_s3(settings),
-        bucket=settings.s3_bucket,
-        cache=PromptCache(redis, settings.image_cache_ttl_s),
+        bucket=settings.endpoints.s3_bucket,
+        cache=PromptCache(redis, settings.imagegen.cache_ttl_s),
         http=http,
         serve_url=settings.serve_base_url,
         publish=publish,
@@ -61,7 +61,7 @@ async def run_worker(settings: Settings) -> None:
     )
     worker = Worker(
         client,
-        task_queue=settings.temporal_task_queue_images,
+        task_queue=settings.imagegen.task_queue,
         workflows=[ImageJobWorkflow],
         activities=ImageActivities(deps).activities(),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
@@ -79,7 +79,7 @@ async def run_worker(settings: Settings) -> None:
         uvicorn.Config(
             ops,
             host=bind_host(),
-            port=listen_port(settings.forgeline_imagegen_worker_port),
+            port=listen_port(settings.local.imagegen_worker_port),
             log_level="warning",
             access_log=False,
         )

@@ -77,7 +77,7 @@ class AppealRequest(BaseModel):
 def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     """Submission, status and appeal routes."""
     router = APIRouter(prefix="/v1/content", tags=["moderation"])
-    policy = configured_policy(settings.moderation_policy_path)
+    policy = configured_policy(settings.moderation.policy_path)
 
     def check_country(items: list[ContentRequest]) -> None:
         unknown = sorted({i.country for i in items if not policy.supports(i.country)})
@@ -105,9 +105,9 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     @router.post("/batch", status_code=202, response_model=BatchAccepted)
     async def submit_batch(body: BatchRequest, tenant: Caller, request: Request) -> BatchAccepted:
         """Moderate up to 500 items in one request."""
-        if len(body.items) > settings.moderation_batch_max_items:
+        if len(body.items) > settings.moderation.batch_max_items:
             raise HTTPException(
-                422, f"the batch holds {len(body.items)} items; the limit is {settings.moderation_batch_max_items}: split it"
+                422, f"the batch holds {len(body.items)} items; the limit is {settings.moderation.batch_max_items}: split it"
             )
         events = await accept(request, tenant, body.items)
         return BatchAccepted(content_ids=[e.content_id for e in events])

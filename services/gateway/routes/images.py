@@ -79,17 +79,15 @@ class ImageJobView(BaseModel):
 
 def check_request(body: ImageRequest, settings: Settings) -> None:
     """The configured bounds and the input guardrail; 422 saying exactly what is wrong."""
-    problems = []
+    problems, bounds = [], settings.imagegen
     for name, value in (("width", body.width), ("height", body.height)):
-        if value % 8 or not settings.image_min_side <= value <= settings.image_max_side:
-            problems.append(
-                f"{name} must be a multiple of 8 between {settings.image_min_side} and {settings.image_max_side} (got {value})"
-            )
-    if body.steps > settings.image_max_steps:
-        problems.append(f"steps must be at most {settings.image_max_steps} (got {body.steps})")
+        if value % 8 or not bounds.min_side <= value <= bounds.max_side:
+            problems.append(f"{name} must be a multiple of 8 between {bounds.min_side} and {bounds.max_side} (got {value})")
+    if body.steps > bounds.max_steps:
+        problems.append(f"steps must be at most {bounds.max_steps} (got {body.steps})")
     if problems:
         raise HTTPException(422, "; ".join(problems))
-    blocked = blocked_term(body.prompt, settings.image_prompt_blocklist)
+    blocked = blocked_term(body.prompt, settings.imagegen.prompt_blocklist)
     if blocked is not None:
         raise HTTPException(422, f"prompt refused by the input guardrail: it contains the blocked term {blocked!r}")
 
@@ -158,8 +156,8 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             url = await asyncio.to_thread(
                 s3.generate_presigned_url,
                 "get_object",
-                Params={"Bucket": settings.s3_bucket, "Key": row["object_key"]},
-                ExpiresIn=settings.image_presign_ttl_s,
+                Params={"Bucket": settings.endpoints.s3_bucket, "Key": row["object_key"]},
+                ExpiresIn=settings.imagegen.presign_ttl_s,
             )
         return ImageJobView(
             job_id=row["job_id"],
@@ -174,7 +172,7 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             queued_ms=_ms(row["created_at"], row["started_at"]),
             run_ms=_ms(row["started_at"], row["finished_at"]),
             image_url=url,
-            image_url_expires_in_s=settings.image_presign_ttl_s if url else None,
+            image_url_expires_in_s=settings.imagegen.presign_ttl_s if url else None,
         )
 
     @router.get("/{job_id}/events", response_class=EventSourceResponse)

@@ -52,7 +52,7 @@ Reviewer = Annotated[Tenant, Depends(current_reviewer)]
 def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     """The human review queue (reviewer role only)."""
     router = APIRouter(prefix="/v1/review", tags=["moderation"])
-    policy_version = configured_policy(settings.moderation_policy_path).version
+    policy_version = configured_policy(settings.moderation.policy_path).version
 
     @router.get("/queue", response_model=list[store.QueueItem])
     async def queue(
@@ -68,7 +68,7 @@ def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     async def claim(content_id: uuid.UUID, reviewer: Reviewer, request: Request, lane: ReviewLane = "review") -> Claimed:
         """Claim an item for `MODERATION_REVIEW_CLAIM_TTL_S` seconds (claiming again renews it)."""
         try:
-            ttl_s = settings.moderation_review_claim_ttl_s
+            ttl_s = settings.moderation.review_claim_ttl_s
             until = await store.claim(request.app.state.pool, content_id, lane, reviewer.id, ttl_s)
         except LookupError as error:
             raise HTTPException(404, str(error)) from error

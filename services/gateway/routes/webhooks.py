@@ -37,7 +37,7 @@ def webhook_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
             payload = json.loads(body)
             repo = repository_of(payload)
             s = settings
-            secret = secret_for(repo, s.github_webhook_secret, s.github_webhook_secrets, s.github_repositories)
+            secret = secret_for(repo, s.github.webhook_secret, s.github.webhook_secrets, s.github.repositories)
             verify_signature(body, secret, x_hub_signature_256)
             if x_github_event == "ping":
                 return JSONResponse({"status": "pong", "repo": repo}, status_code=200)

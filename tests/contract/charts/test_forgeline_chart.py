@@ -20,7 +20,7 @@ import yaml
 import services
 from forgeline.stack import Stack
 from services.common import http, service
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings, get_settings, variables
 from services.common.topics import ALL_TOPICS, all_topic_names
 
 pytestmark = pytest.mark.contract
@@ -130,7 +130,7 @@ def test_every_service_of_the_local_stack_has_a_hardened_deployment(objects: lis
     deployments = by_kind(objects, "Deployment")
     names = {f"forgeline-{name}" for name in Stack.SERVICES}
     assert names <= set(deployments), f"services without a Deployment: {names - set(deployments)}"
-    settings = set(Settings.model_fields)
+    settings = variables()
     for name in names:
         pod = deployments[name]["spec"]["template"]["spec"]
         [container] = pod["containers"]
@@ -139,7 +139,7 @@ def test_every_service_of_the_local_stack_has_a_hardened_deployment(objects: lis
         assert {"cpu", "memory"} <= set(container["resources"]["limits"]), name
         assert len(pod["topologySpreadConstraints"]) == 2, name
         for env in container["env"]:
-            assert env["name"].lower() in settings, f"{name}: {env['name']} is not a setting"
+            assert env["name"] in settings, f"{name}: {env['name']} is not a setting"
         [init] = pod["initContainers"]
         assert init["args"][:4] == ["-m", "forgeline", "prepare", "--check"], name
     assert set(by_kind(objects, "PodDisruptionBudget")) == names
@@ -160,15 +160,15 @@ def test_every_workload_runs_hardened(objects: list[dict[str, Any]]) -> None:
 
 
 def test_config_keys_are_settings_and_secrets_stay_out_of_config_maps(objects: list[dict[str, Any]]) -> None:
-    settings = set(Settings.model_fields)
+    settings = variables()
     config = by_kind(objects, "ConfigMap")["forgeline-config"]
     for key in config["data"]:
-        assert key.lower() in settings, f"{key} is not a setting services read"
+        assert key in settings, f"{key} is not a setting services read"
         assert not any(word in key for word in SECRET_WORDS), f"{key} looks secret: it belongs in a Secret"
     app_secret = by_kind(objects, "Secret").get("forgeline-secrets")
     if app_secret:
         for key in app_secret["stringData"]:
-            assert key.lower() in settings, f"Secret key {key} is not a setting services read"
+            assert key in settings, f"Secret key {key} is not a setting services read"
 
 
 def test_kind_keeps_everything_in_cluster_and_eks_points_at_managed_services() -> None:
@@ -307,12 +307,17 @@ def test_every_ray_pod_finds_the_models_where_the_serve_applications_load_them(o
         for container in pod["containers"] + pod.get("initContainers", []):
             env = {e["name"]: e["value"] for e in container.get("env", [])}
             mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-            settings = Settings(image_model_path=env["IMAGE_MODEL_PATH"], moderation_model_path=env["MODERATION_MODEL_PATH"])
+            settings = Settings().replace(
+                imagegen={"model_path": Path(env["IMAGEGEN_MODEL_PATH"])},
+                moderation={"model_path": Path(env["MODERATION_MODEL_PATH"])},
+            )
             assert settings.image_model_dir.is_relative_to(mounts["models"]), container["name"]
             assert settings.moderation_model_dir.is_relative_to(mounts["models"]), container["name"]
         assert "models" in volumes
         [init] = pod["initContainers"]  # writes the tiny image model where the volume holds none
-        assert "forgeline models tiny-sd" in init["command"][-1] and "$IMAGE_MODEL_PATH/model_index.json" in init["command"][-1]
+        assert (
+            "forgeline models tiny-sd" in init["command"][-1] and "$IMAGEGEN_MODEL_PATH/model_index.json" in init["command"][-1]
+        )
     claimed = render("default", {"ray": {**values_of("default")["ray"], "models": {"claimName": "weights"}}})
     [ray_service] = by_kind(claimed, "RayService").values()
     head = ray_service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]

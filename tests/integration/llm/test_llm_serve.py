@@ -20,7 +20,7 @@ from tests.integration.conftest import serve_admin
 pytestmark = pytest.mark.integration
 
 KEY = "it-llm-key"
-MODEL = Settings().llm_model
+MODEL = Settings().llm.model
 # An answer that must end within a few tokens, whatever a 135M model would rather write.
 FRUIT_SCHEMA = {"type": "object", "properties": {"fruit": {"type": "string", "enum": ["apple", "pear"]}}, "required": ["fruit"]}
 

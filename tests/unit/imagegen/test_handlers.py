@@ -38,7 +38,7 @@ async def test_a_redelivered_request_starts_no_second_saga() -> None:
 
 
 def test_prices_and_retry_budget_are_fixed_at_start() -> None:
-    settings = Settings(image_price_credits=7, image_cache_price_credits=2, retry_max_attempts=5)
+    settings = Settings().replace(imagegen={"price_credits": 7, "cache_price_credits": 2}, retry={"max_attempts": 5})
     job = job_from_event(event(), settings)
     assert (job.price_credits, job.cache_price_credits, job.max_attempts) == (7, 2, 5)
     assert job.object_key == f"tenants/{job.tenant_id}/images/{job.job_id}.png"

@@ -38,7 +38,7 @@ def test_the_operations_guide_lists_every_part_with_its_command_and_default_port
 
     from services.common.settings import Settings
 
-    parts = build(Settings(forgeline_home=Path("/nonexistent/forgeline")))
+    parts = build(Settings(home=Path("/nonexistent/forgeline")))
     text = (Path(__file__).parents[4] / "docs" / "operations.md").read_text()
     table = text[text.index("| part | what runs |") :].split("\n\n", 1)[0].splitlines()[2:]
     listed: set[str] = set()

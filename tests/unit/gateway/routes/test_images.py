@@ -8,7 +8,9 @@ from services.gateway.routes.images import ImageRequest, blocked_term, check_req
 
 pytestmark = pytest.mark.unit
 
-SETTINGS = Settings(image_min_side=64, image_max_side=512, image_max_steps=50, image_prompt_blocklist=["gore", "child abuse"])
+SETTINGS = Settings().replace(
+    imagegen={"min_side": 64, "max_side": 512, "max_steps": 50, "prompt_blocklist": ["gore", "child abuse"]}
+)
 
 
 def request(**changes: object) -> ImageRequest:
