@@ -51,21 +51,32 @@ def spawn(
         )
 
 
-def create_time(pid: int) -> float | None:
-    """A process's start time (to tell it from a later process that reused its PID)."""
+def started_since_boot(pid: int) -> float | None:
+    """When a process started, in seconds after boot (to tell it from a later process that reused
+    its PID). Counted from boot, not the wall clock: psutil's `create_time` is boot time + this,
+    and the boot time it derives moves whenever the wall clock is stepped (seen here: a 67 s step
+    made every part of a running stack look dead, so `down` left them all running)."""
     try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat[stat.rindex(")") + 2 :].split()[19])  # field 22, starttime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except FileNotFoundError:
         return None
+    except (OSError, ValueError, IndexError):  # no procfs: the wall-clock estimate
+        try:
+            return psutil.Process(pid).create_time() - psutil.boot_time()
+        except psutil.Error:
+            return None
 
 
 def alive(pid: int | None, started: float | None) -> bool:
-    """Whether the process we started (same PID and start time) still runs."""
+    """Whether the process we started (same PID and `started_since_boot`) still runs."""
     if not pid:
         return False
     try:
         proc = psutil.Process(pid)
-        if started is not None and abs(proc.create_time() - started) > 1.0:
+        now = started_since_boot(pid)
+        if started is not None and (now is None or abs(now - started) > 0.5):
             return False
         return proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:

@@ -153,10 +153,10 @@ class Stack:
         parts[name] = {
             "endpoint": comp.endpoint,
             "pid": pid,
-            "create_time": procs.create_time(pid) if pid else None,
+            "started_since_boot": procs.started_since_boot(pid) if pid else None,
             "log": None if comp.external else str(self.log_path(name)),
             "healthy": healthy,
-            # Wall-clock times of this start (create_time is only as exact as the boot time, ~1 s).
+            # Wall-clock times of this start, for people and benches (`started_since_boot` identifies it).
             "started_at": (parts.get(name) or {}).get("started_at", now) if healthy else now,
             "ready_at": now if healthy else None,
             "attempt": attempt if not healthy else (parts.get(name) or {}).get("attempt", attempt),
@@ -212,7 +212,7 @@ class Stack:
 
     def _running(self, state: dict[str, Any], name: str) -> bool:
         rec = state.get("components", {}).get(name) or {}
-        return procs.alive(rec.get("pid"), rec.get("create_time"))
+        return procs.alive(rec.get("pid"), rec.get("started_since_boot"))
 
     async def _start_platform(self, state: dict[str, Any], names: list[str]) -> None:
         """The waves after Ray's, with the data prepared before the services start."""
@@ -309,7 +309,7 @@ class Stack:
             if self.components[need].oneshot:
                 continue  # it exits once deployed; a failed deploy reports itself
             rec = state.get("components", {}).get(need) or {}
-            if rec.get("pid") and not procs.alive(rec["pid"], rec.get("create_time")):
+            if rec.get("pid") and not procs.alive(rec["pid"], rec.get("started_since_boot")):
                 rec["healthy"] = False
                 raise StackError(
                     f"{need} died while {name} was starting.\n{self.tail(need, 15)}\n(full log: {self.log_path(need)})"
@@ -544,21 +544,21 @@ class Stack:
                 continue
             # A part whose own process died may have left children in its group (a `ray start`
             # that gave up leaves its GCS server): those are stopped too.
-            if procs.alive(rec["pid"], rec.get("create_time")) or procs.orphans(rec["pid"]):
+            if procs.alive(rec["pid"], rec.get("started_since_boot")) or procs.orphans(rec["pid"]):
                 self.progress(f"{name:<9} stopping (pid {rec['pid']})")
-                procs.stop_tree(rec["pid"], rec.get("create_time"), grace_s=15.0 if name == "ray" else 10.0)
+                procs.stop_tree(rec["pid"], rec.get("started_since_boot"), grace_s=15.0 if name == "ray" else 10.0)
                 stopped.append(name)
             popen = self._popen.pop(name, None)
             if popen is not None:
                 popen.wait(timeout=5)
-            rec.update(pid=None, healthy=False, create_time=None)
+            rec.update(pid=None, healthy=False, started_since_boot=None)
         self._save_state(state)
         return stopped
 
     def kill(self, name: str, sig: int) -> None:
         """Signal one component's whole process tree (drills and tests)."""
         rec = self.load_state()["components"][name]
-        procs.stop_tree(rec["pid"], rec.get("create_time"), grace_s=10.0, sig=sig)
+        procs.stop_tree(rec["pid"], rec.get("started_since_boot"), grace_s=10.0, sig=sig)
         popen = self._popen.pop(name, None)
         if popen is not None:
             popen.wait(timeout=10)
@@ -589,7 +589,7 @@ class Stack:
             if name in self.APPS:
                 rec["running"] = healthy  # it lives inside the Ray head, answering or not
             else:
-                rec["running"] = rec.get("external") or procs.alive(rec.get("pid"), rec.get("create_time"))
+                rec["running"] = rec.get("external") or procs.alive(rec.get("pid"), rec.get("started_since_boot"))
         return state
 
     def tail(self, name: str, lines: int = 40) -> str:

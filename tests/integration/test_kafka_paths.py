@@ -117,7 +117,7 @@ async def test_consumer_killed_mid_batch_redelivers_and_idempotency_prevents_a_s
     await publish(env["KAFKA_BOOTSTRAP_SERVERS"], events, key=f"k-{run}".encode())
 
     async def echo_died() -> bool:
-        return not procs.alive(rec["pid"], rec["create_time"])
+        return not procs.alive(rec["pid"], rec["started_since_boot"])
 
     await wait_for(echo_died, timeout_s=30)
     await stack.restart("echo")

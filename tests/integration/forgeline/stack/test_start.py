@@ -58,7 +58,7 @@ async def test_a_part_that_fails_to_start_is_retried_and_the_retry_is_said(
     state: dict[str, dict[str, dict[str, object]]] = {"components": {}}
     await stack._ensure(state, "smtp")
     rec = state["components"]["smtp"]
-    assert rec["healthy"] and procs.alive(rec["pid"], rec["create_time"])  # type: ignore[arg-type]
+    assert rec["healthy"] and procs.alive(rec["pid"], rec["started_since_boot"])  # type: ignore[arg-type]
     assert rec["attempt"] == 2
     assert any(line.endswith("smtp exited with code 3 while starting; retrying (2/2)") for line in said), said
     assert stack.log_path("smtp").read_text().count("start: ") == 2
@@ -106,7 +106,7 @@ async def test_a_needed_part_that_dies_meanwhile_is_named_as_the_cause(
         return False
 
     monkeypatch.setattr(stack, "check", never)
-    state: dict[str, dict[str, dict[str, object]]] = {"components": {"ray": {"pid": dead_pid, "create_time": None}}}
+    state: dict[str, dict[str, dict[str, object]]] = {"components": {"ray": {"pid": dead_pid, "started_since_boot": None}}}
     with pytest.raises(StackError) as err:
         await stack._ensure(state, "imagegen-serve")
     assert str(err.value).startswith("ray died while imagegen-serve was starting")
@@ -153,6 +153,22 @@ def test_a_group_whose_leader_lives_has_no_orphans(tmp_path: Path) -> None:
         leader.wait()
 
 
+def test_a_wall_clock_step_does_not_make_a_living_part_look_dead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """psutil's create_time moves with the wall clock; the recorded start must not."""
+    part = procs.spawn(["sleep", "300"], tmp_path / "log", dict(os.environ), cwd=tmp_path)
+    try:
+        started = procs.started_since_boot(part.pid)
+        stepped = psutil.Process.create_time
+        monkeypatch.setattr(psutil.Process, "create_time", lambda self: stepped(self) + 67.0)
+        monkeypatch.setattr(psutil, "boot_time", lambda: 67.0)
+        assert procs.alive(part.pid, started)
+        assert not procs.alive(part.pid, started + 1.0)  # another process under the same PID
+        procs.stop_tree(part.pid, started, grace_s=2)
+        part.wait(timeout=10)
+    finally:
+        procs.stop_tree(part.pid, None, grace_s=2)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="Postgres runs as another user only when we are root")
 def test_postgres_user_gets_search_only_access_through_a_private_folder(tmp_path: Path) -> None:
     """A clone under a 0700 home (root's): Postgres' user must reach its binaries and data there."""
@@ -184,6 +200,6 @@ def test_down_stops_what_a_part_that_died_left_in_its_group(bare: tuple[Stack, l
     leader = procs.spawn(["sh", "-c", "sleep 300 & echo $! > child; exit 0"], tmp_path / "log", dict(os.environ), cwd=tmp_path)
     leader.wait()
     child = int((tmp_path / "child").read_text())
-    stack._save_state({"components": {"smtp": {"pid": leader.pid, "create_time": None}}})
+    stack._save_state({"components": {"smtp": {"pid": leader.pid, "started_since_boot": None}}})
     assert stack.down() == ["smtp"]
     assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
