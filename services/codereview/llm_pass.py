@@ -8,8 +8,9 @@ lines are dropped like any other agent's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 from pydantic import BaseModel, Field
@@ -18,6 +19,7 @@ from services.codereview.changes import ChangedFile
 from services.codereview.diff import HUNK_HEADER
 from services.common.events import Finding, FindingSeverity, ReviewAgent
 from services.common.llm import LLMBackend, LLMRequest, generate_validated
+from services.common.llm_local import Chat, chat_tokens
 
 log = logging.getLogger("forgeline.codereview")
 
@@ -29,7 +31,6 @@ FOCUS: dict[ReviewAgent, str] = {
     "docs": "public behaviour or interfaces changed without documentation, misleading comments",
 }
 COMPLETION_TOKENS = 400
-CHARS_PER_TOKEN = 4
 SYSTEM = (
     "You are a careful code reviewer. Report only real problems on the lines marked '+', citing the "
     "new-file line number shown before each line. Answer with JSON only."
@@ -68,26 +69,38 @@ def numbered_hunks(f: ChangedFile) -> str:
     return "\n".join(out)
 
 
-def review_request(agent: ReviewAgent, files: Sequence[ChangedFile], budget_tokens: int) -> LLMRequest | None:
-    """The question for one agent, its hunks cut to fit the budget (a third of it at most for
-    the answer); None when no file fits."""
+def smollm2_prompt_tokens(request: LLMRequest) -> int:
+    """The request's prompt in SmolLM2's tokens, chat template included (the platform's own
+    LLM; another model's tokenizer counts a little differently)."""
+    return chat_tokens(Chat.of(request))
+
+
+def review_request(
+    agent: ReviewAgent,
+    files: Sequence[ChangedFile],
+    budget_tokens: int,
+    prompt_tokens: Callable[[LLMRequest], int] = smollm2_prompt_tokens,
+) -> LLMRequest | None:
+    """The question for one agent, with as many whole files' hunks as fit the budget: prompt
+    tokens (as `prompt_tokens` counts them) plus the answer's limit (a third of the budget at
+    most); None when no file fits."""
     completion = min(COMPLETION_TOKENS, budget_tokens // 3)
     head = f"Changed lines to review for {FOCUS[agent]}.\n\n"
     tail = "\n\nList at most 10 findings; an empty list when there is nothing worth saying."
-    room = (budget_tokens - completion) * CHARS_PER_TOKEN - len(SYSTEM) - len(head) - len(tail)
+
+    def request(parts: list[str]) -> LLMRequest:
+        prompt = head + "\n\n".join(parts) + tail
+        return LLMRequest(SYSTEM, prompt, LLMFindings.model_json_schema(), '{"findings": []}', completion)
+
     parts: list[str] = []
     for f in files:
         if f.patch is None or f.is_lockfile or not f.added:
             continue
-        text = numbered_hunks(f)
-        if len(text) + 2 > room:
-            continue  # whole files only: half a hunk misleads more than it helps
-        parts.append(text)
-        room -= len(text) + 2
-    if not parts:
-        return None
-    prompt = head + "\n\n".join(parts) + tail
-    return LLMRequest(SYSTEM, prompt, LLMFindings.model_json_schema(), '{"findings": []}', completion)
+        # Whole files only (half a hunk misleads more than it helps); counted on the whole
+        # prompt, since tokens at the joins do not add up part by part.
+        if prompt_tokens(request([*parts, numbered_hunks(f)])) + completion <= budget_tokens:
+            parts.append(numbered_hunks(f))
+    return request(parts) if parts else None
 
 
 async def llm_findings(
@@ -95,7 +108,8 @@ async def llm_findings(
 ) -> tuple[list[Finding], int]:
     """The LLM's findings for one agent, and the tokens it used. An unreachable endpoint or
     answers that never validate cost the findings, never the review."""
-    request = review_request(agent, files, budget_tokens)
+    # The tokenizer loads on first use (seconds): off the event loop.
+    request = await asyncio.to_thread(review_request, agent, files, budget_tokens)
     if request is None:
         return [], 0
     try:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from forgeline.standins.review_samples import changed_files, planted_pull
-from services.codereview.llm_pass import llm_findings, numbered_hunks, review_request
+from services.codereview.llm_pass import llm_findings, numbered_hunks, review_request, smollm2_prompt_tokens
 from services.common.llm import Completion, LLMRequest
 
 pytestmark = pytest.mark.unit
@@ -30,15 +30,25 @@ def test_hunks_carry_new_file_numbers() -> None:
     assert text.startswith("### shop/store.py")
 
 
-def test_the_prompt_fits_the_budget_or_is_not_sent() -> None:
+def test_the_prompt_fits_the_budget_by_the_tokenizer_or_is_not_sent() -> None:
     files = changed_files(planted_pull())
     request = review_request("security", files, budget_tokens=3000)
     assert request is not None and "injection" in request.prompt and "### shop/store.py" in request.prompt
-    assert len(request.system) + len(request.prompt) <= (3000 - request.max_tokens) * 4
+    assert smollm2_prompt_tokens(request) + request.max_tokens <= 3000
     assert review_request("security", files, budget_tokens=100) is None
     small = review_request("docs", files, budget_tokens=600)
     assert small is not None and small.max_tokens == 200 and "### README.md" in small.prompt
     assert "### shop/store.py" not in small.prompt  # too big for this budget: left out whole
+    assert smollm2_prompt_tokens(small) + small.max_tokens <= 600
+
+
+def test_files_are_left_out_whole_by_the_count_given() -> None:
+    files = changed_files(planted_pull())
+    by_chars = review_request("docs", files, budget_tokens=10**6, prompt_tokens=lambda r: len(r.system) + len(r.prompt))
+    assert by_chars is not None and "### shop/store.py" in by_chars.prompt
+    cap = len(by_chars.system) + len(by_chars.prompt) + by_chars.max_tokens
+    tighter = review_request("docs", files, budget_tokens=cap - 1, prompt_tokens=lambda r: len(r.system) + len(r.prompt))
+    assert tighter is not None and tighter.prompt.count("### ") == by_chars.prompt.count("### ") - 1
 
 
 async def test_findings_off_the_changed_lines_are_the_callers_to_drop_and_tokens_are_counted() -> None:
