@@ -33,6 +33,9 @@ class ImageModel:
 
     def __init__(self, model_path: str, want_gpu: bool, max_batch_size: int, batch_wait_timeout_s: float) -> None:
         self.model = load_model(Path(model_path), want_gpu)
+        # A diffusers pipeline keeps per-call state (the scheduler's timesteps): one call at a time.
+        # Unguarded, concurrent unbatched calls answered 500 now and then.
+        self._pipeline = asyncio.Lock()
         self.generate_batched.set_max_batch_size(max_batch_size)
         self.generate_batched.set_batch_wait_timeout_s(batch_wait_timeout_s)
 
@@ -40,13 +43,16 @@ class ImageModel:
     async def generate_batched(self, requests: list[dict[str, Any]]) -> list[tuple[bytes, int]]:
         """One pipeline call for the whole batch; each caller gets its PNG and the batch size."""
         params = [ImageParams.model_validate(r) for r in requests]
-        pngs = await asyncio.to_thread(generate_pngs, self.model, params)
-        return [(png, len(params)) for png in pngs]
+        return [(png, len(params)) for png in await self._generate(params)]
 
     async def generate_one(self, request: dict[str, Any]) -> tuple[bytes, int]:
         """The same model without batching (the baseline `forgeline bench imagegen` compares with)."""
-        pngs = await asyncio.to_thread(generate_pngs, self.model, [ImageParams.model_validate(request)])
-        return pngs[0], 1
+        [png] = await self._generate([ImageParams.model_validate(request)])
+        return png, 1
+
+    async def _generate(self, params: list[ImageParams]) -> list[bytes]:
+        async with self._pipeline:
+            return await asyncio.to_thread(generate_pngs, self.model, params)
 
     def device(self) -> str:
         """Where the pipeline runs (`cuda` or `cpu`)."""
