@@ -17,9 +17,30 @@ from typing import Any
 
 import httpx
 
-from services.common.settings import Settings
+from services.common.settings import ServeScaling, Settings
 
 HEALTH_TIMEOUT_S = 180.0
+
+
+def model_options(scaling: ServeScaling) -> dict[str, Any]:
+    """`Deployment.options(...)` of a model deployment, sized from its domain's settings: the
+    one shape every Serve application's model takes."""
+    batch = scaling.max_batch_size
+    return {
+        "ray_actor_options": {"num_cpus": scaling.num_cpus, "num_gpus": scaling.num_gpus},
+        "max_ongoing_requests": scaling.max_ongoing_requests or max(4 * batch, 16),
+        "autoscaling_config": {
+            "min_replicas": scaling.min_replicas,
+            "initial_replicas": scaling.min_replicas,
+            "max_replicas": scaling.max_replicas,
+            "target_ongoing_requests": scaling.target_ongoing_requests or batch,
+            "upscale_delay_s": scaling.upscale_delay_s,
+            "downscale_delay_s": scaling.downscale_delay_s,
+            # Decide on what the replicas report each second (Serve's defaults react slower).
+            "metrics_interval_s": 1.0,
+            "look_back_period_s": 3.0,
+        },
+    }
 
 
 def connect_ray(settings: Settings) -> None:

@@ -115,6 +115,23 @@ class LocalPorts(BaseSettings):
         return port
 
 
+class ServeScaling(BaseSettings):
+    """A Ray Serve model deployment's size and autoscaling (services/common/serve.model_options).
+    Each domain's group subclasses it with its own prefix and defaults: 0 GPUs locally and in
+    CI, 1 or a fraction on GPU nodes."""
+
+    num_gpus: float = 0.0
+    num_cpus: float = 0.5
+    min_replicas: int = 1
+    max_replicas: int = 2
+    max_batch_size: int = 16
+    batch_wait_timeout_s: float = 0.05
+    target_ongoing_requests: float | None = None  # per replica before scaling up; None: max_batch_size
+    max_ongoing_requests: int | None = None  # per replica; None: 4 x max_batch_size, at least 16
+    upscale_delay_s: float = 5.0
+    downscale_delay_s: float = 30.0
+
+
 class KafkaClient(BaseSettings):
     """How clients talk to the brokers."""
 
@@ -179,7 +196,7 @@ class EchoSettings(BaseSettings):
     concurrency: int = 16
 
 
-class ImagegenSettings(BaseSettings):
+class ImagegenSettings(ServeScaling):
     """Image jobs: request bounds, prices, cache, storage, and the Ray Serve deployment."""
 
     model_config = _config("IMAGEGEN_")
@@ -197,19 +214,15 @@ class ImagegenSettings(BaseSettings):
     presign_ttl_s: int = _renamed("IMAGEGEN_PRESIGN_TTL_S", "IMAGE_PRESIGN_TTL_S", 900)
     model_path: Path | None = _renamed("IMAGEGEN_MODEL_PATH", "IMAGE_MODEL_PATH", None)  # default: <home>/models/tiny-sd
     task_queue: str = _renamed("IMAGEGEN_TASK_QUEUE", "TEMPORAL_TASK_QUEUE_IMAGES", "imagegen")
-    # Ray Serve deployment (0 GPUs locally and in CI; 1 or a fraction on GPU nodes).
-    num_gpus: float = 0.0
-    num_cpus: float = 0.5
-    min_replicas: int = 1
-    max_replicas: int = 2
-    target_ongoing_requests: float = 2.0
+    # A generation takes long: scale on a short queue, and soon.
+    max_batch_size: int = 8
+    target_ongoing_requests: float | None = 2.0
+    max_ongoing_requests: int | None = 16
     upscale_delay_s: float = 3.0
     downscale_delay_s: float = 10.0
-    max_batch_size: int = 8
-    batch_wait_timeout_s: float = 0.05
 
 
-class LlmSettings(BaseSettings):
+class LlmSettings(ServeScaling):
     """Writing steps (email, moderation judge, review pass): template | openai | local, and the
     Ray Serve LLM application (services/llm), whose `/v1` routes require `Bearer LLM_API_KEY`
     when that is set."""
@@ -220,12 +233,7 @@ class LlmSettings(BaseSettings):
     model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
     api_key: str = ""
     use_gpu: bool = False  # local backend: fp16 on CUDA when present
-    num_gpus: float = 0.0
-    num_cpus: float = 0.5
-    min_replicas: int = 1
-    max_replicas: int = 2
-    max_batch_size: int = 16
-    batch_wait_timeout_s: float = 0.05
+    downscale_delay_s: float = 60.0
     default_max_tokens: int = 256
     max_tokens_limit: int = 1024
 
@@ -246,7 +254,7 @@ class EmailSettings(BaseSettings):
     concurrency: int = 16  # records of one batch handled at once (one key's stay in order)
 
 
-class ModerationSettings(BaseSettings):
+class ModerationSettings(ServeScaling):
     """Content moderation."""
 
     model_config = _config("MODERATION_")
@@ -264,10 +272,6 @@ class ModerationSettings(BaseSettings):
     batch_max_bytes: int = 4 * 1024 * 1024
     batch_size: int = 64
     concurrency: int = 32
-    num_gpus: float = 0.0
-    num_cpus: float = 0.5
-    min_replicas: int = 1
-    max_replicas: int = 2
     max_batch_size: int = 64
     batch_wait_timeout_s: float = 0.02
 

@@ -16,7 +16,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from services.common.events import ImageParams
-from services.common.serve import builder_from_environment
+from services.common.serve import builder_from_environment, model_options
 from services.common.settings import Settings
 from services.imagegen.model import generate_pngs, load_model
 
@@ -85,20 +85,7 @@ def build_app(settings: Settings) -> serve.Application:
     # `@serve.deployment` turns the classes into Deployments; mypy still sees the classes.
     model_deployment: Any = ImageModel
     ingress_deployment: Any = ImageIngress
-    model = model_deployment.options(
-        ray_actor_options={"num_cpus": settings.imagegen.num_cpus, "num_gpus": settings.imagegen.num_gpus},
-        max_ongoing_requests=max(2 * settings.imagegen.max_batch_size, 4),
-        autoscaling_config={
-            "min_replicas": settings.imagegen.min_replicas,
-            "initial_replicas": settings.imagegen.min_replicas,
-            "max_replicas": settings.imagegen.max_replicas,
-            "target_ongoing_requests": settings.imagegen.target_ongoing_requests,
-            "upscale_delay_s": settings.imagegen.upscale_delay_s,
-            "downscale_delay_s": settings.imagegen.downscale_delay_s,
-            "metrics_interval_s": 1.0,
-            "look_back_period_s": 3.0,
-        },
-    ).bind(
+    model = model_deployment.options(**model_options(settings.imagegen)).bind(
         str(settings.image_model_dir),
         settings.imagegen.num_gpus > 0,
         settings.imagegen.max_batch_size,

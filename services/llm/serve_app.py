@@ -22,7 +22,7 @@ from ray.serve.handle import DeploymentHandle
 from services.common.errors import describe_validation_errors
 from services.common.llm import Completion
 from services.common.llm_local import Chat
-from services.common.serve import builder_from_environment
+from services.common.serve import builder_from_environment, model_options
 from services.common.settings import Settings
 from services.llm.openai_api import ChatCompletionRequest, completion_body, error_body
 
@@ -126,18 +126,9 @@ def build_app(settings: Settings) -> serve.Application:
     """The application graph, sized from settings."""
     model_deployment: Any = LLMModel
     ingress_deployment: Any = LLMIngress
-    model = model_deployment.options(
-        ray_actor_options={"num_cpus": settings.llm.num_cpus, "num_gpus": settings.llm.num_gpus},
-        max_ongoing_requests=max(4 * settings.llm.max_batch_size, 16),
-        autoscaling_config={
-            "min_replicas": settings.llm.min_replicas,
-            "initial_replicas": settings.llm.min_replicas,
-            "max_replicas": settings.llm.max_replicas,
-            "target_ongoing_requests": settings.llm.max_batch_size,
-            "upscale_delay_s": 5.0,
-            "downscale_delay_s": 60.0,
-        },
-    ).bind(settings.llm.num_gpus > 0, settings.llm.max_batch_size, settings.llm.batch_wait_timeout_s)
+    model = model_deployment.options(**model_options(settings.llm)).bind(
+        settings.llm.num_gpus > 0, settings.llm.max_batch_size, settings.llm.batch_wait_timeout_s
+    )
     app: serve.Application = ingress_deployment.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=1000).bind(
         model, settings.llm.model, settings.llm.api_key, settings.llm.default_max_tokens, settings.llm.max_tokens_limit
     )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from services.common.serve import builder_from_environment
+from services.common.serve import builder_from_environment, model_options
 from services.common.settings import Settings
 
 APP_NAME = "moderation"
@@ -99,18 +99,7 @@ def build_app(settings: Settings) -> serve.Application:
     """The application graph, sized from settings."""
     model_deployment: Any = ModerationModel
     ingress_deployment: Any = ModerationIngress
-    model = model_deployment.options(
-        ray_actor_options={"num_cpus": settings.moderation.num_cpus, "num_gpus": settings.moderation.num_gpus},
-        max_ongoing_requests=max(4 * settings.moderation.max_batch_size, 16),
-        autoscaling_config={
-            "min_replicas": settings.moderation.min_replicas,
-            "initial_replicas": settings.moderation.min_replicas,
-            "max_replicas": settings.moderation.max_replicas,
-            "target_ongoing_requests": settings.moderation.max_batch_size,
-            "upscale_delay_s": 5.0,
-            "downscale_delay_s": 30.0,
-        },
-    ).bind(
+    model = model_deployment.options(**model_options(settings.moderation)).bind(
         str(settings.moderation_model_dir),
         settings.moderation.num_gpus > 0,
         settings.moderation.max_batch_size,
