@@ -460,6 +460,7 @@ def models_classifier(
 def eval_moderation(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
     hatecheck: Annotated[Path | None, typer.Option(help="HateCheck test_suite_cases.csv (default: beside the data)")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON report here (docs/measurements/...)")] = None,
 ) -> None:
     """Precision, recall, FPR and FNR of the tiered pipeline on HateCheck and the Davidson held-out split.
 
@@ -498,8 +499,8 @@ def eval_moderation(
     except (FileNotFoundError, ValueError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
-    if as_json:
-        print(json.dumps(report, indent=2))
+    if as_json or out:
+        emit(report, out)
         return
     for name in ("hatecheck", "davidson_test"):
         part = report[name]

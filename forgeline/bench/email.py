@@ -106,7 +106,7 @@ async def _email_run(stack: Stack, carts: int, users: int, progress: Say) -> dic
     return {
         "produce_seconds": round(produced_s, 2),
         "seconds": round(elapsed, 1),
-        "emails_per_s": round(rate, 1),
+        "emails_per_s": round(rate, 1 if rate >= 1 else 3),
         "goal_emails_per_s": 110,
         "outcomes": outcomes,
         "fallback_rate": round(fallbacks / carts, 3),

@@ -10,7 +10,7 @@ Each number sits beside a baseline from the same run:
 * tier 2: texts/s through the Serve deployment batched (`@serve.batch`) vs unbatched at the
   same concurrency, on a private Ray; on a GPU machine `--gpus 1 --batch-sizes 64,256`:
 
-    python -m forgeline.bench.moderation --tier2-only --gpus 1 --batch-sizes 64,256
+    python -m forgeline.bench.moderation --tier2-only --gpus 1 --replicas 1,4 --batch-sizes 64,256
 """
 
 from __future__ import annotations
@@ -230,9 +230,12 @@ def tier2_serve(
             points.append(point)
             progress(json.dumps(point))
             serve.delete(APP_NAME)
+    from services.common.embeddings import describe_weights
+
     return {
         "gpus": gpus,
         "replicas": replicas,
+        "encoder": describe_weights(),
         "points": points,
         "goal_gpu_texts_per_s": GOALS["tier2_gpu_texts_per_s"],
     }
@@ -281,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gpus", type=float, default=0.0, help="GPUs per replica (0: CPU)")
     parser.add_argument("--batch-sizes", default="64,256", help="comma-separated max_batch_size values")
     parser.add_argument("--texts", type=int, default=4096, help="texts per measured point")
-    parser.add_argument("--replicas", type=int, default=1, help="replicas sharing the GPU(s)")
+    parser.add_argument("--replicas", default="1", help="comma-separated replica counts sharing the GPU(s), one run each")
     parser.add_argument("--texts-file", type=Path, default=None, help="texts to score, one per line")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
@@ -290,7 +293,8 @@ def main(argv: list[str] | None = None) -> None:
     say: Say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     if args.tier2_only:
         sample = sample_texts(settings, 2000, args.texts_file)
-        result = {"tier2": tier2_serve(settings, sample, sizes, args.gpus, args.texts, say, args.replicas)}
+        runs = [tier2_serve(settings, sample, sizes, args.gpus, args.texts, say, int(r)) for r in args.replicas.split(",")]
+        result = {"tier2": runs[0]} if len(runs) == 1 else {"tier2_by_replicas": runs}
     else:
         result = moderation(settings, items=2000, texts=args.texts, batch_sizes=sizes, gpus=args.gpus, progress=say)
     emit(result, args.out)

@@ -9,16 +9,41 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 
+def reference_loop_mops() -> float:
+    """Millions of iterations per second of a fixed pure-Python loop, run now: how fast this
+    machine was at the time (a shared machine drifts between sessions), so that absolute rates
+    in files from different days can be compared."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(1.0 / best, 2)
+
+
 def machine() -> dict[str, Any]:
     """What a result was measured on."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return {"cpus": os.cpu_count(), "memory_gib": round(memory / 2**30, 1)}
+    found: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "reference_loop_mops": reference_loop_mops(),
+    }
+    if shutil.which("nvidia-smi"):
+        query = ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"]
+        names = subprocess.run(query, capture_output=True, text=True, check=False).stdout.split("\n")
+        found["gpus"] = [name.strip() for name in names if name.strip()]
+    return found
 
 
 def command_line() -> str:

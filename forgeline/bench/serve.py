@@ -73,8 +73,10 @@ def measure(
     from services.imagegen.model import cached_tiny_sd
     from services.imagegen.serve_app import APP_NAME, MODEL_DEPLOYMENT, build_app
 
+    weights = f"the pipeline at {model_path}"
     if model_path is None:
         model_path, _ = cached_tiny_sd(get_settings().model_cache_dir)
+        weights = "random: the tiny test pipeline (its pictures are noise); per-call overhead, not Stable Diffusion's arithmetic"
     points: list[dict[str, Any]] = []
     with private_ray(gpus):
         for batch in batch_sizes:
@@ -104,7 +106,7 @@ def measure(
                 points.append(point)
                 print(json.dumps(point), file=sys.stderr, flush=True)
             serve.delete(APP_NAME)
-    return {"model": str(model_path), "gpus_per_replica": gpus, "points": points}
+    return {"model": str(model_path), "weights": weights, "gpus_per_replica": gpus, "points": points}
 
 
 def main(argv: list[str] | None = None) -> None:

