@@ -87,3 +87,9 @@ def test_the_checker_rejects_a_figure_no_file_holds() -> None:
     assert shown("1,959", values) and shown("0.94", values) and shown("29.9", values) and shown("8,000", values)
     assert not shown("1,958", values) and not shown("0.93", values)
     assert figures("p99 `--runs 10` on the H100, 30 ms (v1.2026-11-22) and 1,245/s") == ["30", "1,245"]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "docs" / "measurements").glob("*.json")), ids=lambda p: p.name)
+def test_every_measurement_file_states_the_command_that_wrote_it(path: Path) -> None:
+    stamp = json.loads(path.read_text())
+    assert {"command", "measured_at", "machine"} <= set(stamp), f"{path.name} was not written by a bench's --out"
