@@ -40,6 +40,11 @@ review_app = typer.Typer(help="Code review: what the review agents found and wha
 app.add_typer(review_app, name="review")
 eval_app = typer.Typer(help="Measure pipeline quality on labelled data.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+drill_app = typer.Typer(
+    help="Drills: put the platform under load and faults, then audit its invariants (docs/drills.md).",
+    no_args_is_help=True,
+)
+app.add_typer(drill_app, name="drill")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -671,3 +676,41 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@drill_app.command("list")
+def drill_list() -> None:
+    """The drill catalogue (drills/*.yaml): name, what it proves, its faults, whether it is in
+    `make test`'s smoke subset."""
+    from forgeline.drills.catalogue import DrillFileError, catalogue
+
+    try:
+        drills = catalogue()
+    except DrillFileError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    for drill in drills.values():
+        faults = ", ".join(f"{f.kind}" for f in drill.method)
+        smoke = " (smoke)" if drill.smoke else ""
+        console.print(
+            f"[bold]{drill.name}[/bold]{smoke}: {drill.proves}\n  faults: {faults}; invariants: {', '.join(drill.invariants)}"
+        )
+
+
+@drill_app.command("check")
+def drill_check(files: Annotated[list[Path], typer.Argument(help="Drill files to validate")]) -> None:
+    """Validate drill files against the schema without running them; each problem is printed as
+    FILE:LINE: FIELD: WHY."""
+    from forgeline.drills.catalogue import DrillFileError, load
+
+    failed = False
+    for path in files:
+        try:
+            drill = load(path)
+        except (DrillFileError, OSError) as error:
+            console.print(f"[red]{error}[/red]", highlight=False)
+            failed = True
+        else:
+            console.print(f"{path}: ok ({drill.name}, {len(drill.method)} faults)")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Drills as code: drill files, their schema, the runner and the auditor (docs/drills.md)."""

@@ -1,0 +1,75 @@
+"""Drill files: found under `drills/`, read, and validated with errors that name the field
+and the line (`drills/kill-worker.yaml:14: method.0.kill.part: unknown part 'workr'; ...`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from forgeline.drills.schema import Drill
+
+DRILLS_DIR = Path(__file__).resolve().parents[2] / "drills"
+
+
+class DrillFileError(ValueError):
+    """A drill file that cannot be run, with every problem and its line."""
+
+
+def _line_of(node: yaml.Node, path: tuple[int | str, ...]) -> int:
+    """The 1-based line of the deepest node along `path` (a pydantic error location)."""
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((value for key, value in node.value if key.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            match = node.value[step]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+    line: int = node.start_mark.line
+    return line + 1
+
+
+def load(path: Path) -> Drill:
+    """One drill file, validated; `DrillFileError` lists each problem as `file:line: field: why`."""
+    text = path.read_text()
+    try:
+        root = yaml.compose(text)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise DrillFileError(f"{path}: not YAML: {error}") from None
+    if not isinstance(data, dict) or root is None:
+        raise DrillFileError(f"{path}:1: a drill file is a mapping (name, proves, steady_state, workload, method, invariants)")
+    try:
+        drill = Drill.model_validate(data)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            where = ".".join(str(p) for p in problem["loc"]) or "(top)"
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{path}:{_line_of(root, tuple(problem['loc']))}: {where}: {message}")
+        raise DrillFileError("\n".join(lines)) from None
+    if drill.name != path.stem:
+        raise DrillFileError(f"{path}:{_line_of(root, ('name',))}: name: {drill.name!r} must match the file name {path.stem!r}")
+    return drill
+
+
+def catalogue(directory: Path = DRILLS_DIR) -> dict[str, Drill]:
+    """Every drill under `directory` by name (each file validated)."""
+    return {d.name: d for d in (load(p) for p in sorted(directory.glob("*.yaml")))}
+
+
+def find(name: str, directory: Path = DRILLS_DIR) -> Drill:
+    """A drill by name, or by the path of its file."""
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") and candidate.exists():
+        return load(candidate)
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        names = sorted(p.stem for p in directory.glob("*.yaml"))
+        raise DrillFileError(f"no drill {name!r} in {directory}; `forgeline drill list` shows {names}")
+    return load(path)
