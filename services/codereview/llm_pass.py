@@ -19,7 +19,8 @@ from services.codereview.changes import ChangedFile
 from services.codereview.diff import HUNK_HEADER
 from services.common.events import Finding, FindingSeverity, ReviewAgent
 from services.common.llm import LLMBackend, LLMRequest, generate_validated
-from services.common.llm_local import Chat, chat_tokens
+from services.common.llm_local import Chat, fast_chat_tokens
+from services.common.settings import get_settings
 
 log = logging.getLogger("forgeline.codereview")
 
@@ -72,7 +73,7 @@ def numbered_hunks(f: ChangedFile) -> str:
 def smollm2_prompt_tokens(request: LLMRequest) -> int:
     """The request's prompt in SmolLM2's tokens, chat template included (the platform's own
     LLM; another model's tokenizer counts a little differently)."""
-    return chat_tokens(Chat.of(request))
+    return fast_chat_tokens(get_settings().model_cache_dir)(Chat.of(request))
 
 
 def review_request(

@@ -1,11 +1,12 @@
 """The `local` backend with the real SmolLM2 weights (no servers; ~30-60 s on 2 cores)."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from services.common.llm import generate_validated
-from services.common.llm_local import LocalBackend
+from services.common.llm_local import Chat, LocalBackend, chat_tokens, fast_chat_tokens
 from services.email.context import CartContext, ItemLine, Promotion, Shopper
 from services.email.generation import EmailDraft, build_request
 from services.email.guardrails import run_guardrails
@@ -55,3 +56,16 @@ def test_prompt_tokens_are_counted_by_the_models_tokenizer() -> None:
     assert template_only > 0
     alone = len(smollm2_tokenizer()(code, add_special_tokens=False)["input_ids"])
     assert abs(chat_tokens(with_code) - template_only - alone) <= 2  # the template's edges may merge a token
+
+
+def test_the_extracted_tokenizer_counts_as_transformers_does(tmp_path: Path) -> None:
+    """The review agents count prompts with the fast files; the budget is only as good as the match."""
+    fast = fast_chat_tokens(tmp_path)
+    code = '   21 +    subprocess.run(f"tar czf {name}.tgz exports/{name}", shell=True, check=True)\n' * 20
+    chats = [
+        Chat.of(build_request(CONTEXT, [TEMPLATE], "https://shop.forgeline.example/cart")),
+        Chat(({"role": "system", "content": "Review."}, {"role": "user", "content": code + "émoji ☕ 日本"}), None, 10),
+        Chat(({"role": "user", "content": "no system message"},), None, 10),
+    ]
+    assert [fast(chat) for chat in chats] == [chat_tokens(chat) for chat in chats]
+    assert (tmp_path / "smollm2-tokenizer-SmolLM2-135M-Instruct.Q4_1" / "tokenizer.json").exists()
