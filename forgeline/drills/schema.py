@@ -82,9 +82,10 @@ class SqlProbe(Bounds):
 
 
 class LagProbe(Bounds):
-    """Consumer lag of a group, summed over its partitions."""
+    """Consumer lag of a group on a topic, summed over the topic's partitions."""
 
     group: str
+    topic: str
 
 
 class TemporalProbe(Bounds):
@@ -241,6 +242,12 @@ class Fault(Strict):
     @property
     def kind(self) -> str:
         return next(k for k in FAULT_KINDS if getattr(self, k) is not None)
+
+    @property
+    def disrupts(self) -> bool:
+        """It acts on running work (a process or a connection), so it must find some in flight;
+        flags, stand-in answers and poison set up what later work meets."""
+        return self.kind in ("kill", "freeze", "restart", "partition", "cancel_images")
 
 
 FAULT_KINDS = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images")

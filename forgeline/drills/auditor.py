@@ -1,0 +1,174 @@
+"""The invariants a drill checks once its load has drained, each read where the effect happens:
+the ledger and jobs in Postgres, the objects in S3, the decisions on their topic. Scoped to the
+drill's own tenant, so a busy stack does not blur the verdict."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from forgeline.drills.load import LoadRecord
+from forgeline.drills.probes import Reader
+from services.common.broker import kafka_client_options
+from services.common.events import ModerationDecided
+from services.common.topics import MODERATION_DECIDED
+
+TERMINAL_JOB = ("succeeded", "failed", "rejected")
+TERMINAL_CONTENT = ("decided", "in_review")
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What a drill's load left, read once."""
+
+    tenant_id: str
+    credits_before: int
+    load: LoadRecord
+    fault_windows: list[tuple[float, float]]  # seconds since the load started
+    error_budget: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+async def unfinished(reader: Reader, audit: Audit) -> int:
+    """Accepted requests of the load not yet in a terminal state (0: the load has drained)."""
+    jobs = [uuid.UUID(j) for j in audit.load.accepted("images")]
+    items = [uuid.UUID(c) for c in audit.load.accepted("content")]
+    open_jobs = await reader.db.fetchval(
+        "SELECT count(*) FROM image_jobs WHERE job_id = ANY($1) AND status <> ALL($2)", jobs, list(TERMINAL_JOB)
+    )
+    known = await reader.db.fetchval("SELECT count(*) FROM image_jobs WHERE job_id = ANY($1)", jobs)
+    open_items = await reader.db.fetchval(
+        "SELECT count(*) FROM moderation_content WHERE content_id = ANY($1) AND status = ANY($2)", items, list(TERMINAL_CONTENT)
+    )
+    return int(open_jobs) + (len(jobs) - int(known)) + (len(items) - int(open_items))
+
+
+async def check(name: str, reader: Reader, audit: Audit) -> Verdict:
+    """One invariant's verdict."""
+    checker = CHECKS.get(name)
+    if checker is None:
+        return Verdict(name, False, "the local runner cannot check this invariant yet")
+    try:
+        return await checker(reader, audit)
+    except Exception as error:  # an invariant that cannot be read is not a pass
+        return Verdict(name, False, f"could not be checked: {type(error).__name__}: {error}")
+
+
+async def _terminal(reader: Reader, audit: Audit) -> Verdict:
+    left = await unfinished(reader, audit)
+    accepted = len(audit.load.accepted("images")) + len(audit.load.accepted("content"))
+    return Verdict("every_request_terminal", left == 0, f"{accepted - left} of {accepted} accepted requests terminal")
+
+
+async def _credits(reader: Reader, audit: Audit) -> Verdict:
+    prices = reader.settings.imagegen
+    tenant = uuid.UUID(audit.tenant_id)
+    balance = int(await reader.db.fetchval("SELECT credits FROM tenants WHERE id = $1", tenant))
+    ledger = int(await reader.db.fetchval("SELECT coalesce(sum(delta), 0) FROM credit_ledger WHERE tenant_id = $1", tenant))
+    rows = await reader.db.fetch(
+        """
+        SELECT j.job_id, j.status, j.cached, coalesce(sum(l.delta), 0) AS net
+        FROM image_jobs j LEFT JOIN credit_ledger l ON l.job_id = j.job_id
+        WHERE j.tenant_id = $1 GROUP BY j.job_id, j.status, j.cached
+        """,
+        tenant,
+    )
+    wrong = []
+    expected = 0
+    for row in rows:
+        owed = (prices.cache_price_credits if row["cached"] else prices.price_credits) if row["status"] == "succeeded" else 0
+        expected -= owed
+        if int(row["net"]) != -owed:
+            wrong.append(f"{row['job_id']} ({row['status']}): charged {-int(row['net'])}, owed {owed}")
+    ok = balance - audit.credits_before == ledger == expected and not wrong
+    detail = f"balance moved {balance - audit.credits_before}, ledger {ledger}, owed {expected}"
+    return Verdict("credits_conserved", ok, detail + ("; " + "; ".join(wrong[:5]) if wrong else ""))
+
+
+async def _pngs(reader: Reader, audit: Audit) -> Verdict:
+    prefix = f"tenants/{audit.tenant_id}/images/"
+    s3 = reader.stack.s3_client()
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=reader.settings.endpoints.s3_bucket, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    succeeded = await reader.db.fetch(
+        "SELECT job_id FROM image_jobs WHERE tenant_id = $1 AND status = 'succeeded'", uuid.UUID(audit.tenant_id)
+    )
+    want = sorted(f"{prefix}{row['job_id']}.png" for row in succeeded)
+    ok = sorted(keys) == want
+    extra, missing = sorted(set(keys) - set(want)), sorted(set(want) - set(keys))
+    return Verdict(
+        "one_png_per_succeeded_job",
+        ok,
+        f"{len(keys)} objects for {len(want)} succeeded jobs; extra {extra[:3]}, missing {missing[:3]}",
+    )
+
+
+async def _decisions(reader: Reader, audit: Audit) -> Verdict:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    ours = set(audit.load.accepted("content"))
+    consumer = AIOKafkaConsumer(**kafka_client_options(reader.settings), enable_auto_commit=False)
+    await consumer.start()
+    decisions: dict[str, set[str]] = defaultdict(set)
+    events = 0
+    try:
+        partitions = [
+            TopicPartition(MODERATION_DECIDED.name, p) for p in consumer.partitions_for_topic(MODERATION_DECIDED.name) or ()
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    event = ModerationDecided.model_validate_json(record.value or b"{}")
+                    if str(event.content_id) in ours and event.supersedes is None:
+                        decisions[str(event.content_id)].add(str(event.decision_id))
+                        events += 1
+    finally:
+        await consumer.stop()
+    in_review = {
+        str(row["content_id"])
+        for row in await reader.db.fetch(
+            "SELECT content_id FROM moderation_content WHERE content_id = ANY($1) AND status = 'in_review'",
+            [uuid.UUID(c) for c in ours],
+        )
+    }
+    twice = sorted(c for c, ids in decisions.items() if len(ids) > 1)
+    none = sorted(c for c in ours if not decisions.get(c) and c not in in_review)
+    ok = not twice and not none
+    detail = f"{len(ours)} items: {len(decisions)} decided ({events} events), {len(in_review)} in review"
+    detail += f"; two decisions {twice[:3]}, none {none[:3]}"
+    return Verdict("one_decision_per_item", ok, detail)
+
+
+async def _server_errors(reader: Reader, audit: Audit) -> Verdict:
+    errors = audit.load.server_errors()
+    outside = [e for e in errors if not any(start - 1.0 <= e.at_s <= end + 5.0 for start, end in audit.fault_windows)]
+    ok = not outside and len(errors) <= audit.error_budget
+    return Verdict(
+        "gateway_5xx_in_fault_window",
+        ok,
+        f"{len(errors)} 5xx or unanswered (budget {audit.error_budget}), {len(outside)} outside the fault windows",
+    )
+
+
+CHECKS = {
+    "every_request_terminal": _terminal,
+    "credits_conserved": _credits,
+    "one_png_per_succeeded_job": _pngs,
+    "one_decision_per_item": _decisions,
+    "gateway_5xx_in_fault_window": _server_errors,
+}

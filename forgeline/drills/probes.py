@@ -1,0 +1,147 @@
+"""Reading the running platform for a drill: probes (steady state, triggers) and what was in
+flight when a fault struck. Every read goes through the platform's own endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from forgeline.drills.schema import Bounds, HttpProbe, LagProbe, MetricProbe, Probe, TemporalProbe
+from forgeline.stack import Stack
+from services.common.broker import kafka_client_options
+from services.common.settings import Settings
+
+TEMPORAL_STATUS = {
+    "running": "Running",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Canceled",
+    "terminated": "Terminated",
+    "timed_out": "TimedOut",
+}
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    name: str
+    ok: bool
+    value: Any
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "value": self.value, "detail": self.detail}
+
+
+def within(bounds: Bounds, value: float) -> bool:
+    """Whether a number meets `equals`/`min`/`max`."""
+    if bounds.equals is not None and value != bounds.equals:
+        return False
+    if bounds.min is not None and value < bounds.min:
+        return False
+    return not (bounds.max is not None and value > bounds.max)
+
+
+def json_at(document: Any, path: str) -> Any:
+    """The value at a dotted path (`parts.0.healthy`) of a JSON document."""
+    for step in path.split("."):
+        document = document[int(step)] if isinstance(document, list) else document[step]
+    return document
+
+
+class Reader:
+    """The clients a drill reads the platform through (the stack's own endpoints)."""
+
+    def __init__(self, stack: Stack, settings: Settings, http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
+        self.stack, self.settings, self.http, self.db = stack, settings, http, db
+
+    async def probe(self, probe: Probe) -> ProbeResult:
+        """One probe's reading; an error reading it is a failed probe that says why."""
+        try:
+            if probe.http:
+                return await self._http(probe.name, probe.http)
+            if probe.sql:
+                return self._number(probe.name, probe.sql, float(await self.db.fetchval(probe.sql.query) or 0))
+            if probe.metric:
+                return self._number(probe.name, probe.metric, await self.metric(probe.metric))
+            if probe.lag:
+                return self._number(probe.name, probe.lag, float(await self.lag(probe.lag)))
+            assert probe.temporal is not None
+            return self._number(probe.name, probe.temporal, float(await self.workflows(probe.temporal)))
+        except Exception as error:  # a probe that cannot read is a failed probe, never a crash
+            return ProbeResult(probe.name, False, None, f"{type(error).__name__}: {error}")
+
+    @staticmethod
+    def _number(name: str, bounds: Bounds, value: float) -> ProbeResult:
+        return ProbeResult(name, within(bounds, value), value)
+
+    async def _http(self, name: str, probe: HttpProbe) -> ProbeResult:
+        response = await self.http.get(probe.path)
+        if response.status_code != probe.status:
+            return ProbeResult(name, False, response.status_code, f"expected status {probe.status}")
+        if probe.json_path is None:
+            return ProbeResult(name, True, response.status_code)
+        value = json_at(response.json(), probe.json_path)
+        return ProbeResult(name, probe.equals is None or value == probe.equals, value)
+
+    async def metric(self, probe: MetricProbe) -> float:
+        """A sample from one part's /metrics, summed over the labels the probe does not name."""
+        endpoint = self.stack.components[probe.part].endpoint
+        text = (await self.http.get(f"{endpoint}/metrics")).text
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == probe.name and all(sample.labels.get(k) == v for k, v in probe.labels.items()):
+                    total += sample.value
+        return total
+
+    async def lag(self, probe: LagProbe) -> int:
+        """Records of a topic a consumer group has not committed yet. The group's committed offsets
+        are fetched without joining it (the embedded broker does not answer the admin API's
+        group-offsets request)."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(**kafka_client_options(self.settings), group_id=probe.group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            await consumer.topics()  # fetches the cluster's metadata
+            partitions = [TopicPartition(probe.topic, p) for p in sorted(consumer.partitions_for_topic(probe.topic) or ())]
+            if not partitions:
+                raise ValueError(f"no topic {probe.topic!r}")
+            ends = await consumer.end_offsets(partitions)
+            lag = 0
+            for tp in partitions:
+                committed = await consumer.committed(tp)
+                lag += ends[tp] - (committed or 0)
+            return lag
+        finally:
+            await consumer.stop()
+
+    async def workflows(self, probe: TemporalProbe) -> int:
+        """How many workflows of a type are in a status (Temporal's visibility query)."""
+        from temporalio.client import Client
+
+        client = await Client.connect(
+            self.stack.components["temporal"].endpoint, namespace=self.settings.endpoints.temporal_namespace
+        )
+        query = f"WorkflowType = '{probe.workflow_type}' AND ExecutionStatus = '{TEMPORAL_STATUS[probe.status]}'"
+        return (await client.count_workflows(query)).count
+
+
+async def in_flight(reader: Reader, tenant_id: str) -> dict[str, int]:
+    """What the drill's own load had in flight at this moment, per pipeline: image jobs queued or
+    running, content items not decided yet. A fault that finds all zero struck nothing."""
+    rows = await reader.db.fetch(
+        """
+        SELECT 'images_' || status AS what, count(*) AS n FROM image_jobs
+        WHERE tenant_id = $1 AND status IN ('queued', 'running') GROUP BY status
+        UNION ALL
+        SELECT 'content_pending', count(*) FROM moderation_content WHERE tenant_id = $1 AND status = 'pending'
+        """,
+        uuid.UUID(tenant_id),
+    )
+    return {row["what"]: int(row["n"]) for row in rows if row["n"]}

@@ -1,0 +1,206 @@
+"""Running one drill against the running stack and writing its journal.
+
+Order: steady state before; the load starts and the steady state is checked every interval
+while the faults strike, each when its trigger holds, recording what was in flight; the load
+drains (its recovery measured from the last fault's end); steady state after; invariants.
+Rollbacks always run, also when the drill fails or is interrupted.
+
+Verdicts: `aborted` (the runner could not do what the file asks), `failed` (steady state not
+met before, or an invariant broken, or the load did not drain within the recovery budget),
+`deviated` (the steady state did not come back), `inconclusive` (a fault struck nothing in
+flight, or its condition never held), `passed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from forgeline.demos.narrate import Say
+from forgeline.drills.auditor import Audit, check, unfinished
+from forgeline.drills.faults import Striker, UnsupportedFaultError
+from forgeline.drills.load import LoadRecord, run_load
+from forgeline.drills.probes import ProbeResult, Reader, in_flight
+from forgeline.drills.schema import Drill, Fault
+from forgeline.stack import Stack
+from services.gateway.tenants import create_tenant
+
+CREDITS = 1_000_000  # the drill's own tenant never runs out: credits are audited, not rationed
+
+
+@dataclass
+class Journal:
+    """What happened, in the shape of a Chaos Toolkit journal plus Forgeline's audit."""
+
+    drill: Drill
+    status: str = "running"
+    reason: str = ""
+    start: float = field(default_factory=time.time)
+    steady_states: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {"before": [], "during": [], "after": []})
+    run: list[dict[str, Any]] = field(default_factory=list)
+    rollbacks: list[dict[str, str]] = field(default_factory=list)
+    invariants: list[dict[str, Any]] = field(default_factory=list)
+    recovery_s: float | None = None
+    load: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        end = time.time()
+        return {
+            "drill": self.drill.name,
+            "proves": self.drill.proves,
+            "status": self.status,
+            "deviated": self.status == "deviated",
+            "reason": self.reason,
+            "start": self.start,
+            "end": end,
+            "duration": round(end - self.start, 1),
+            "steady_states": self.steady_states,
+            "run": self.run,
+            "rollbacks": self.rollbacks,
+            "invariants": self.invariants,
+            "recovery_s": self.recovery_s,
+            "load": self.load,
+        }
+
+
+def _all_ok(results: list[ProbeResult]) -> bool:
+    return all(r.ok for r in results)
+
+
+async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
+    """Run `drill` on the running `stack`; return its journal."""
+    journal = Journal(drill)
+    settings = stack.client_settings()
+    state = stack.load_state()
+    gateway = state["components"]["gateway"]["endpoint"]
+    db = await asyncpg.create_pool(settings.endpoints.database_url, min_size=1, max_size=4)
+    striker = Striker(stack, stack.faults_file)
+    try:
+        tenant, key = await create_tenant(db, f"drill-{drill.name}-{int(time.time())}", CREDITS)
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30.0) as http:
+            reader = Reader(stack, settings, http, db)
+            await _execute(drill, journal, reader, striker, str(tenant.id), say)
+    except UnsupportedFaultError as error:
+        journal.status, journal.reason = "aborted", str(error)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        journal.status, journal.reason = "aborted", "interrupted"
+        raise
+    finally:
+        journal.rollbacks = await asyncio.shield(striker.roll_back())
+        await db.close()
+        say(f"{drill.name}: {journal.status}" + (f" ({journal.reason})" if journal.reason else ""))
+    return journal.as_json()
+
+
+def write_report(report: Path, journal: dict[str, Any]) -> Path:
+    """The journal as `<report>/journal.json`."""
+    report.mkdir(parents=True, exist_ok=True)
+    path = report / "journal.json"
+    path.write_text(json.dumps(journal, indent=2, default=str) + "\n")
+    return path
+
+
+async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Striker, tenant_id: str, say: Say) -> None:
+    probes = drill.steady_state.probes
+    before = [await reader.probe(p) for p in probes]
+    journal.steady_states["before"] = [r.as_json() for r in before]
+    if not _all_ok(before):
+        journal.status, journal.reason = "failed", "the steady state did not hold before the method"
+        return
+    credits_before = int(await reader.db.fetchval("SELECT credits FROM tenants WHERE id = $1", uuid.UUID(tenant_id)))
+    record = LoadRecord()
+    started = time.monotonic()
+    say(f"{drill.name}: load for {drill.workload.duration_s:g}s on {', '.join(drill.workload.pipelines)}")
+    load = asyncio.create_task(run_load(reader.http, drill.workload, record, started))
+    watch = asyncio.create_task(_watch(reader, drill, journal, started))
+    windows: list[tuple[float, float]] = []
+    struck_nothing = False
+    try:
+        for fault in drill.method:
+            entry = await _strike(fault, reader, striker, tenant_id, started, say)
+            journal.run.append(entry)
+            if entry["outcome"] != "struck":
+                journal.status, journal.reason = "inconclusive", f"{fault.name}: {entry['outcome']}"
+                return
+            windows.append((entry["at_s"], entry["ended_s"]))
+            struck_nothing = struck_nothing or (fault.disrupts and not entry["in_flight"])
+        await load
+    finally:
+        watch.cancel()
+        if not load.done():
+            load.cancel()
+    audit = Audit(tenant_id, credits_before, record, windows, drill.error_budget)
+    last_end = max(end for _, end in windows)
+    while await unfinished(reader, audit) and time.monotonic() - started - last_end < drill.recovery_budget_s:
+        await asyncio.sleep(1.0)
+    journal.recovery_s = round(time.monotonic() - started - last_end, 1)
+    drained = not await unfinished(reader, audit)
+    after = [await reader.probe(p) for p in probes]
+    journal.steady_states["after"] = [r.as_json() for r in after]
+    verdicts = [await check(name, reader, audit) for name in drill.invariants]
+    journal.invariants = [v.as_json() for v in verdicts]
+    journal.load = {
+        "sent": len(record.sent),
+        "accepted": {name: len(record.accepted(name)) for name in drill.workload.pipelines},
+        "server_errors": len(record.server_errors()),
+    }
+    if not drained:
+        journal.status, journal.reason = "failed", f"the load did not drain within {drill.recovery_budget_s:g}s"
+    elif not all(v.ok for v in verdicts):
+        journal.status, journal.reason = "failed", "; ".join(f"{v.name}: {v.detail}" for v in verdicts if not v.ok)
+    elif not _all_ok(after):
+        journal.status, journal.reason = "deviated", "the steady state did not come back"
+    elif struck_nothing:
+        journal.status, journal.reason = "inconclusive", "a fault struck nothing in flight"
+    else:
+        journal.status = "passed"
+
+
+async def _strike(fault: Fault, reader: Reader, striker: Striker, tenant_id: str, started: float, say: Say) -> dict[str, Any]:
+    """Wait for the fault's trigger, record what is in flight, strike."""
+    trigger = fault.trigger
+    if trigger.at_s is not None:
+        await asyncio.sleep(max(0.0, started + trigger.at_s - time.monotonic()))
+    else:
+        assert trigger.when is not None
+        deadline = time.monotonic() + trigger.within_s
+        while not (last := await reader.probe(trigger.when)).ok:
+            if time.monotonic() > deadline:
+                seen = last.detail or f"last reading {last.value}"
+                return {
+                    "fault": fault.name,
+                    "kind": fault.kind,
+                    "outcome": f"its condition never held in {trigger.within_s:g}s ({seen})",
+                }
+            await asyncio.sleep(0.5)
+    flight = await in_flight(reader, tenant_id)
+    at = time.monotonic() - started
+    say(f"  {at:5.1f}s {fault.name} (in flight: {flight or 'nothing'})")
+    ended = await striker.strike(fault)
+    return {
+        "fault": fault.name,
+        "kind": fault.kind,
+        "outcome": "struck",
+        "at_s": round(at, 2),
+        "ended_s": round(ended - started, 2),
+        "in_flight": flight,
+    }
+
+
+async def _watch(reader: Reader, drill: Drill, journal: Journal, started: float) -> None:
+    """The steady state, every interval while the method runs."""
+    while True:
+        await asyncio.sleep(drill.steady_state.interval_s)
+        results = [await reader.probe(p) for p in drill.steady_state.probes]
+        journal.steady_states["during"].append(
+            {"at_s": round(time.monotonic() - started, 2), "ok": _all_ok(results), "probes": [r.as_json() for r in results]}
+        )
