@@ -18,6 +18,9 @@ from forgeline.stack import Stack, procs
 Rollback = Callable[[], Awaitable[str]]
 
 
+STRUCK = ("kill", "freeze", "restart", "flag")  # the fault kinds it can strike
+
+
 class UnsupportedFaultError(Exception):
     """A fault kind the local runner cannot strike yet: the drill is aborted, never passed."""
 

@@ -25,6 +25,9 @@ POSTS = (
 )
 
 
+ID_FIELD = {"images": "job_id", "content": "content_id", "echo": "echo_id"}  # the pipelines it can load
+
+
 @dataclass
 class Sent:
     """One request of the load and how the gateway answered."""
@@ -59,9 +62,6 @@ def request(pipeline: str, index: int, rng: random.Random, seed: int) -> tuple[s
     if pipeline == "echo":
         return "/v1/echo", {"message": f"drill {seed} #{index}"}, {}
     raise ValueError(f"the drill runner cannot load {pipeline!r} yet (it loads images, content and echo)")
-
-
-ID_FIELD = {"images": "job_id", "content": "content_id", "echo": "echo_id"}
 
 
 async def run_load(client: httpx.AsyncClient, workload: Workload, record: LoadRecord, started: float) -> None:

@@ -25,9 +25,9 @@ import asyncpg
 import httpx
 
 from forgeline.demos.narrate import Say
-from forgeline.drills.auditor import Audit, check, unfinished
-from forgeline.drills.faults import Striker, UnsupportedFaultError
-from forgeline.drills.load import LoadRecord, run_load
+from forgeline.drills.auditor import CHECKS, Audit, check, unfinished
+from forgeline.drills.faults import STRUCK, Striker, UnsupportedFaultError
+from forgeline.drills.load import ID_FIELD, LoadRecord, run_load
 from forgeline.drills.probes import ProbeResult, Reader, in_flight
 from forgeline.drills.schema import Drill, Fault
 from forgeline.stack import Stack
@@ -75,9 +75,23 @@ def _all_ok(results: list[ProbeResult]) -> bool:
     return all(r.ok for r in results)
 
 
+def unsupported(drill: Drill) -> list[str]:
+    """What the file asks that this runner cannot do yet (checked before anything runs)."""
+    return (
+        [f"the {name} load" for name in drill.workload.pipelines if name not in ID_FIELD]
+        + [f"the {f.kind} fault" for f in drill.method if f.kind not in STRUCK]
+        + [f"the {name} invariant" for name in drill.invariants if name not in CHECKS]
+    )
+
+
 async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
     """Run `drill` on the running `stack`; return its journal."""
     journal = Journal(drill)
+    missing = unsupported(drill)
+    if missing:
+        journal.status, journal.reason = "aborted", f"the local runner cannot run {', '.join(missing)} yet"
+        say(f"{drill.name}: {journal.status} ({journal.reason})")
+        return journal.as_json()
     settings = stack.client_settings()
     state = stack.load_state()
     gateway = state["components"]["gateway"]["endpoint"]
