@@ -29,6 +29,7 @@ from forgeline.drills.auditor import CHECKS, Audit, check, unfinished
 from forgeline.drills.faults import STRUCK, Striker, UnsupportedFaultError
 from forgeline.drills.load import ID_FIELD, LoadRecord, run_load
 from forgeline.drills.probes import ProbeResult, Reader, in_flight
+from forgeline.drills.report import junit, markdown
 from forgeline.drills.schema import Drill, Fault
 from forgeline.stack import Stack
 from services.gateway.tenants import create_tenant
@@ -116,11 +117,12 @@ async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
 
 
 def write_report(report: Path, journal: dict[str, Any]) -> Path:
-    """The journal as `<report>/journal.json`."""
+    """`journal.json`, `junit.xml` and `report.md` in the `report` folder."""
     report.mkdir(parents=True, exist_ok=True)
-    path = report / "journal.json"
-    path.write_text(json.dumps(journal, indent=2, default=str) + "\n")
-    return path
+    (report / "journal.json").write_text(json.dumps(journal, indent=2, default=str) + "\n")
+    (report / "junit.xml").write_text(junit(journal))
+    (report / "report.md").write_text(markdown(journal))
+    return report
 
 
 async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Striker, tenant_id: str, say: Say) -> None:
