@@ -6,6 +6,7 @@ The file named by `FORGELINE_FAULTS` is re-read whenever it changes. One rule a 
     imagegen.generate: fail 2x        # the first 2 calls per subject fail, later ones pass
     email.smtp: delay 2s
     echo.after_effect: crash match=msg-15
+    imagegen.refund: skip             # a planted defect: the step silently does nothing
     # comments and blank lines are ignored
 
 `match=TEXT` limits a rule to calls whose subject contains TEXT. `fail Nx` counts calls in
@@ -24,13 +25,13 @@ from pathlib import Path
 from typing import Literal
 
 _RULE = re.compile(
-    r"^(?P<step>[\w.\-]+)\s*:\s*(?P<action>fail|delay|crash)"
+    r"^(?P<step>[\w.\-]+)\s*:\s*(?P<action>fail|delay|crash|skip)"
     r"(?:\s+(?P<amount>\d+(?:\.\d+)?)(?P<unit>%|s|ms|x))?"
     r"(?:\s+match=(?P<match>\S+))?\s*$"
 )
 
 
-_SYNTAX = "STEP: fail N% | fail Nx | delay Ns | crash [match=TEXT]"
+_SYNTAX = "STEP: fail N% | fail Nx | delay Ns | crash | skip [match=TEXT]"
 
 
 class InjectedFaultError(RuntimeError):
@@ -42,7 +43,7 @@ class FaultRule:
     """One parsed rule of the fault-flag file."""
 
     step: str
-    action: Literal["fail", "delay", "crash"]
+    action: Literal["fail", "delay", "crash", "skip"]
     percent: float = 100.0
     times: int | None = None  # `fail Nx`: only the first N calls per subject
     delay_s: float = 0.0
@@ -78,7 +79,7 @@ def parse_rules(text: str) -> dict[str, list[FaultRule]]:
             else:
                 rule = FaultRule(m["step"], "fail", percent=100.0 if amount is None else amount, match=m["match"])
         else:
-            rule = FaultRule(m["step"], "crash", match=m["match"])
+            rule = FaultRule(m["step"], "crash" if action == "crash" else "skip", match=m["match"])
         rules.setdefault(rule.step, []).append(rule)
     return rules
 
@@ -122,6 +123,11 @@ class FaultFlags:
                 raise InjectedFaultError(f"fault flag: {step} fails ({rule.percent:g}%)")
             elif rule.action == "crash":
                 os.kill(os.getpid(), signal.SIGKILL)
+
+    def skips(self, step: str, subject: str = "") -> bool:
+        """Whether a `skip` rule makes the step silently do nothing: a planted defect, which a
+        drill's invariants must catch (`imagegen.refund: skip` keeps a failed job's credits)."""
+        return any(rule.action == "skip" and rule.applies(subject) for rule in self.rules_for(step))
 
 
 _flags: FaultFlags | None = None

@@ -128,6 +128,8 @@ class ImageActivities:
     async def refund_credits(self, job: ImageJob) -> int:
         """Compensation: give back what `deduct_credits` took (nothing if it took nothing). Once per job."""
         deduct_key, op_key = f"{job.workflow_id}:deduct", f"{job.workflow_id}:refund"
+        if self.d.faults.skips("imagegen.refund", _fault_subject(job)):
+            return 0  # a planted defect (fault flag), for drills to catch
         return await store.refund(self.d.pool, op_key, deduct_key, job.tenant_id, job.job_id)
 
     @activity.defn

@@ -49,3 +49,11 @@ async def test_fail_n_times_counts_calls_per_subject(tmp_path: Path) -> None:
     await flags.check("gen", subject="job-a")  # the third call passes
     with pytest.raises(InjectedFaultError):
         await flags.check("gen", subject="job-b")  # another subject counts on its own
+
+
+def test_a_skip_rule_plants_a_defect_for_its_step_only(tmp_path: Path) -> None:
+    path = tmp_path / "faults"
+    path.write_text("imagegen.refund: skip match=job-7\n")
+    flags = FaultFlags(path)
+    assert flags.skips("imagegen.refund", "job-7 a prompt")
+    assert not flags.skips("imagegen.refund", "job-8 a prompt") and not flags.skips("imagegen.generate", "job-7")

@@ -41,3 +41,35 @@ async def test_classifier_killed_with_items_in_flight_decides_each_item_once(sta
     kill = next(entry for entry in journal["run"] if entry["kind"] == "kill")
     assert kill["in_flight"], kill
     assert all(v["ok"] for v in journal["invariants"]), journal["invariants"]
+
+
+PLANTED = """\
+name: refund-skipped
+proves: a failed image job that keeps its credits is caught by the ledger invariant
+steady_state:
+  probes:
+    - name: the gateway answers
+      http: {path: /healthz}
+workload:
+  duration_s: 4
+  seed: 5
+  pipelines:
+    images: {rate_per_s: 1}
+method:
+  - name: generation always fails, and the refund is skipped (a planted defect)
+    trigger: {at_s: 0}
+    flag: {rules: ["imagegen.generate: fail 100%", "imagegen.refund: skip"], seconds: 60}
+invariants: [every_request_terminal, credits_conserved]
+"""
+
+
+async def test_a_planted_defect_that_keeps_credits_fails_the_drill(stack: Stack, tmp_path: Path) -> None:
+    path = tmp_path / "refund-skipped.yaml"
+    path.write_text(PLANTED)
+    journal = await run_drill(stack, find(str(path)), print)
+    assert journal["status"] == "failed", journal
+    verdicts = {v["name"]: v for v in journal["invariants"]}
+    assert verdicts["every_request_terminal"]["ok"], verdicts
+    assert not verdicts["credits_conserved"]["ok"] and "charged 10, owed 0" in verdicts["credits_conserved"]["detail"]
+    flags = stack.faults_file.read_text() if stack.faults_file.exists() else ""
+    assert "imagegen.refund" not in flags, "the rollback cleared the planted defect"
