@@ -740,7 +740,7 @@ def drill_run(
     for drill in drills:
         journal = asyncio.run(run_drill(stack, drill, console.print))
         if report is not None:
-            console.print(f"  journal: {write_report(report / drill.name, journal)}")
+            console.print(f"  journal, JUnit XML and report in {write_report(report / drill.name, journal)}")
         statuses[drill.name] = journal["status"]
     if any(status != "passed" for status in statuses.values()):
         raise typer.Exit(1)
