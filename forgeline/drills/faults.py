@@ -21,10 +21,6 @@ Rollback = Callable[[], Awaitable[str]]
 STRUCK = ("kill", "freeze", "restart", "flag")  # the fault kinds it can strike
 
 
-class UnsupportedFaultError(Exception):
-    """A fault kind the local runner cannot strike yet: the drill is aborted, never passed."""
-
-
 @dataclass
 class Striker:
     """Strikes faults on a running stack and keeps what undoes them."""
@@ -64,7 +60,7 @@ class Striker:
                 self._later(fault.flag.seconds, lambda: self._clear_flags(rules))
                 return time.monotonic() + fault.flag.seconds
         else:
-            raise UnsupportedFaultError(f"fault {fault.name!r}: the local runner cannot strike {fault.kind!r} faults yet")
+            raise ValueError(f"fault {fault.name!r}: cannot strike {fault.kind!r} (the runner checks STRUCK first)")
         return time.monotonic()
 
     def _undo(self, what: str, action: Rollback) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -14,7 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from forgeline.drills.schema import Bounds, HttpProbe, LagProbe, MetricProbe, Probe, TemporalProbe
 from forgeline.stack import Stack
 from services.common.broker import kafka_client_options
+from services.common.clients import create_temporal_client
 from services.common.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client as TemporalClient
 
 TEMPORAL_STATUS = {
     "running": "Running",
@@ -58,6 +62,7 @@ class Reader:
 
     def __init__(self, stack: Stack, settings: Settings, http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
         self.stack, self.settings, self.http, self.db = stack, settings, http, db
+        self._temporal: TemporalClient | None = None
 
     async def probe(self, probe: Probe) -> ProbeResult:
         """One probe's reading; an error reading it is a failed probe that says why."""
@@ -123,13 +128,11 @@ class Reader:
 
     async def workflows(self, probe: TemporalProbe) -> int:
         """How many workflows of a type are in a status (Temporal's visibility query)."""
-        from temporalio.client import Client
-
-        client = await Client.connect(
-            self.stack.components["temporal"].endpoint, namespace=self.settings.endpoints.temporal_namespace
-        )
+        if self._temporal is None:  # one client for the run: triggers poll every half second
+            endpoint = self.stack.components["temporal"].endpoint
+            self._temporal = await create_temporal_client(self.settings.replace(endpoints={"temporal_address": endpoint}))
         query = f"WorkflowType = '{probe.workflow_type}' AND ExecutionStatus = '{TEMPORAL_STATUS[probe.status]}'"
-        return (await client.count_workflows(query)).count
+        return (await self._temporal.count_workflows(query)).count
 
 
 async def in_flight(reader: Reader, tenant_id: str) -> dict[str, int]:

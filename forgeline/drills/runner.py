@@ -26,7 +26,7 @@ import httpx
 
 from forgeline.demos.narrate import Say
 from forgeline.drills.auditor import CHECKS, Audit, check, unfinished
-from forgeline.drills.faults import STRUCK, Striker, UnsupportedFaultError
+from forgeline.drills.faults import STRUCK, Striker
 from forgeline.drills.load import ID_FIELD, LoadRecord, run_load
 from forgeline.drills.probes import ProbeResult, Reader, in_flight
 from forgeline.drills.report import junit, markdown
@@ -104,8 +104,6 @@ async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30.0) as http:
             reader = Reader(stack, settings, http, db)
             await _execute(drill, journal, reader, striker, str(tenant.id), say)
-    except UnsupportedFaultError as error:
-        journal.status, journal.reason = "aborted", str(error)
     except (asyncio.CancelledError, KeyboardInterrupt):
         journal.status, journal.reason = "aborted", "interrupted"
         raise
