@@ -68,7 +68,7 @@ class BenchPing(Event):
     payload: str = ""
 
 
-ImageStatus = Literal["queued", "running", "succeeded", "failed", "rejected"]
+ImageStatus = Literal["queued", "running", "succeeded", "failed", "rejected", "cancelled"]
 
 
 class ImageParams(BaseModel):
@@ -88,6 +88,16 @@ class ImageRequested(TenantEvent):
 
     job_id: uuid.UUID
     params: ImageParams
+
+    def key(self) -> bytes:
+        return str(self.job_id).encode()
+
+
+class ImageCancelRequested(TenantEvent):
+    """The tenant cancelled a job (`DELETE /v1/images/{job_id}`); the imagegen consumer cancels
+    its saga, whose compensations delete the object and refund the credits."""
+
+    job_id: uuid.UUID
 
     def key(self) -> bytes:
         return str(self.job_id).encode()
@@ -116,7 +126,7 @@ class ImageCompleted(ImageJobEvent):
 
 
 class ImageFailed(ImageJobEvent):
-    """An image job ended `failed` (compensated) or `rejected` (e.g. no credits)."""
+    """An image job ended `failed` (compensated), `cancelled` (compensated) or `rejected` (e.g. no credits)."""
 
 
 # ---- marketing email ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from services.common.events import (
     EmailFailed,
     EmailOutbound,
     Event,
+    ImageCancelRequested,
     ImageCompleted,
     ImageFailed,
     ImageRequested,
@@ -60,9 +61,12 @@ ECHO_REQUESTED = TopicSpec("echo.requested", EchoRequested, "A tenant asked for 
 ECHO_COMPLETED = TopicSpec("echo.completed", EchoCompleted, "The echo service recorded a request.", consumed=False)
 
 IMAGE_REQUESTED = TopicSpec("image.requested", ImageRequested, "A tenant asked for an image (key: job_id).")
+IMAGE_CANCEL = TopicSpec("image.cancel", ImageCancelRequested, "A tenant cancelled an image job (key: job_id).")
 IMAGE_STATUS = TopicSpec("image.status", ImageStatusChanged, "An image job started running.", consumed=False)
 IMAGE_COMPLETED = TopicSpec("image.completed", ImageCompleted, "An image job succeeded.", consumed=False)
-IMAGE_FAILED = TopicSpec("image.failed", ImageFailed, "An image job failed (compensated) or was rejected.", consumed=False)
+IMAGE_FAILED = TopicSpec(
+    "image.failed", ImageFailed, "An image job failed or was cancelled (compensated), or was rejected.", consumed=False
+)
 
 CART_ABANDONED = TopicSpec("cart.abandoned", CartAbandoned, "A shopper abandoned a cart (key: cart_id).")
 EMAIL_OUTBOUND = TopicSpec("email.outbound", EmailOutbound, "A composed email, ready for delivery (key: cart_id).")
@@ -94,6 +98,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ECHO_REQUESTED,
     ECHO_COMPLETED,
     IMAGE_REQUESTED,
+    IMAGE_CANCEL,
     IMAGE_STATUS,
     IMAGE_COMPLETED,
     IMAGE_FAILED,

@@ -1,5 +1,6 @@
-"""Start one saga per requested image. The workflow id is the business id, so a redelivered
-`image.requested` can never start a second saga (nor charge twice)."""
+"""Start one saga per requested image, and cancel it when its tenant asks. The workflow id is
+the business id, so a redelivered `image.requested` can never start a second saga (nor charge
+twice), and a redelivered `image.cancel` cancels the same saga again (a no-op)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Protocol
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.events import ImageRequested
+from services.common.events import ImageCancelRequested, ImageRequested
 from services.common.idempotency import DUPLICATES_SKIPPED
 from services.common.settings import Settings
 from workflows.imagegen.contracts import WORKFLOW_NAME, ImageJob, workflow_id
@@ -23,6 +25,10 @@ class SagaStarter(Protocol):
 
     async def start(self, job: ImageJob, task_queue: str) -> bool:
         """Start the saga; False when one with this id already exists."""
+        ...
+
+    async def cancel(self, workflow_id: str) -> bool:
+        """Ask the saga to cancel; False when there is no running saga with this id."""
         ...
 
 
@@ -48,6 +54,16 @@ class TemporalSagaStarter:
             return False
         return True
 
+    async def cancel(self, workflow_id: str) -> bool:
+        """Ask the saga to cancel; False when there is no running saga with this id."""
+        try:
+            await self.client.get_workflow_handle(workflow_id).cancel()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:  # not started yet, or already finished
+                return False
+            raise
+        return True
+
 
 def job_from_event(event: ImageRequested, settings: Settings) -> ImageJob:
     """The saga input: the request plus prices and retry budget fixed now."""
@@ -70,3 +86,12 @@ async def start_image_saga(event: ImageRequested, starter: SagaStarter, settings
         DUPLICATES_SKIPPED.labels("imagegen").inc()
         log.info("saga %s already exists; duplicate delivery skipped", workflow_id(event.job_id))
     return started
+
+
+async def cancel_image_saga(event: ImageCancelRequested, starter: SagaStarter) -> bool:
+    """Handle one `image.cancel`: cancel saga `image-<job_id>`. A saga that does not exist yet
+    needs nothing: the cancel is on the job row, and the saga refuses to charge for it."""
+    cancelled = await starter.cancel(workflow_id(event.job_id))
+    if not cancelled:
+        log.info("no running saga %s to cancel (not started yet, or finished)", workflow_id(event.job_id))
+    return cancelled

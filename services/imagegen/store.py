@@ -14,6 +14,13 @@ from typing import Any
 import asyncpg
 
 
+class CancelRequestedError(Exception):
+    """The tenant cancelled the job before it was charged."""
+
+    def __init__(self, job_id: uuid.UUID) -> None:
+        super().__init__(f"job {job_id} was cancelled before it was charged")
+
+
 class InsufficientCreditsError(Exception):
     """The tenant has fewer credits than the job costs."""
 
@@ -60,6 +67,20 @@ async def tenant_job(pool: asyncpg.Pool, job_id: uuid.UUID, tenant_id: uuid.UUID
     return await pool.fetchrow("SELECT * FROM image_jobs WHERE job_id = $1 AND tenant_id = $2", job_id, tenant_id)
 
 
+async def request_cancel(pool: asyncpg.Pool, job_id: uuid.UUID, tenant_id: uuid.UUID) -> str | None:
+    """Record the owner's cancel of an unfinished job; its status then (None: no such job for
+    this tenant). A finished job keeps its state and answers its final status."""
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.fetchval(
+            "SELECT status FROM image_jobs WHERE job_id = $1 AND tenant_id = $2 FOR UPDATE", job_id, tenant_id
+        )
+        if status in ("queued", "running"):
+            await conn.execute(
+                "UPDATE image_jobs SET cancel_requested_at = coalesce(cancel_requested_at, now()) WHERE job_id = $1", job_id
+            )
+        return str(status) if status is not None else None
+
+
 # ---- the saga's side -------------------------------------------------------------------
 
 
@@ -84,6 +105,10 @@ async def deduct(pool: asyncpg.Pool, op_key: str, tenant_id: uuid.UUID, job_id: 
         done = await conn.fetchval("SELECT balance_after FROM credit_ledger WHERE op_key = $1", op_key)
         if done is not None:
             return int(done)
+        # Under the job's row lock, which a cancel takes too: either the cancel is seen here and
+        # nothing is charged, or the charge commits before the cancel, whose refund then sees it.
+        if await conn.fetchval("SELECT cancel_requested_at FROM image_jobs WHERE job_id = $1 FOR UPDATE", job_id):
+            raise CancelRequestedError(job_id)
         balance = await conn.fetchval(
             "UPDATE tenants SET credits = credits - $2 WHERE id = $1 AND credits >= $2 RETURNING credits", tenant_id, amount
         )

@@ -12,7 +12,7 @@ import httpx
 
 from forgeline.stack import Stack
 
-FINAL = {"succeeded", "failed", "rejected"}
+FINAL = {"succeeded", "failed", "rejected", "cancelled"}
 
 
 def body(prompt: str = "a lighthouse at dusk", size: int = 64, steps: int = 2, seed: int | None = 1) -> dict[str, Any]:

@@ -121,3 +121,27 @@ async def test_redis_down_jobs_complete_without_5xx(stack: Stack, client: httpx.
     finally:
         await stack.restart("redis")
     assert await credits(db, tenant.id) == 30
+
+
+@pytest.mark.integration
+async def test_cancel_inside_generate_deletes_nothing_and_refunds(
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, faults: Path
+) -> None:
+    tenant, key = await new_tenant(db, credits=50)
+    _, other_key = await new_tenant(db, credits=50)
+    faults.write_text("imagegen.generate: delay 30s\n")
+    job_id = await submit(client, key, body("a cancelled orchard"))
+    await wait_status(db, job_id, "running")
+    while await ledger(db, job_id) != ["deduct"]:  # charged: the saga is past the charge, inside generate
+        await asyncio.sleep(0.1)
+    url = f"/v1/images/{job_id}"
+    assert (await client.delete(url, headers={"Authorization": f"Bearer {other_key}"})).status_code == 404
+    response = await client.delete(url, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 202, response.text
+    job = await wait_job(client, key, job_id, timeout_s=60)
+    assert job["status"] == "cancelled" and job["cancel_requested"] is True, job
+    assert await credits(db, tenant.id) == 50
+    assert await ledger(db, job_id) == ["deduct", "refund"]
+    assert tenant_objects(stack, tenant.id) == []
+    again = await client.delete(url, headers={"Authorization": f"Bearer {key}"})
+    assert again.status_code == 409 and "cancelled" in again.json()["message"]

@@ -45,6 +45,7 @@ BATCH_SIZE = Histogram(
 GENERATE_SECONDS = Histogram("forgeline_image_generate_seconds", "Time for one image on Ray Serve, queueing included.")
 
 INSUFFICIENT_CREDITS = "InsufficientCredits"
+CANCEL_REQUESTED = "CancelRequested"
 HEARTBEAT_EVERY_S = 1.0
 
 
@@ -117,12 +118,15 @@ class ImageActivities:
 
     @activity.defn
     async def deduct_credits(self, charge: Charge) -> int:
-        """Take `amount` credits (never below zero); the balance after. Once per job."""
+        """Take `amount` credits (never below zero); the balance after. Once per job, never after
+        the tenant cancelled it."""
         job = charge.job
         try:
             return await store.deduct(self.d.pool, f"{job.workflow_id}:deduct", job.tenant_id, job.job_id, charge.amount)
         except store.InsufficientCreditsError as error:
             raise ApplicationError(str(error), type=INSUFFICIENT_CREDITS, non_retryable=True) from error
+        except store.CancelRequestedError as error:
+            raise ApplicationError(str(error), type=CANCEL_REQUESTED, non_retryable=True) from error
 
     @activity.defn
     async def refund_credits(self, job: ImageJob) -> int:

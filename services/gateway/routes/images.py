@@ -1,4 +1,4 @@
-"""Image job endpoints: submit (202 at once), status with a presigned URL, live SSE per job."""
+"""Image job endpoints: submit (202 at once), status with a presigned URL, cancel, live SSE per job."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from faststream.kafka import KafkaBroker
@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
 
 from services.common.broker import publish_event
-from services.common.events import ImageParams, ImageRequested, ImageStatus
+from services.common.events import ImageCancelRequested, ImageParams, ImageRequested, ImageStatus
 from services.common.settings import Settings
-from services.common.topics import IMAGE_REQUESTED
+from services.common.topics import IMAGE_CANCEL, IMAGE_REQUESTED
 from services.gateway.auth import Caller
 from services.gateway.live import LiveHub, sse_frame
 from services.gateway.tenants import Tenant
@@ -28,7 +28,7 @@ from services.imagegen import store
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-FINAL: frozenset[str] = frozenset({"succeeded", "failed", "rejected"})
+FINAL: frozenset[str] = frozenset({"succeeded", "failed", "rejected", "cancelled"})
 
 
 class ImageRequest(BaseModel):
@@ -65,6 +65,7 @@ class ImageJobView(BaseModel):
     job_id: uuid.UUID
     status: ImageStatus
     reason: str | None
+    cancel_requested: bool = Field(description="The tenant asked to cancel it; it ends `cancelled` unless it was already stored.")
     cached: bool
     credits_charged: int
     params: ImageParams
@@ -163,6 +164,7 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             job_id=row["job_id"],
             status=row["status"],
             reason=row["reason"],
+            cancel_requested=row["cancel_requested_at"] is not None,
             cached=row["cached"],
             credits_charged=row["credits_charged"],
             params=ImageParams.model_validate_json(row["params"]),
@@ -174,6 +176,25 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             image_url=url,
             image_url_expires_in_s=settings.imagegen.presign_ttl_s if url else None,
         )
+
+    @router.delete("/{job_id}", status_code=202, response_model=ImageAccepted)
+    async def cancel_image(job_id: uuid.UUID, tenant: Caller, request: Request) -> ImageAccepted:
+        """Cancel a queued or running job (owner only): its saga stops, deletes the object and
+        refunds the credits, and the job ends `cancelled`. 409 once it has finished; a job whose
+        image is already stored finishes `succeeded`."""
+        status = await store.request_cancel(request.app.state.pool, job_id, tenant.id)
+        if status is None:
+            raise HTTPException(404, f"no image job {job_id} for this tenant")
+        if status in FINAL:
+            raise HTTPException(409, f"image job {job_id} has already finished ({status}); there is nothing to cancel")
+        try:
+            await publish_event(broker, IMAGE_CANCEL, ImageCancelRequested(tenant_id=tenant.id, job_id=job_id))
+        except Exception as error:
+            # The cancel is recorded: a saga that has not charged yet will not. Retrying reaches a running one.
+            raise HTTPException(
+                503, "the cancel is recorded but could not reach a running job (event bus unavailable); retry"
+            ) from error
+        return _accepted(job_id, cast(ImageStatus, status))
 
     @router.get("/{job_id}/events", response_class=EventSourceResponse)
     async def image_events(job_id: uuid.UUID, tenant: Caller, request: Request) -> EventSourceResponse:
