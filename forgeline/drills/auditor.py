@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from forgeline.drills.load import LoadRecord
 from forgeline.drills.probes import Reader
+from forgeline.load.run import LoadRecord
 from services.common.broker import kafka_client_options
 from services.common.events import ModerationDecided
-from services.common.topics import MODERATION_DECIDED
+from services.common.retry import H_ERROR
+from services.common.topics import DLQ_SUFFIX, MODERATION_DECIDED
 
-TERMINAL_JOB = ("succeeded", "failed", "rejected")
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
+
+TERMINAL_JOB = ("succeeded", "failed", "rejected", "cancelled")
 TERMINAL_CONTENT = ("decided", "in_review")
 
 
@@ -28,6 +32,8 @@ class Audit:
     load: LoadRecord
     fault_windows: list[tuple[float, float]]  # seconds since the load started
     error_budget: int
+    poisoned: dict[str, list[str]] = field(default_factory=dict)  # topic -> keys of the poison records sent
+    cancelled: list[str] = field(default_factory=list)  # image jobs the drill cancelled
 
 
 @dataclass(frozen=True)
@@ -112,30 +118,38 @@ async def _pngs(reader: Reader, audit: Audit) -> Verdict:
     )
 
 
-async def _decisions(reader: Reader, audit: Audit) -> Verdict:
+async def read_topic(reader: Reader, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record a topic holds now (from the start of each partition to its end)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    ours = set(audit.load.accepted("content"))
     consumer = AIOKafkaConsumer(**kafka_client_options(reader.settings), enable_auto_commit=False)
     await consumer.start()
-    decisions: dict[str, set[str]] = defaultdict(set)
-    events = 0
+    out: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        partitions = [
-            TopicPartition(MODERATION_DECIDED.name, p) for p in consumer.partitions_for_topic(MODERATION_DECIDED.name) or ()
-        ]
+        await consumer.topics()  # loads the metadata partitions_for_topic reads
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return out
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for record in records:
-                    event = ModerationDecided.model_validate_json(record.value or b"{}")
-                    if str(event.content_id) in ours and event.supersedes is None:
-                        decisions[str(event.content_id)].add(str(event.decision_id))
-                        events += 1
+                out += records
     finally:
         await consumer.stop()
+    return out
+
+
+async def _decisions(reader: Reader, audit: Audit) -> Verdict:
+    ours = set(audit.load.accepted("content"))
+    decisions: dict[str, set[str]] = defaultdict(set)
+    events = 0
+    for record in await read_topic(reader, MODERATION_DECIDED.name):
+        event = ModerationDecided.model_validate_json(record.value or b"{}")
+        if str(event.content_id) in ours and event.supersedes is None:
+            decisions[str(event.content_id)].add(str(event.decision_id))
+            events += 1
     in_review = {
         str(row["content_id"])
         for row in await reader.db.fetch(
@@ -149,6 +163,36 @@ async def _decisions(reader: Reader, audit: Audit) -> Verdict:
     detail = f"{len(ours)} items: {len(decisions)} decided ({events} events), {len(in_review)} in review"
     detail += f"; two decisions {twice[:3]}, none {none[:3]}"
     return Verdict("one_decision_per_item", ok, detail)
+
+
+async def _dead_letters(reader: Reader, audit: Audit) -> Verdict:
+    """Every poison record the drill sent is on its topic's DLQ, each copy with its error."""
+    parts, ok = [], True
+    for topic, keys in audit.poisoned.items():
+        found: dict[str, list[str]] = defaultdict(list)
+        for record in await read_topic(reader, topic + DLQ_SUFFIX):
+            key = (record.key or b"").decode(errors="replace")
+            if key in keys:
+                headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+                found[key].append(headers.get(H_ERROR, ""))
+        missing = [k for k in keys if k not in found]
+        silent = [k for k, errors in found.items() if not all(errors)]
+        ok = ok and not missing and not silent
+        copies = sum(len(e) for e in found.values())
+        parts.append(f"{topic}: {len(found)} of {len(keys)} dead-lettered ({copies} copies), {len(silent)} without an error")
+    return Verdict("dead_letters_accounted", ok, "; ".join(parts) or "the drill sent no poison")
+
+
+async def _cancelled(reader: Reader, audit: Audit) -> Verdict:
+    """Every job the drill cancelled ended `cancelled`, or `succeeded` when its image was already stored."""
+    rows = await reader.db.fetch(
+        "SELECT job_id, status FROM image_jobs WHERE job_id = ANY($1)", [uuid.UUID(j) for j in audit.cancelled]
+    )
+    by_status: dict[str, int] = defaultdict(int)
+    for row in rows:
+        by_status[row["status"]] += 1
+    ok = set(by_status) <= {"cancelled", "succeeded"} and by_status["cancelled"] > 0
+    return Verdict("cancelled_jobs_compensated", ok, f"{len(audit.cancelled)} cancelled: {dict(by_status)}")
 
 
 async def _server_errors(reader: Reader, audit: Audit) -> Verdict:
@@ -168,4 +212,6 @@ CHECKS = {
     "one_png_per_succeeded_job": _pngs,
     "one_decision_per_item": _decisions,
     "gateway_5xx_in_fault_window": _server_errors,
+    "dead_letters_accounted": _dead_letters,
+    "cancelled_jobs_compensated": _cancelled,
 }

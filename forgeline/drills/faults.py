@@ -1,24 +1,60 @@
 """Striking a fault and undoing it. Each strike registers its rollback before it acts, so an
-interrupted drill still restarts what it stopped and clears the fault flags it set."""
+interrupted drill still restarts what it stopped, clears the fault flags it set and removes
+its firewall rules."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
+import subprocess
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
+from forgeline.drills.probes import Reader
 from forgeline.drills.schema import Fault
 from forgeline.stack import Stack, procs
+from forgeline.standins.github import QueuedFailure, StandInClient
 
 Rollback = Callable[[], Awaitable[str]]
 
+STRUCK = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images")  # what it can strike
+POISON_HEADER = "x-forgeline-drill"  # marks a drill's poison records; the DLQ keeps original headers
 
-STRUCK = ("kill", "freeze", "restart", "flag")  # the fault kinds it can strike
+
+class CannotStrikeError(Exception):
+    """This machine cannot strike the fault (say, no iptables): the drill is skipped, not passed."""
+
+
+def partition_port(stack: Stack, part: str) -> int:
+    """The TCP port a part listens on (from its endpoint: `http://host:port` or `host:port`)."""
+    endpoint = stack.components[part].endpoint
+    port = urlsplit(endpoint if "//" in endpoint else f"tcp://{endpoint}").port
+    if port is None:
+        raise ValueError(f"{part} has no port in its endpoint {endpoint!r}")
+    return port
+
+
+def firewall_rule(port: int, mode: str) -> list[str]:
+    """The iptables rule (without -I/-D) that cuts local TCP traffic to `port`."""
+    target = ["REJECT", "--reject-with", "tcp-reset"] if mode == "reject" else ["DROP"]
+    return ["OUTPUT", "-o", "lo", "-p", "tcp", "--dport", str(port), "-j", *target]
+
+
+def can_partition() -> str | None:
+    """Why this machine cannot cut a port off (None: it can)."""
+    if shutil.which("iptables") is None:
+        return "iptables is not installed (`make host-tools` installs it, as root)"
+    probe = subprocess.run(["iptables", "-S", "OUTPUT"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"iptables cannot change rules here: {probe.stderr.strip()[:200]}"
+    return None
 
 
 @dataclass
@@ -27,12 +63,19 @@ class Striker:
 
     stack: Stack
     faults_file: Path
+    reader: Reader
+    tenant_id: str
+    run_id: str
     rollbacks: list[tuple[str, Rollback]] = field(default_factory=list)
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    poisoned: dict[str, list[str]] = field(default_factory=dict)  # topic -> keys of the poison sent
+    cancelled: list[str] = field(default_factory=list)  # image jobs the drill cancelled
 
-    async def strike(self, fault: Fault) -> float:
-        """Act; return when (time.monotonic) the fault's own effect is over: restarts done,
-        flags cleared. The caller takes it as the end of the fault window."""
+    async def strike(self, fault: Fault) -> tuple[float, str]:
+        """Act; return when (time.monotonic) the fault's own effect is over (restarts done,
+        flags cleared, rules removed), which the caller takes as the end of the fault window,
+        and what it did."""
+        did = ""
         if fault.kill:
             kill = fault.kill
             self._undo(f"start {kill.part} if it is down", lambda: self._ensure_running(kill.part))
@@ -58,10 +101,24 @@ class Striker:
                 f.write("".join(f"{rule}\n" for rule in rules))
             if fault.flag.seconds is not None:
                 self._later(fault.flag.seconds, lambda: self._clear_flags(rules))
-                return time.monotonic() + fault.flag.seconds
+                return time.monotonic() + fault.flag.seconds, did
+        elif fault.partition:
+            cut = fault.partition
+            rule = firewall_rule(partition_port(self.stack, cut.part), cut.mode)
+            self._undo(f"remove the firewall rule on {cut.part}", lambda: self._unblock(rule))
+            await self._iptables("-I", rule)
+            await asyncio.sleep(cut.seconds)
+            await self._unblock(rule)
+            did = f"{cut.mode} on port {rule[6]} for {cut.seconds:g}s"
+        elif fault.standin:
+            did = await self._standin_failures(fault.standin.github_status, fault.standin.count)
+        elif fault.poison:
+            did = await self._poison(fault.poison.topic, fault.poison.count)
+        elif fault.cancel_images:
+            did = await self._cancel_images(fault.cancel_images.count)
         else:
             raise ValueError(f"fault {fault.name!r}: cannot strike {fault.kind!r} (the runner checks STRUCK first)")
-        return time.monotonic()
+        return time.monotonic(), did
 
     def _undo(self, what: str, action: Rollback) -> None:
         self.rollbacks.append((what, action))
@@ -114,3 +171,63 @@ class Striker:
         kept = [line for line in self.faults_file.read_text().splitlines() if line.strip() not in rules]
         self.faults_file.write_text("".join(f"{line}\n" for line in kept))
         return "cleared"
+
+    async def _iptables(self, action: str, rule: list[str]) -> None:
+        result = await asyncio.to_thread(subprocess.run, ["iptables", action, *rule], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise CannotStrikeError(f"iptables {action} failed: {result.stderr.strip()[:200]}")
+
+    async def _unblock(self, rule: list[str]) -> str:
+        removed = 0
+        # -D removes one copy per call; a rule inserted twice (a retried strike) needs two.
+        while (await asyncio.to_thread(subprocess.run, ["iptables", "-D", *rule], capture_output=True)).returncode == 0:
+            removed += 1
+        return f"removed {removed} rule(s)" if removed else "no rule left"
+
+    def _github(self) -> StandInClient:
+        settings = self.reader.settings
+        return StandInClient(self.reader.http, self.stack.components["github"].endpoint, settings.github.token)
+
+    async def _standin_failures(self, status: int, count: int) -> str:
+        self._undo("clear the GitHub stand-in's failures not answered yet", self._clear_standin)
+        await self._github().fail_next(*(QueuedFailure(status=status) for _ in range(count)))
+        return f"the GitHub stand-in answers {status} to the next {count} calls"
+
+    async def _clear_standin(self) -> str:
+        return f"cleared {await self._github().clear_failures()}"
+
+    async def _poison(self, topic: str, count: int) -> str:
+        from aiokafka import AIOKafkaProducer
+
+        from services.common.broker import kafka_client_options
+
+        producer = AIOKafkaProducer(**kafka_client_options(self.reader.settings), acks="all")
+        await producer.start()
+        keys = [f"poison-{self.run_id}-{topic}-{i}" for i in range(count)]
+        try:
+            for key in keys:
+                # Not JSON at all: the contract cannot decode it, so it is a permanent error.
+                await producer.send_and_wait(
+                    topic, b"\xffpoison " + key.encode(), key=key.encode(), headers=[(POISON_HEADER, self.run_id.encode())]
+                )
+        finally:
+            await producer.stop()
+        self.poisoned.setdefault(topic, []).extend(keys)
+        return f"{count} undecodable record(s) on {topic}"
+
+    async def _cancel_images(self, count: int) -> str:
+        rows = await self.reader.db.fetch(
+            """
+            SELECT j.job_id FROM image_jobs j JOIN credit_ledger l ON l.job_id = j.job_id AND l.delta < 0
+            WHERE j.tenant_id = $1 AND j.status = 'running' ORDER BY j.started_at LIMIT $2
+            """,
+            uuid.UUID(self.tenant_id),
+            count,
+        )
+        answers = []
+        for row in rows:
+            response = await self.reader.http.delete(f"/v1/images/{row['job_id']}")
+            answers.append(response.status_code)
+            if response.status_code == 202:
+                self.cancelled.append(str(row["job_id"]))
+        return f"cancelled {len(self.cancelled)} charged running job(s) (answers {answers})"

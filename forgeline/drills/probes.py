@@ -18,6 +18,7 @@ from services.common.clients import create_temporal_client
 from services.common.settings import Settings
 
 if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
     from temporalio.client import Client as TemporalClient
 
 TEMPORAL_STATUS = {
@@ -63,6 +64,7 @@ class Reader:
     def __init__(self, stack: Stack, settings: Settings, http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
         self.stack, self.settings, self.http, self.db = stack, settings, http, db
         self._temporal: TemporalClient | None = None
+        self._lag_readers: dict[str, AIOKafkaConsumer] = {}
 
     async def probe(self, probe: Probe) -> ProbeResult:
         """One probe's reading; an error reading it is a failed probe that says why."""
@@ -107,24 +109,35 @@ class Reader:
     async def lag(self, probe: LagProbe) -> int:
         """Records of a topic a consumer group has not committed yet. The group's committed offsets
         are fetched without joining it (the embedded broker does not answer the admin API's
-        group-offsets request)."""
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        group-offsets request), through one consumer per group kept for the run."""
+        from aiokafka import TopicPartition
 
-        consumer = AIOKafkaConsumer(**kafka_client_options(self.settings), group_id=probe.group, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            await consumer.topics()  # fetches the cluster's metadata
-            partitions = [TopicPartition(probe.topic, p) for p in sorted(consumer.partitions_for_topic(probe.topic) or ())]
-            if not partitions:
-                raise ValueError(f"no topic {probe.topic!r}")
-            ends = await consumer.end_offsets(partitions)
-            lag = 0
-            for tp in partitions:
-                committed = await consumer.committed(tp)
-                lag += ends[tp] - (committed or 0)
-            return lag
-        finally:
+        consumer = await self._group_reader(probe.group)
+        await consumer.topics()  # refreshes the metadata partitions_for_topic reads
+        partitions = [TopicPartition(probe.topic, p) for p in sorted(consumer.partitions_for_topic(probe.topic) or ())]
+        if not partitions:
+            raise ValueError(f"no topic {probe.topic!r}")
+        ends = await consumer.end_offsets(partitions)
+        lag = 0
+        for tp in partitions:
+            committed = await consumer.committed(tp)
+            lag += ends[tp] - (committed or 0)
+        return lag
+
+    async def _group_reader(self, group: str) -> AIOKafkaConsumer:
+        if group not in self._lag_readers:
+            from aiokafka import AIOKafkaConsumer
+
+            consumer = AIOKafkaConsumer(**kafka_client_options(self.settings), group_id=group, enable_auto_commit=False)
+            await consumer.start()
+            self._lag_readers[group] = consumer
+        return self._lag_readers[group]
+
+    async def close(self) -> None:
+        """Stop the consumers the lag readings kept."""
+        for consumer in self._lag_readers.values():
             await consumer.stop()
+        self._lag_readers.clear()
 
     async def workflows(self, probe: TemporalProbe) -> int:
         """How many workflows of a type are in a status (Temporal's visibility query)."""

@@ -5,7 +5,8 @@ while the faults strike, each when its trigger holds, recording what was in flig
 drains (its recovery measured from the last fault's end); steady state after; invariants.
 Rollbacks always run, also when the drill fails or is interrupted.
 
-Verdicts: `aborted` (the runner could not do what the file asks), `failed` (steady state not
+Verdicts: `skipped` (this machine cannot strike a fault, e.g. no iptables: said, never
+passed), `aborted` (the runner could not do what the file asks, or broke), `failed` (steady state not
 met before, or an invariant broken, or the load did not drain within the recovery budget),
 `deviated` (the steady state did not come back), `inconclusive` (a fault struck nothing in
 flight, or its condition never held), `passed`.
@@ -26,11 +27,14 @@ import httpx
 
 from forgeline.demos.narrate import Say
 from forgeline.drills.auditor import CHECKS, Audit, check, unfinished
-from forgeline.drills.faults import STRUCK, Striker
-from forgeline.drills.load import ID_FIELD, LoadRecord, run_load
+from forgeline.drills.chart import timeline_png
+from forgeline.drills.faults import STRUCK, Striker, can_partition
 from forgeline.drills.probes import ProbeResult, Reader, in_flight
-from forgeline.drills.report import junit, markdown
-from forgeline.drills.schema import Drill, Fault
+from forgeline.drills.report import html, junit, markdown
+from forgeline.drills.schema import Drill, Fault, LagProbe, Probe
+from forgeline.load.requests import INTAKE
+from forgeline.load.run import LoadPlan, run_locust
+from forgeline.load.run import unsupported as unsupported_loads
 from forgeline.stack import Stack
 from services.gateway.tenants import create_tenant
 
@@ -51,6 +55,9 @@ class Journal:
     invariants: list[dict[str, Any]] = field(default_factory=list)
     recovery_s: float | None = None
     load: dict[str, Any] = field(default_factory=dict)
+    # For the chart: every request (pipeline, sent at s, status, latency ms), intake lag readings
+    # (at s, pipeline, lag) and the fault windows (start s, end s, fault name).
+    timeline: dict[str, list[Any]] = field(default_factory=lambda: {"requests": [], "lag": [], "faults": []})
 
     def as_json(self) -> dict[str, Any]:
         end = time.time()
@@ -69,6 +76,7 @@ class Journal:
             "invariants": self.invariants,
             "recovery_s": self.recovery_s,
             "load": self.load,
+            "timeline": self.timeline,
         }
 
 
@@ -79,7 +87,7 @@ def _all_ok(results: list[ProbeResult]) -> bool:
 def unsupported(drill: Drill) -> list[str]:
     """What the file asks that this runner cannot do yet (checked before anything runs)."""
     return (
-        [f"the {name} load" for name in drill.workload.pipelines if name not in ID_FIELD]
+        [f"the {name} load" for name in unsupported_loads(list(drill.workload.pipelines))]
         + [f"the {f.kind} fault" for f in drill.method if f.kind not in STRUCK]
         + [f"the {name} invariant" for name in drill.invariants if name not in CHECKS]
     )
@@ -93,37 +101,67 @@ async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
         journal.status, journal.reason = "aborted", f"the local runner cannot run {', '.join(missing)} yet"
         say(f"{drill.name}: {journal.status} ({journal.reason})")
         return journal.as_json()
+    cannot = cannot_strike_here(drill)
+    if cannot:
+        journal.status, journal.reason = "skipped", cannot
+        say(f"{drill.name}: {journal.status} ({journal.reason})")
+        return journal.as_json()
     settings = stack.client_settings()
     state = stack.load_state()
     gateway = state["components"]["gateway"]["endpoint"]
     db = await asyncpg.create_pool(settings.endpoints.database_url, min_size=1, max_size=4)
-    striker = Striker(stack, stack.faults_file)
+    striker: Striker | None = None
     try:
         tenant, key = await create_tenant(db, f"drill-{drill.name}-{int(time.time())}", CREDITS)
         headers = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30.0) as http:
             reader = Reader(stack, settings, http, db)
-            await _execute(drill, journal, reader, striker, str(tenant.id), say)
+            striker = Striker(stack, stack.faults_file, reader, str(tenant.id), uuid.uuid4().hex[:12])
+            try:
+                await _execute(drill, journal, reader, striker, Caller(gateway, key, str(tenant.id)), say)
+            finally:
+                journal.rollbacks = await asyncio.shield(striker.roll_back())
+                await reader.close()
     except (asyncio.CancelledError, KeyboardInterrupt):
         journal.status, journal.reason = "aborted", "interrupted"
         raise
+    except Exception as error:  # the runner's own failure is an aborted drill with its cause, never a pass
+        journal.status, journal.reason = "aborted", f"{type(error).__name__}: {error}"
     finally:
-        journal.rollbacks = await asyncio.shield(striker.roll_back())
         await db.close()
         say(f"{drill.name}: {journal.status}" + (f" ({journal.reason})" if journal.reason else ""))
     return journal.as_json()
 
 
+def cannot_strike_here(drill: Drill) -> str:
+    """Why this machine cannot strike one of the drill's faults ('' when it can)."""
+    if any(f.partition for f in drill.method):
+        return can_partition() or ""
+    return ""
+
+
 def write_report(report: Path, journal: dict[str, Any]) -> Path:
-    """`journal.json`, `junit.xml` and `report.md` in the `report` folder."""
+    """`journal.json`, `junit.xml`, `report.md`, `timeline.png` and `report.html` in the `report` folder."""
     report.mkdir(parents=True, exist_ok=True)
     (report / "journal.json").write_text(json.dumps(journal, indent=2, default=str) + "\n")
     (report / "junit.xml").write_text(junit(journal))
-    (report / "report.md").write_text(markdown(journal))
+    (report / "report.md").write_text(markdown(journal) + ("\n![timeline](timeline.png)\n" if journal.get("timeline") else ""))
+    chart = timeline_png(journal, report / "timeline.png") if journal.get("timeline") else None
+    (report / "report.html").write_text(html(journal, chart))
     return report
 
 
-async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Striker, tenant_id: str, say: Say) -> None:
+@dataclass(frozen=True)
+class Caller:
+    """The drill's own tenant, as the load reaches the gateway."""
+
+    gateway: str
+    key: str
+    tenant_id: str
+
+
+async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Striker, caller: Caller, say: Say) -> None:
+    tenant_id = caller.tenant_id
     probes = drill.steady_state.probes
     before = [await reader.probe(p) for p in probes]
     journal.steady_states["before"] = [r.as_json() for r in before]
@@ -131,10 +169,11 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
         journal.status, journal.reason = "failed", "the steady state did not hold before the method"
         return
     credits_before = int(await reader.db.fetchval("SELECT credits FROM tenants WHERE id = $1", uuid.UUID(tenant_id)))
-    record = LoadRecord()
     started = time.monotonic()
-    say(f"{drill.name}: load for {drill.workload.duration_s:g}s on {', '.join(drill.workload.pipelines)}")
-    load = asyncio.create_task(run_load(reader.http, drill.workload, record, started))
+    workload = drill.workload
+    say(f"{drill.name}: Locust for {workload.duration_s:g}s on {', '.join(workload.pipelines)}")
+    plan = LoadPlan({name: load.rate_per_s for name, load in workload.pipelines.items()}, workload.duration_s, workload.seed)
+    load = asyncio.create_task(run_locust(caller.gateway, caller.key, plan, started, reader.stack.home / "drills" / drill.name))
     watch = asyncio.create_task(_watch(reader, drill, journal, started))
     windows: list[tuple[float, float]] = []
     struck_nothing = False
@@ -147,12 +186,12 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
                 return
             windows.append((entry["at_s"], entry["ended_s"]))
             struck_nothing = struck_nothing or (fault.disrupts and not entry["in_flight"])
-        await load
+        record = await load
     finally:
         watch.cancel()
         if not load.done():
             load.cancel()
-    audit = Audit(tenant_id, credits_before, record, windows, drill.error_budget)
+    audit = Audit(tenant_id, credits_before, record, windows, drill.error_budget, striker.poisoned, striker.cancelled)
     last_end = max(end for _, end in windows)
     while await unfinished(reader, audit) and time.monotonic() - started - last_end < drill.recovery_budget_s:
         await asyncio.sleep(1.0)
@@ -162,10 +201,14 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
     journal.steady_states["after"] = [r.as_json() for r in after]
     verdicts = [await check(name, reader, audit) for name in drill.invariants]
     journal.invariants = [v.as_json() for v in verdicts]
+    journal.timeline["requests"] = [[s.pipeline, round(s.at_s, 3), s.status, round(s.latency_ms, 1)] for s in record.sent]
+    journal.timeline["faults"] = [[start, end, e["fault"]] for (start, end), e in zip(windows, journal.run, strict=True)]
     journal.load = {
         "sent": len(record.sent),
         "accepted": {name: len(record.accepted(name)) for name in drill.workload.pipelines},
         "server_errors": len(record.server_errors()),
+        "retried": sum(1 for s in record.sent if s.attempts > 1),
+        "locust": record.stats,
     }
     if not drained:
         journal.status, journal.reason = "failed", f"the load did not drain within {drill.recovery_budget_s:g}s"
@@ -199,7 +242,7 @@ async def _strike(fault: Fault, reader: Reader, striker: Striker, tenant_id: str
     flight = await in_flight(reader, tenant_id)
     at = time.monotonic() - started
     say(f"  {at:5.1f}s {fault.name} (in flight: {flight or 'nothing'})")
-    ended = await striker.strike(fault)
+    ended, did = await striker.strike(fault)
     return {
         "fault": fault.name,
         "kind": fault.kind,
@@ -207,14 +250,19 @@ async def _strike(fault: Fault, reader: Reader, striker: Striker, tenant_id: str
         "at_s": round(at, 2),
         "ended_s": round(ended - started, 2),
         "in_flight": flight,
+        "did": did,
     }
 
 
 async def _watch(reader: Reader, drill: Drill, journal: Journal, started: float) -> None:
-    """The steady state, every interval while the method runs."""
+    """The steady state, every interval while the method runs, and each loaded pipeline's intake lag."""
+    intakes = {name: INTAKE[name] for name in drill.workload.pipelines if name in INTAKE}
     while True:
         await asyncio.sleep(drill.steady_state.interval_s)
         results = [await reader.probe(p) for p in drill.steady_state.probes]
-        journal.steady_states["during"].append(
-            {"at_s": round(time.monotonic() - started, 2), "ok": _all_ok(results), "probes": [r.as_json() for r in results]}
-        )
+        at = round(time.monotonic() - started, 2)
+        journal.steady_states["during"].append({"at_s": at, "ok": _all_ok(results), "probes": [r.as_json() for r in results]})
+        for name, (group, topic) in intakes.items():
+            reading = await reader.probe(Probe(name=f"{name} lag", lag=LagProbe(group=group, topic=topic, min=0)))
+            if reading.value is not None:
+                journal.timeline["lag"].append([at, name, int(reading.value)])

@@ -26,6 +26,7 @@ INVARIANTS = {
     "one_review_per_head_sha": "exactly one review per head SHA at the GitHub stand-in",
     "dead_letters_accounted": "every dead letter counted, with its error",
     "gateway_5xx_in_fault_window": "gateway 5xx only inside the fault window, within the error budget",
+    "cancelled_jobs_compensated": "each job the drill cancelled ended cancelled (refunded, no object) or, if stored, succeeded",
 }
 SIGNALS = ("SIGKILL", "SIGTERM", "SIGSTOP", "SIGCONT", "SIGINT")
 

@@ -165,6 +165,13 @@ def create_app(state: StandInState) -> FastAPI:
         state.fail_next(*(rate_limited(f.retry_after_s) if f.status == 403 else server_error(f.status) for f in failures))
         return {"queued": len(failures)}
 
+    @app.delete("/_standin/failures")
+    async def clear_failures() -> dict[str, int]:
+        with state.lock:
+            cleared = len(state.failures)
+            state.failures.clear()
+        return {"cleared": cleared}
+
     @app.get("/_standin/reviews")
     async def recorded_reviews() -> list[dict[str, Any]]:
         return state.all_reviews()
@@ -207,6 +214,12 @@ class StandInClient:
         body = [f.model_dump() for f in failures]
         response = await self._http.post(f"{self._base}/_standin/failures", json=body, headers=self._headers)
         response.raise_for_status()
+
+    async def clear_failures(self) -> int:
+        """Drop the failures not answered yet; how many there were."""
+        response = await self._http.delete(f"{self._base}/_standin/failures", headers=self._headers)
+        response.raise_for_status()
+        return int(response.json()["cleared"])
 
     async def reviews(self, repo: str | None = None, number: int | None = None) -> list[dict[str, Any]]:
         """Posted reviews (of one PR, when given)."""

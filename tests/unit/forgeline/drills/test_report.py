@@ -1,9 +1,11 @@
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from forgeline.drills.report import junit, markdown
+from forgeline.drills.chart import timeline_png
+from forgeline.drills.report import html, junit, markdown
 
 pytestmark = pytest.mark.unit
 
@@ -26,6 +28,11 @@ def journal(status: str = "passed", credits_ok: bool = True) -> dict[str, Any]:
         "invariants": [{"name": "credits_conserved", "ok": credits_ok, "detail": "balance moved -190, ledger -190, owed -190"}],
         "recovery_s": 12.4,
         "load": {"sent": 20, "accepted": {"images": 20}, "server_errors": 0},
+        "timeline": {
+            "requests": [["images", i / 2, 503 if i == 7 else 202, 20.0 + i] for i in range(20)],
+            "lag": [[2.0, "images", 3], [4.0, "images", 5], [6.0, "images", 0]],
+            "faults": [[3.1, 5.2, "kill the worker"]],
+        },
     }
 
 
@@ -50,7 +57,20 @@ def test_a_passed_drill_has_no_failing_case() -> None:
 def test_the_report_says_what_each_fault_struck_and_how_the_invariants_fared() -> None:
     text = markdown(journal("failed", credits_ok=False))
     assert text.startswith("# Drill `worker-killed-inside-generate`: failed")
-    assert "| kill the worker | kill | 3.1 | 5.2 | images_running 2 |" in text
+    assert "| kill the worker | kill | 3.1 | 5.2 | images_running 2 |  |" in text
     assert "| credits_conserved | **FAIL** |" in text
     assert "| during (every interval) | 1 of 2 readings |" in text
     assert "12.4 s after the last fault ended" in text
+
+
+def test_the_chart_is_a_png_and_the_page_carries_it_inline(tmp_path: Path) -> None:
+    chart = timeline_png(journal("failed", credits_ok=False), tmp_path / "timeline.png")
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    page = html(journal("failed", credits_ok=False), chart)
+    assert page.startswith("<!doctype html>") and "src='data:image/png;base64," in page
+    assert "<td>credits_conserved</td><td>FAIL</td>" in page and "<td>kill the worker</td>" in page
+
+
+def test_the_page_escapes_what_the_journal_carries() -> None:
+    bad = journal("failed") | {"reason": "<script>alert(1)</script>"}
+    assert "<script>" not in html(bad, None)

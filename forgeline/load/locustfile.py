@@ -1,0 +1,128 @@
+"""Locust users, one class per pipeline, sending the seed's requests through the gateway.
+
+Run by `forgeline load` (headless, or Locust's web UI) and by the drill runner. The plan comes
+from the environment, so the same file serves both: `FORGELINE_LOAD_PLAN` (JSON: seed,
+duration_s, rates per pipeline, optional record file and start time) and `FORGELINE_LOAD_KEY`
+(the API key: never on a command line, where `ps` would show it).
+
+Each pipeline sends its `duration_s x rate` requests, numbered from a shared counter so every
+run of a seed sends the same set; its users pace themselves to the rate. Image requests that
+get no answer or a 5xx are retried with the same Idempotency-Key, as a careful client would,
+so a job is never submitted twice. Every final answer is appended to the record file for the
+drill's auditor.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+import time
+from typing import Any, ClassVar
+
+import gevent
+from locust import HttpUser, task
+from locust.exception import StopUser
+
+from forgeline.load.requests import ID_FIELD, USER_CLASSES, request, users_for
+
+PLAN: dict[str, Any] = json.loads(os.environ.get("FORGELINE_LOAD_PLAN", "{}") or "{}")
+KEY = os.environ.get("FORGELINE_LOAD_KEY", "")
+RETRIES = 4  # image requests resent (same Idempotency-Key) after no answer or a 5xx
+_write = threading.Lock()
+_finished: set[str] = set()  # user classes whose pipeline has sent all its requests
+
+
+def _record(line: dict[str, Any]) -> None:
+    path = PLAN.get("record")
+    if path:
+        with _write, open(path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+
+
+def _sent_last(user: HttpUser) -> None:
+    """A pipeline has sent its last request; after the last pipeline, Locust quits (not waiting out
+    -t). Users still inside a request finish it first (--stop-timeout)."""
+    _finished.add(type(user).__name__)
+    if len(_finished) == len(PLAN.get("rates", {})) and user.environment.runner:
+        gevent.spawn_later(0.1, user.environment.runner.quit)
+
+
+class PipelineUser(HttpUser):
+    """Sends one pipeline's requests; subclasses name the pipeline."""
+
+    abstract = True
+    pipeline: ClassVar[str] = ""
+    counter: ClassVar[itertools.count[int]]
+    slots: ClassVar[itertools.count[int]]
+    total: ClassVar[int] = 0
+    rate: ClassVar[float] = 0.0
+
+    period: ClassVar[float] = 1.0  # seconds between one user's requests
+
+    def on_start(self) -> None:
+        self.client.headers["Authorization"] = f"Bearer {KEY}"
+        # Users start one request interval apart and keep their own schedule, so the pipeline
+        # sends at its rate from the first second, not in bursts of all its users at once.
+        time.sleep(next(self.slots) / self.rate)
+        self.due = time.monotonic()
+
+    def wait_time(self) -> float:
+        self.due += self.period
+        return max(0.0, self.due - time.monotonic())
+
+    @task
+    def send(self) -> None:
+        index = next(self.counter)
+        if index >= self.total:
+            raise StopUser  # this pipeline's requests are all sent
+        path, body, headers = request(self.pipeline, index, int(PLAN.get("seed", 0)))
+        at = time.monotonic() - float(PLAN.get("started") or time.monotonic())
+        attempts = 0
+        while True:
+            attempts += 1
+            began = time.monotonic()
+            with self.client.post(path, json=body, headers=headers, name=self.pipeline, catch_response=True) as response:
+                status = int(response.status_code or 0)
+                if status != 202:
+                    response.failure(f"{status}: {(response.text or '')[:200]}")
+            retry = self.pipeline == "images" and (status == 0 or status >= 500) and attempts <= RETRIES
+            if not retry:
+                break
+            time.sleep(min(8.0, 2.0 ** (attempts - 1)))  # gevent-patched: only this user waits
+        if index == self.total - 1:
+            _sent_last(self)
+        ident = None
+        if status == 202:
+            ident = response.json().get(ID_FIELD[self.pipeline])
+        _record(
+            {
+                "pipeline": self.pipeline,
+                "at_s": round(at, 3),
+                "status": status,
+                "id": str(ident) if ident else None,
+                "latency_ms": round((time.monotonic() - began) * 1000, 1),
+                "attempts": attempts,
+            }
+        )
+
+
+def _user_class(pipeline: str) -> type[PipelineUser]:
+    rate = float(PLAN.get("rates", {}).get(pipeline, 0.0))
+    users = users_for(rate) if rate else 0
+    attributes = {
+        "pipeline": pipeline,
+        "counter": itertools.count(),
+        "slots": itertools.count(),
+        "rate": rate or 1.0,
+        "total": int(float(PLAN.get("duration_s", 0)) * rate),
+        "fixed_count": users,
+        "period": users / rate if rate else 1.0,
+        "__module__": __name__,
+    }
+    return type(USER_CLASSES[pipeline], (PipelineUser,), attributes)
+
+
+# One class per pipeline, named as USER_CLASSES says (Locust finds them among the module's globals).
+globals().update({USER_CLASSES[name]: _user_class(name) for name in USER_CLASSES})

@@ -1,0 +1,51 @@
+"""What the load sends: the `index`th request of a pipeline for a seed is always the same
+(body and Idempotency-Key), so a run can be repeated; and what each pipeline's answers and
+intake are called."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from typing import Any
+
+NAMESPACE = uuid.UUID("6f1c2a52-3c1e-4a39-9d7b-0b0c9a8d1e77")
+WORDS = ("lighthouse", "meadow", "canyon", "harbour", "glacier", "orchard", "market", "comet", "forest", "bridge")
+# Ordinary posts; most carry a mild signal word, so tier 1 escalates them and every tier works.
+POSTS = (
+    "what a lovely day at the market",
+    "damn, the new bridge opens next week",
+    "anyone know a good bakery near the harbour? this one is crap",
+    "our team shipped the damn release on time",
+)
+
+ID_FIELD = {"images": "job_id", "content": "content_id", "echo": "echo_id"}  # the pipelines it can load
+# The consumer group and topic that take each pipeline's requests off the bus (its lag, charted).
+INTAKE = {
+    "echo": ("echo", "echo.requested"),
+    "images": ("imagegen", "image.requested"),
+    "content": ("moderation-rules", "content.submitted"),
+}
+USER_CLASSES = {name: f"{name.title().replace('_', '')}User" for name in ID_FIELD}  # defined by locustfile.py
+USERS_PER_REQUEST_PER_S = 4  # users a pipeline gets per request/s: a stalled user holds back only part of the rate
+
+
+def users_for(rate: float) -> int:
+    """How many Locust users carry a pipeline's rate."""
+    return max(1, math.ceil(rate * USERS_PER_REQUEST_PER_S))
+
+
+def request(pipeline: str, index: int, seed: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The `index`th request of a pipeline for this seed: path, body and headers."""
+    rng = random.Random(f"{seed}/{pipeline}/{index}")
+    ident = uuid.uuid5(NAMESPACE, f"{seed}/{pipeline}/{index}")
+    if pipeline == "images":
+        prompt = f"a {rng.choice(WORDS)} and a {rng.choice(WORDS)}, study {index} of seed {seed}"
+        body = {"prompt": prompt, "width": 64, "height": 64, "steps": 2, "seed": index}
+        return "/v1/images", body, {"Idempotency-Key": str(ident)}
+    if pipeline == "content":
+        body = {"content_id": str(ident), "text": f"{rng.choice(POSTS)} ({index})", "author_id": f"drill-{seed}", "country": "US"}
+        return "/v1/content", body, {}
+    if pipeline == "echo":
+        return "/v1/echo", {"message": f"drill {seed} #{index}"}, {}
+    raise ValueError(f"no load for {pipeline!r} yet (it loads {', '.join(ID_FIELD)})")
