@@ -36,7 +36,7 @@ from services.common.retry import (
 )
 from services.common.settings import Settings
 from services.common.telemetry import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_HANDLED, mark_event
-from services.common.topics import TopicSpec
+from services.common.topics import RETRY_SUFFIX, TopicSpec
 
 E = TypeVar("E", bound=Event)
 _TRACER = trace.get_tracer("forgeline.consumer")
@@ -127,7 +127,12 @@ def consume(
         async def on_message(msg: KafkaMessage) -> None:
             await handle(msg, attempt=1)
 
-    @broker.subscriber(spec.retry, title=f"{group}:{spec.retry}", include_in_schema=False, **options)
+    # The retry topic is read under a group of its own: one Kafka group whose members subscribe
+    # to different topics came back from a broker restart with the retry member assigned nothing
+    # (found by the kafka-restarted-under-load drill), and its retries then waited forever.
+    retry_options = {**options, "group_id": retry_group(group)}
+
+    @broker.subscriber(spec.retry, title=f"{group}:{spec.retry}", include_in_schema=False, **retry_options)
     async def on_retry(msg: KafkaMessage) -> None:
         if msg.headers.get(H_GROUP) != group:  # another group's retry: not ours to handle
             await msg.ack()
@@ -136,6 +141,11 @@ def consume(
         if wait_ms > 0:
             await asyncio.sleep(min(wait_ms / 1000, policy.backoff_max_s))
         await handle(msg, attempt=int(msg.headers.get(H_ATTEMPT, "2")))
+
+
+def retry_group(group: str) -> str:
+    """The Kafka consumer group that reads `group`'s retry topic (the `x-retry-group` header keeps `group`)."""
+    return group + RETRY_SUFFIX
 
 
 Process = Callable[[bytes, dict[str, str], ConsumerRecord[bytes, bytes], int], Awaitable[None]]

@@ -37,11 +37,12 @@ async def save_content(pool: asyncpg.Pool, item: ContentSubmitted) -> None:
         raise PermanentError(f"content {item.content_id} belongs to another tenant")
 
 
-async def save_many(pool: asyncpg.Pool, items: list[ContentSubmitted]) -> list[uuid.UUID]:
+async def save_many(pool: asyncpg.Pool, items: list[ContentSubmitted]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """Record a batch of new items (the gateway's intake); a client's retry with the same ids
-    is harmless. Returns the ids that another tenant already holds (nothing is stored then)."""
+    is harmless. Returns the ids another tenant already holds (nothing is stored then), and
+    the ids this call stored (not those stored before)."""
     if not items:
-        return []
+        return [], []
     async with pool.acquire() as conn, conn.transaction():
         taken = await conn.fetch(
             "SELECT content_id FROM moderation_content WHERE content_id = ANY($1) AND tenant_id <> $2",
@@ -49,13 +50,29 @@ async def save_many(pool: asyncpg.Pool, items: list[ContentSubmitted]) -> list[u
             items[0].tenant_id,
         )
         if taken:
-            return [r["content_id"] for r in taken]
-        await conn.executemany(
+            return [r["content_id"] for r in taken], []
+        stored = await conn.fetch(
             "INSERT INTO moderation_content (content_id, tenant_id, author_id, text, country, lang, links) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (content_id) DO NOTHING",
-            [(i.content_id, i.tenant_id, i.author_id, i.text, i.country, i.lang, json.dumps(i.links)) for i in items],
+            "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) "
+            "ON CONFLICT (content_id) DO NOTHING RETURNING content_id",
+            [i.content_id for i in items],
+            [i.tenant_id for i in items],
+            [i.author_id for i in items],
+            [i.text for i in items],
+            [i.country for i in items],
+            [i.lang for i in items],
+            [json.dumps(i.links) for i in items],
         )
-    return []
+    return [], [r["content_id"] for r in stored]
+
+
+async def forget_unsent(pool: asyncpg.Pool, content_ids: list[uuid.UUID]) -> None:
+    """Drop items the gateway stored but could not put on the bus (still pending): the client was
+    told to retry, and a row left behind would stay pending for ever."""
+    await pool.execute(
+        "DELETE FROM moderation_content WHERE content_id = ANY($1) AND status = 'pending' AND current_decision_id IS NULL",
+        content_ids,
+    )
 
 
 async def is_decided(pool: asyncpg.Pool, content_id: uuid.UUID) -> bool:

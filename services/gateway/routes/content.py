@@ -90,10 +90,17 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         events = [ContentSubmitted(tenant_id=tenant.id, **item.model_dump()) for item in items]
         # Stored first, so `GET` answers `pending` at once; the tier-1 consumer stores it too
         # when the event comes from another Kafka producer.
-        taken = await store.save_many(request.app.state.pool, events)
+        taken, stored = await store.save_many(request.app.state.pool, events)
         if taken:
             raise HTTPException(409, f"content_id {taken[0]} is already in use; leave content_id out or use a new one")
-        await asyncio.gather(*(publish_event(broker, CONTENT_SUBMITTED, e) for e in events))
+        sent = await asyncio.gather(*(publish_event(broker, CONTENT_SUBMITTED, e) for e in events), return_exceptions=True)
+        unsent = [e.content_id for e, outcome in zip(events, sent, strict=True) if isinstance(outcome, BaseException)]
+        if unsent:
+            # Stored by this request but never on the bus: they would stay pending for ever.
+            await store.forget_unsent(request.app.state.pool, [c for c in stored if c in unsent])
+            raise HTTPException(
+                503, "could not queue the content (event bus unavailable); retry, with the same content_id to be safe"
+            )
         return events
 
     @router.post("", status_code=202, response_model=ContentAccepted)
