@@ -733,7 +733,9 @@ def drill_run(
     except DrillFileError as error:
         console.print(f"[red]{error}[/red]", highlight=False)
         raise typer.Exit(1) from error
-    use_stack_env()
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the probes' reconnects while a drill breaks the broker
+    # The stack's own view (not use_stack_env's): parts whose endpoint variable is set would
+    # count as external, and a drill could not restart them.
     stack = _stack()
     if not stack.load_state().get("components", {}).get("gateway", {}).get("healthy"):
         console.print("The stack is not up: run `forgeline up` first.")

@@ -57,7 +57,9 @@ async def unfinished(reader: Reader, audit: Audit) -> int:
     open_items = await reader.db.fetchval(
         "SELECT count(*) FROM moderation_content WHERE content_id = ANY($1) AND status = ANY($2)", items, list(TERMINAL_CONTENT)
     )
-    return int(open_jobs) + (len(jobs) - int(known)) + (len(items) - int(open_items))
+    echoes = [uuid.UUID(e) for e in audit.load.accepted("echo")]
+    echoed = await reader.db.fetchval("SELECT count(DISTINCT echo_id) FROM echo_log WHERE echo_id = ANY($1)", echoes)
+    return int(open_jobs) + (len(jobs) - int(known)) + (len(items) - int(open_items)) + (len(echoes) - int(echoed))
 
 
 async def check(name: str, reader: Reader, audit: Audit) -> Verdict:
@@ -70,8 +72,16 @@ async def check(name: str, reader: Reader, audit: Audit) -> Verdict:
 
 async def _terminal(reader: Reader, audit: Audit) -> Verdict:
     left = await unfinished(reader, audit)
-    accepted = len(audit.load.accepted("images")) + len(audit.load.accepted("content"))
-    return Verdict("every_request_terminal", left == 0, f"{accepted - left} of {accepted} accepted requests terminal")
+    accepted = sum(len(audit.load.accepted(name)) for name in ("images", "content", "echo"))
+    # A refused submission must leave nothing behind: a stored item nobody was told about
+    # would stay pending for ever.
+    leftovers = await reader.db.fetchval(
+        "SELECT count(*) FROM moderation_content WHERE tenant_id = $1 AND NOT (content_id = ANY($2))",
+        uuid.UUID(audit.tenant_id),
+        [uuid.UUID(c) for c in audit.load.accepted("content")],
+    )
+    detail = f"{accepted - left} of {accepted} accepted requests terminal; {leftovers} refused items left stored"
+    return Verdict("every_request_terminal", left == 0 and not leftovers, detail)
 
 
 async def _credits(reader: Reader, audit: Audit) -> Verdict:

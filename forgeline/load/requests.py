@@ -44,7 +44,8 @@ def request(pipeline: str, index: int, seed: int) -> tuple[str, dict[str, Any], 
         body = {"prompt": prompt, "width": 64, "height": 64, "steps": 2, "seed": index}
         return "/v1/images", body, {"Idempotency-Key": str(ident)}
     if pipeline == "content":
-        body = {"content_id": str(ident), "text": f"{rng.choice(POSTS)} ({index})", "author_id": f"drill-{seed}", "country": "US"}
+        # No content_id: ids are global, and a rerun of the seed must not collide with the last run's.
+        body = {"text": f"{rng.choice(POSTS)} ({index})", "author_id": f"drill-{seed}", "country": "US"}
         return "/v1/content", body, {}
     if pipeline == "echo":
         return "/v1/echo", {"message": f"drill {seed} #{index}"}, {}

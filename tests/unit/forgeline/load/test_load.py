@@ -15,7 +15,7 @@ def test_the_same_seed_sends_the_same_requests_and_another_seed_others() -> None
     assert request("images", 3, seed=7) != request("images", 3, seed=8)
     path, body, headers = request("images", 3, seed=7)
     assert path == "/v1/images" and body["width"] % 8 == 0 and "Idempotency-Key" in headers
-    assert request("content", 1, seed=7)[1]["content_id"] != request("content", 2, seed=7)[1]["content_id"]
+    assert request("content", 1, seed=7)[1]["text"] != request("content", 2, seed=7)[1]["text"]
 
 
 def test_there_is_a_user_class_per_loadable_pipeline_and_rates_get_enough_users() -> None:
