@@ -764,12 +764,13 @@ def load_command(
 ) -> None:
     """Put load on the pipelines through the gateway with Locust, the locustfile the drills use
     (forgeline/load/locustfile.py, one user class per pipeline). The API key is taken from
-    FORGELINE_API_KEY, or a tenant with ample credits is created for the run."""
+    FORGELINE_API_KEY, or a tenant with ample credits is created for the run (always for carts,
+    which name the users and SKUs of a shop seeded for it)."""
     import subprocess
 
     from forgeline.drills.report import LOCUST_HEAD, locust_rows
     from forgeline.load.requests import USER_CLASSES
-    from forgeline.load.run import LoadPlan, run_locust
+    from forgeline.load.run import SENT, LoadPlan, run_locust
 
     plan_rates: dict[str, float] = {}
     for item in rates:
@@ -784,8 +785,11 @@ def load_command(
     if not gateway.get("healthy"):
         console.print("The stack is not up: run `forgeline up` first.")
         raise typer.Exit(1)
-    key = os.environ.get("FORGELINE_API_KEY") or asyncio.run(_load_tenant(settings))
-    plan = LoadPlan(plan_rates, duration, seed)
+    if "carts" in plan_rates or not os.environ.get("FORGELINE_API_KEY"):
+        key, shop = asyncio.run(_load_tenant(settings, with_shop="carts" in plan_rates))
+    else:
+        key, shop = os.environ["FORGELINE_API_KEY"], None
+    plan = LoadPlan(plan_rates, duration, seed, shop)
     out = stack.home / "load"
     if web:
         console.print(f"Locust's web UI: http://127.0.0.1:{web_port} (Ctrl-C stops it)")
@@ -797,17 +801,22 @@ def load_command(
     for row in locust_rows({"load": {"locust": record.stats}}):
         table.add_row(*row)
     console.print(table)
-    console.print(f"Every request and answer: {out / 'requests.jsonl'}; Locust's CSV stats: {out}/locust_*.csv")
+    console.print(f"Every request and answer: {out / SENT}; Locust's CSV stats: {out}/locust_*.csv")
 
 
-async def _load_tenant(settings: Settings) -> str:
+async def _load_tenant(settings: Settings, with_shop: bool) -> tuple[str, dict[str, Any] | None]:
+    """A tenant for the load (ample credits) and, for carts, its shop: carts name its users and SKUs."""
     import asyncpg
 
+    from forgeline.load.requests import cart_catalogue
+    from forgeline.tools.seed import seed_shop
     from services.gateway.tenants import create_tenant
 
     conn = await asyncpg.connect(settings.endpoints.database_url)
     try:
-        _, key = await create_tenant(conn, f"load-{int(time.time())}", 1_000_000)
-        return key
+        tenant, key = await create_tenant(conn, f"load-{int(time.time())}", 1_000_000)
+        if not with_shop:
+            return key, None
+        return key, cart_catalogue(await seed_shop(conn, tenant.id, users=200))
     finally:
         await conn.close()

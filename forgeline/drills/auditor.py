@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from forgeline.drills.probes import Reader
 from forgeline.load.run import LoadRecord
-from services.common.broker import kafka_client_options
+from services.common.broker import H_TENANT, kafka_client_options
 from services.common.events import ModerationDecided
 from services.common.retry import H_ERROR
 from services.common.topics import DLQ_SUFFIX, MODERATION_DECIDED
@@ -34,6 +34,7 @@ class Audit:
     error_budget: int
     poisoned: dict[str, list[str]] = field(default_factory=dict)  # topic -> keys of the poison records sent
     cancelled: list[str] = field(default_factory=list)  # image jobs the drill cancelled
+    replayed: list[str] = field(default_factory=list)  # topics whose dead letters the drill replayed
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,44 @@ async def unfinished(reader: Reader, audit: Audit) -> int:
     open_items = await reader.db.fetchval(
         "SELECT count(*) FROM moderation_content WHERE content_id = ANY($1) AND status = ANY($2)", items, list(TERMINAL_CONTENT)
     )
+    carts = audit.load.accepted("carts")
+    open_carts = len(set(carts) - await _carts_settled(reader, audit)) if carts else 0
     echoes = [uuid.UUID(e) for e in audit.load.accepted("echo")]
     echoed = await reader.db.fetchval("SELECT count(DISTINCT echo_id) FROM echo_log WHERE echo_id = ANY($1)", echoes)
-    return int(open_jobs) + (len(jobs) - int(known)) + (len(items) - int(open_items)) + (len(echoes) - int(echoed))
+    return int(open_jobs) + (len(jobs) - int(known)) + (len(items) - int(open_items)) + (len(echoes) - int(echoed)) + open_carts
+
+
+CART_OUTCOMES = ("sent", "suppressed", "capped")
+CART_DLQS = ("cart.abandoned", "email.outbound")  # where a cart can be dead-lettered
+
+
+async def _cart_outcomes(reader: Reader, audit: Audit) -> dict[str, tuple[str, str]]:
+    """The drill's carts that delivery decided: cart -> (status, message id)."""
+    rows = await reader.db.fetch(
+        "SELECT cart_id, status, message_id FROM email_sends WHERE tenant_id = $1 AND cart_id = ANY($2)",
+        uuid.UUID(audit.tenant_id),
+        audit.load.accepted("carts"),
+    )
+    return {r["cart_id"]: (r["status"], r["message_id"]) for r in rows}
+
+
+async def _dead_carts(reader: Reader, audit: Audit) -> dict[str, str]:
+    """The drill's carts on a DLQ that was not replayed: cart -> the error that put it there."""
+    dead: dict[str, str] = {}
+    for topic in CART_DLQS:
+        if topic in audit.replayed:
+            continue  # replayed: those carts must reach an outcome
+        for record in await read_topic(reader, topic + DLQ_SUFFIX):
+            headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
+            if headers.get(H_TENANT) == audit.tenant_id:
+                dead[(record.key or b"").decode()] = headers.get(H_ERROR, "")
+    return dead
+
+
+async def _carts_settled(reader: Reader, audit: Audit) -> set[str]:
+    outcomes = await _cart_outcomes(reader, audit)
+    settled = {cart for cart, (status, _) in outcomes.items() if status in CART_OUTCOMES}
+    return settled | set(await _dead_carts(reader, audit))
 
 
 async def check(name: str, reader: Reader, audit: Audit) -> Verdict:
@@ -72,7 +108,7 @@ async def check(name: str, reader: Reader, audit: Audit) -> Verdict:
 
 async def _terminal(reader: Reader, audit: Audit) -> Verdict:
     left = await unfinished(reader, audit)
-    accepted = sum(len(audit.load.accepted(name)) for name in ("images", "content", "echo"))
+    accepted = sum(len(audit.load.accepted(name)) for name in ("images", "content", "echo", "carts"))
     # A refused submission must leave nothing behind: a stored item nobody was told about
     # would stay pending for ever.
     leftovers = await reader.db.fetchval(
@@ -193,6 +229,31 @@ async def _dead_letters(reader: Reader, audit: Audit) -> Verdict:
     return Verdict("dead_letters_accounted", ok, "; ".join(parts) or "the drill sent no poison")
 
 
+async def _emails(reader: Reader, audit: Audit) -> Verdict:
+    """Counted at the SMTP sink, by the Message-ID delivery stored for each cart: at most one mail
+    per cart, a mail for every cart marked sent, and every cart with an outcome or a dead letter."""
+    from email.parser import BytesHeaderParser
+
+    carts = audit.load.accepted("carts")
+    outcomes = await _cart_outcomes(reader, audit)
+    dead = await _dead_carts(reader, audit)
+    parser = BytesHeaderParser()
+    mails: dict[str, int] = defaultdict(int)
+    for path in (reader.stack.home / "mail").glob("*.eml"):
+        mails[str(parser.parsebytes(path.read_bytes()).get("Message-ID", ""))] += 1
+    twice = sorted(c for c, (_, mid) in outcomes.items() if mails.get(mid, 0) > 1)
+    lost = sorted(c for c, (status, mid) in outcomes.items() if status == "sent" and not mails.get(mid))
+    unaccounted = sorted(c for c in carts if outcomes.get(c, ("",))[0] not in CART_OUTCOMES and c not in dead)
+    silent = sorted(c for c, error in dead.items() if not error)
+    by_status: dict[str, int] = defaultdict(int)
+    for status, _ in outcomes.values():
+        by_status[status] += 1
+    ok = not (twice or lost or unaccounted or silent)
+    detail = f"{len(carts)} carts: {dict(by_status)}, {len(dead)} dead-lettered; "
+    detail += f"two mails {twice[:3]}, sent without a mail {lost[:3]}, unaccounted {unaccounted[:3]}, no error {silent[:3]}"
+    return Verdict("one_email_per_cart", ok, detail)
+
+
 async def _cancelled(reader: Reader, audit: Audit) -> Verdict:
     """Every job the drill cancelled ended `cancelled`, or `succeeded` when its image was already stored."""
     rows = await reader.db.fetch(
@@ -224,4 +285,5 @@ CHECKS = {
     "gateway_5xx_in_fault_window": _server_errors,
     "dead_letters_accounted": _dead_letters,
     "cancelled_jobs_compensated": _cancelled,
+    "one_email_per_cart": _emails,
 }

@@ -24,7 +24,7 @@ from forgeline.standins.github import QueuedFailure, StandInClient
 
 Rollback = Callable[[], Awaitable[str]]
 
-STRUCK = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images")  # what it can strike
+STRUCK = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images", "dlq_replay")
 POISON_HEADER = "x-forgeline-drill"  # marks a drill's poison records; the DLQ keeps original headers
 
 
@@ -70,6 +70,7 @@ class Striker:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     poisoned: dict[str, list[str]] = field(default_factory=dict)  # topic -> keys of the poison sent
     cancelled: list[str] = field(default_factory=list)  # image jobs the drill cancelled
+    replayed: list[str] = field(default_factory=list)  # topics whose dead letters it replayed
 
     async def strike(self, fault: Fault) -> tuple[float, str]:
         """Act; return when (time.monotonic) the fault's own effect is over (restarts done,
@@ -116,6 +117,8 @@ class Striker:
             did = await self._poison(fault.poison.topic, fault.poison.count)
         elif fault.cancel_images:
             did = await self._cancel_images(fault.cancel_images.count)
+        elif fault.dlq_replay:
+            did = await self._replay(fault.dlq_replay.topic)
         else:
             raise ValueError(f"fault {fault.name!r}: cannot strike {fault.kind!r} (the runner checks STRUCK first)")
         return time.monotonic(), did
@@ -231,3 +234,11 @@ class Striker:
             if response.status_code == 202:
                 self.cancelled.append(str(row["job_id"]))
         return f"cancelled {len(self.cancelled)} charged running job(s) (answers {answers})"
+
+    async def _replay(self, topic: str) -> str:
+        from services.common.dlq import replay_dead_letters
+        from services.common.topics import spec_for
+
+        letters = await replay_dead_letters(self.reader.settings, spec_for(topic))
+        self.replayed.append(topic)
+        return f"replayed {len(letters)} dead letter(s) of {topic}"

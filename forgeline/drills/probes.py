@@ -3,8 +3,10 @@ flight when a fault struck. Every read goes through the platform's own endpoints
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -148,9 +150,10 @@ class Reader:
         return (await self._temporal.count_workflows(query)).count
 
 
-async def in_flight(reader: Reader, tenant_id: str) -> dict[str, int]:
+async def in_flight(reader: Reader, tenant_id: str, sent: Path | None = None) -> dict[str, int]:
     """What the drill's own load had in flight at this moment, per pipeline: image jobs queued or
-    running, content items not decided yet. A fault that finds all zero struck nothing."""
+    running, content items not decided yet, carts accepted (Locust's record `sent`, so far)
+    without an outcome. A fault that finds all zero struck nothing."""
     rows = await reader.db.fetch(
         """
         SELECT 'images_' || status AS what, count(*) AS n FROM image_jobs
@@ -160,4 +163,21 @@ async def in_flight(reader: Reader, tenant_id: str) -> dict[str, int]:
         """,
         uuid.UUID(tenant_id),
     )
-    return {row["what"]: int(row["n"]) for row in rows if row["n"]}
+    flight = {row["what"]: int(row["n"]) for row in rows if row["n"]}
+    carts = [r["id"] for r in _sent_so_far(sent) if r["pipeline"] == "carts" and r["status"] == 202]
+    if carts:
+        settled = await reader.db.fetchval(
+            "SELECT count(*) FROM email_sends WHERE tenant_id = $1 AND cart_id = ANY($2) AND status <> 'sending'",
+            uuid.UUID(tenant_id),
+            carts,
+        )
+        if len(carts) - settled:
+            flight["carts_unsettled"] = len(carts) - int(settled)
+    return flight
+
+
+def _sent_so_far(sent: Path | None) -> list[dict[str, Any]]:
+    if sent is None or not sent.exists():
+        return []
+    lines = sent.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.endswith("}")]  # the last line may be half written

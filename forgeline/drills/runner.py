@@ -32,13 +32,15 @@ from forgeline.drills.faults import STRUCK, Striker, can_partition
 from forgeline.drills.probes import ProbeResult, Reader, in_flight
 from forgeline.drills.report import html, junit, markdown
 from forgeline.drills.schema import Drill, Fault, LagProbe, Probe
-from forgeline.load.requests import INTAKE
-from forgeline.load.run import LoadPlan, run_locust
+from forgeline.load.requests import INTAKE, cart_catalogue
+from forgeline.load.run import SENT, LoadPlan, run_locust
 from forgeline.load.run import unsupported as unsupported_loads
 from forgeline.stack import Stack
+from forgeline.tools.seed import seed_shop
 from services.gateway.tenants import create_tenant
 
 CREDITS = 1_000_000  # the drill's own tenant never runs out: credits are audited, not rationed
+SHOP_USERS = 200  # more shoppers than a drill sends carts, so the frequency cap seldom applies
 
 
 @dataclass
@@ -172,14 +174,20 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
     started = time.monotonic()
     workload = drill.workload
     say(f"{drill.name}: Locust for {workload.duration_s:g}s on {', '.join(workload.pipelines)}")
-    plan = LoadPlan({name: load.rate_per_s for name, load in workload.pipelines.items()}, workload.duration_s, workload.seed)
-    load = asyncio.create_task(run_locust(caller.gateway, caller.key, plan, started, reader.stack.home / "drills" / drill.name))
+    shop = None
+    if "carts" in workload.pipelines:  # carts name a shop's users and SKUs: the drill's tenant gets one
+        async with reader.db.acquire() as conn:
+            shop = cart_catalogue(await seed_shop(conn, uuid.UUID(tenant_id), workload.seed, users=SHOP_USERS))
+    rates = {name: load.rate_per_s for name, load in workload.pipelines.items()}
+    plan = LoadPlan(rates, workload.duration_s, workload.seed, shop)
+    workdir = reader.stack.home / "drills" / drill.name
+    load = asyncio.create_task(run_locust(caller.gateway, caller.key, plan, started, workdir))
     watch = asyncio.create_task(_watch(reader, drill, journal, started))
     windows: list[tuple[float, float]] = []
     struck_nothing = False
     try:
         for fault in drill.method:
-            entry = await _strike(fault, reader, striker, tenant_id, started, say)
+            entry = await _strike(fault, reader, striker, tenant_id, started, say, workdir / SENT)
             journal.run.append(entry)
             if entry["outcome"] != "struck":
                 journal.status, journal.reason = "inconclusive", f"{fault.name}: {entry['outcome']}"
@@ -191,7 +199,9 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
         watch.cancel()
         if not load.done():
             load.cancel()
-    audit = Audit(tenant_id, credits_before, record, windows, drill.error_budget, striker.poisoned, striker.cancelled)
+    audit = Audit(
+        tenant_id, credits_before, record, windows, drill.error_budget, striker.poisoned, striker.cancelled, striker.replayed
+    )
     last_end = max(end for _, end in windows)
     while await unfinished(reader, audit) and time.monotonic() - started - last_end < drill.recovery_budget_s:
         await asyncio.sleep(1.0)
@@ -222,7 +232,9 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
         journal.status = "passed"
 
 
-async def _strike(fault: Fault, reader: Reader, striker: Striker, tenant_id: str, started: float, say: Say) -> dict[str, Any]:
+async def _strike(
+    fault: Fault, reader: Reader, striker: Striker, tenant_id: str, started: float, say: Say, sent: Path
+) -> dict[str, Any]:
     """Wait for the fault's trigger, record what is in flight, strike."""
     trigger = fault.trigger
     if trigger.at_s is not None:
@@ -239,7 +251,7 @@ async def _strike(fault: Fault, reader: Reader, striker: Striker, tenant_id: str
                     "outcome": f"its condition never held in {trigger.within_s:g}s ({seen})",
                 }
             await asyncio.sleep(0.5)
-    flight = await in_flight(reader, tenant_id)
+    flight = await in_flight(reader, tenant_id, sent)
     at = time.monotonic() - started
     say(f"  {at:5.1f}s {fault.name} (in flight: {flight or 'nothing'})")
     ended, did = await striker.strike(fault)

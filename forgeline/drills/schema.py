@@ -198,6 +198,13 @@ class Poison(Strict):
     count: int = Field(ge=1, le=10_000)
 
 
+class DlqReplay(Strict):
+    """What an operator does once the cause is fixed: `forgeline dlq replay TOPIC`. The dead
+    letters of `topic` go back through its retry topic, and must then reach an outcome."""
+
+    topic: str
+
+
 class CancelImages(Strict):
     """Cancel up to `count` image jobs that are inside generate."""
 
@@ -232,6 +239,7 @@ class Fault(Strict):
     standin: Standin | None = None
     poison: Poison | None = None
     cancel_images: CancelImages | None = None
+    dlq_replay: DlqReplay | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Fault:
@@ -251,7 +259,7 @@ class Fault(Strict):
         return self.kind in ("kill", "freeze", "restart", "partition", "cancel_images")
 
 
-FAULT_KINDS = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images")
+FAULT_KINDS = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images", "dlq_replay")
 
 
 class Drill(Strict):

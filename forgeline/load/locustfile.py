@@ -8,8 +8,8 @@ duration_s, rates per pipeline, optional record file and start time) and `FORGEL
 Each pipeline sends its `duration_s x rate` requests, numbered from a shared counter so every
 run of a seed sends the same set; its users pace themselves to the rate. Image requests that
 get no answer or a 5xx are retried with the same Idempotency-Key, as a careful client would,
-so a job is never submitted twice. Every final answer is appended to the record file for the
-drill's auditor.
+so a job is never submitted twice; carts likewise, with the same event id. Every final answer
+is appended to the record file for the drill's auditor.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from forgeline.load.requests import ID_FIELD, USER_CLASSES, request, users_for
 
 PLAN: dict[str, Any] = json.loads(os.environ.get("FORGELINE_LOAD_PLAN", "{}") or "{}")
 KEY = os.environ.get("FORGELINE_LOAD_KEY", "")
-RETRIES = 4  # image requests resent (same Idempotency-Key) after no answer or a 5xx
+RETRIES = 4  # resent after no answer or a 5xx: images (same Idempotency-Key), carts (same event_id)
+RETRIED = ("images", "carts")
 _write = threading.Lock()
 _finished: set[str] = set()  # user classes whose pipeline has sent all its requests
 
@@ -77,7 +78,7 @@ class PipelineUser(HttpUser):
         index = next(self.counter)
         if index >= self.total:
             raise StopUser  # this pipeline's requests are all sent
-        path, body, headers = request(self.pipeline, index, int(PLAN.get("seed", 0)))
+        path, body, headers = request(self.pipeline, index, int(PLAN.get("seed", 0)), PLAN.get("shop"))
         at = time.monotonic() - float(PLAN.get("started") or time.monotonic())
         attempts = 0
         while True:
@@ -87,7 +88,7 @@ class PipelineUser(HttpUser):
                 status = int(response.status_code or 0)
                 if status != 202:
                     response.failure(f"{status}: {(response.text or '')[:200]}")
-            retry = self.pipeline == "images" and (status == 0 or status >= 500) and attempts <= RETRIES
+            retry = self.pipeline in RETRIED and (status == 0 or status >= 500) and attempts <= RETRIES
             if not retry:
                 break
             time.sleep(min(8.0, 2.0 ** (attempts - 1)))  # gevent-patched: only this user waits

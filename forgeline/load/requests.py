@@ -19,12 +19,13 @@ POSTS = (
     "our team shipped the damn release on time",
 )
 
-ID_FIELD = {"images": "job_id", "content": "content_id", "echo": "echo_id"}  # the pipelines it can load
+ID_FIELD = {"images": "job_id", "content": "content_id", "echo": "echo_id", "carts": "cart_id"}  # the pipelines it can load
 # The consumer group and topic that take each pipeline's requests off the bus (its lag, charted).
 INTAKE = {
     "echo": ("echo", "echo.requested"),
     "images": ("imagegen", "image.requested"),
     "content": ("moderation-rules", "content.submitted"),
+    "carts": ("email", "cart.abandoned"),
 }
 USER_CLASSES = {name: f"{name.title().replace('_', '')}User" for name in ID_FIELD}  # defined by locustfile.py
 USERS_PER_REQUEST_PER_S = 4  # users a pipeline gets per request/s: a stalled user holds back only part of the rate
@@ -35,8 +36,16 @@ def users_for(rate: float) -> int:
     return max(1, math.ceil(rate * USERS_PER_REQUEST_PER_S))
 
 
-def request(pipeline: str, index: int, seed: int) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """The `index`th request of a pipeline for this seed: path, body and headers."""
+def cart_catalogue(shop: dict[str, Any]) -> dict[str, Any]:
+    """What carts take of a seeded shop (`forgeline.tools.seed.seed_shop`): user ids and (SKU, price)."""
+    return {"users": [u["user_id"] for u in shop["users"]], "skus": [[i["sku"], i["price"]] for i in shop["skus"]]}
+
+
+def request(
+    pipeline: str, index: int, seed: int, shop: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The `index`th request of a pipeline for this seed: path, body and headers. Carts name
+    the users and SKUs of the tenant's `shop` (`forgeline.tools.seed.seed_shop`)."""
     rng = random.Random(f"{seed}/{pipeline}/{index}")
     ident = uuid.uuid5(NAMESPACE, f"{seed}/{pipeline}/{index}")
     if pipeline == "images":
@@ -49,4 +58,17 @@ def request(pipeline: str, index: int, seed: int) -> tuple[str, dict[str, Any], 
         return "/v1/content", body, {}
     if pipeline == "echo":
         return "/v1/echo", {"message": f"drill {seed} #{index}"}, {}
+    if pipeline == "carts":
+        if not shop:
+            raise ValueError("the carts load needs the tenant's shop (its users and SKUs)")
+        users, skus = shop["users"], shop["skus"]
+        picked = [skus[(index * 7 + k) % len(skus)] for k in range(1 + index % 3)]
+        body = {
+            "event_id": str(ident),  # a retried cart is the same event
+            "cart_id": f"drill-{seed}-{index}",
+            "user_id": users[index % len(users)],
+            "items": [{"sku": sku, "quantity": 1, "unit_price": price} for sku, price in picked],
+            "currency": "USD",
+        }
+        return "/v1/events/cart-abandoned", body, {}
     raise ValueError(f"no load for {pipeline!r} yet (it loads {', '.join(ID_FIELD)})")

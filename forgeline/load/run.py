@@ -19,6 +19,7 @@ from forgeline.load.requests import USER_CLASSES, users_for
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 STOP_TIMEOUT_S = 35  # a user's request in flight at the end is let finish (the gateway's client timeout is 30 s)
 STARTUP_SLACK_S = 10.0
+SENT = "requests.jsonl"  # every request and its final answer, one JSON line each, written as they happen
 
 
 @dataclass
@@ -57,15 +58,13 @@ class LoadPlan:
     rates: dict[str, float]
     duration_s: float
     seed: int = 0
+    shop: dict[str, Any] | None = None  # carts: the tenant's users and SKUs
 
     def env(self, key: str, record: Path | None, started: float) -> dict[str, str]:
         """The environment the locustfile reads its plan and key from."""
-        plan = {"seed": self.seed, "duration_s": self.duration_s, "rates": self.rates, "started": started}
-        return {
-            **os.environ,
-            "FORGELINE_LOAD_PLAN": json.dumps({**plan, "record": str(record) if record else None}),
-            "FORGELINE_LOAD_KEY": key,
-        }
+        plan = {"seed": self.seed, "duration_s": self.duration_s, "rates": self.rates, "started": started, "shop": self.shop}
+        plan["record"] = str(record) if record else None
+        return {**os.environ, "FORGELINE_LOAD_PLAN": json.dumps(plan), "FORGELINE_LOAD_KEY": key}
 
     def argv(self, host: str, out: Path, web_port: int | None = None) -> list[str]:
         """The Locust command line: headless for `duration_s` (stats to `out`), or its web UI."""
@@ -82,7 +81,7 @@ class LoadPlan:
 
 def _fresh(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    record = out / "requests.jsonl"
+    record = out / SENT
     record.unlink(missing_ok=True)
     return record
 

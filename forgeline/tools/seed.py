@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from services.gateway.tenants import create_tenant, rotate_api_key
 
@@ -158,11 +160,23 @@ def build_shop(seed: int = 7, users: int = 300) -> dict[str, list[dict[str, Any]
 
 async def seed(conn: asyncpg.Connection, out: Path, seed_value: int = 7, users: int = 300) -> dict[str, Any]:
     """Write the shop into Postgres (replacing the tenant's previous shop) and `seed.json`."""
-    shop = build_shop(seed_value, users)
     key = await rotate_api_key(conn, TENANT)
     if key is None:
         _, key = await create_tenant(conn, TENANT, 1000)
     tenant_id = await conn.fetchval("SELECT id FROM tenants WHERE name = $1", TENANT)
+    summary = {
+        "tenant": {"name": TENANT, "id": str(tenant_id), "api_key": key},
+        **await seed_shop(conn, tenant_id, seed_value, users),
+    }
+    _write_private(out, json.dumps(summary, indent=2))
+    return summary
+
+
+async def seed_shop(
+    conn: asyncpg.Connection | PoolConnectionProxy[Any], tenant_id: uuid.UUID, seed_value: int = 7, users: int = 300
+) -> dict[str, Any]:
+    """Give a tenant the shop (replacing its previous one); what a cart may name: users and SKUs."""
+    shop = build_shop(seed_value, users)
     async with conn.transaction():
         for table in SHOP_TABLES:
             await conn.execute(f"DELETE FROM {table} WHERE tenant_id = $1", tenant_id)
@@ -198,16 +212,13 @@ async def seed(conn: asyncpg.Connection, out: Path, seed_value: int = 7, users: 
             tenant_id,
             suppressed["email"],
         )
-    summary = {
-        "tenant": {"name": TENANT, "id": str(tenant_id), "api_key": key},
+    return {
         "currency": "USD",
         "users": [{"user_id": u["user_id"], "cohort": u["cohort"], "email": u["email"]} for u in shop["users"]],
         "suppressed_user_id": suppressed["user_id"],
         "skus": [{"sku": i["sku"], "price": str(i["price"])} for i in shop["items"]],
         "counts": {name: len(rows) for name, rows in shop.items()},
     }
-    _write_private(out, json.dumps(summary, indent=2))
-    return summary
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -94,7 +94,7 @@ def test_the_docs_describe_every_invariant_and_fault_kind() -> None:
 def test_what_the_runner_cannot_do_yet_aborts_the_drill_before_it_starts(tmp_path: Path) -> None:
     from forgeline.drills.runner import unsupported
 
-    text = GOOD.format(name="my-drill").replace("images: {rate_per_s: 1}", "carts: {rate_per_s: 1}")
+    text = GOOD.format(name="my-drill").replace("images: {rate_per_s: 1}", "pull_requests: {rate_per_s: 1}")
     drill = load(write(tmp_path, text))
-    assert unsupported(drill) == ["the carts load"]
+    assert unsupported(drill) == ["the pull_requests load"]
     assert all(unsupported(d) == [] for d in catalogue().values())

@@ -19,8 +19,8 @@ def test_the_same_seed_sends_the_same_requests_and_another_seed_others() -> None
 
 
 def test_there_is_a_user_class_per_loadable_pipeline_and_rates_get_enough_users() -> None:
-    assert USER_CLASSES == {"images": "ImagesUser", "content": "ContentUser", "echo": "EchoUser"}
-    assert unsupported(["images", "carts"]) == ["carts"]
+    assert USER_CLASSES == {"images": "ImagesUser", "content": "ContentUser", "echo": "EchoUser", "carts": "CartsUser"}
+    assert unsupported(["images", "pull_requests"]) == ["pull_requests"]
     assert users_for(0.2) == 1 and users_for(10) == 40
 
 
@@ -36,6 +36,7 @@ def test_headless_argv_names_the_classes_and_never_carries_the_key(tmp_path: Pat
         "duration_s": 20,
         "rates": {"images": 1.0, "echo": 5.0},
         "started": 12.5,
+        "shop": None,
         "record": str(tmp_path / "r.jsonl"),
     }
     assert "--headless" not in plan.argv("http://127.0.0.1:1", tmp_path, web_port=8089)
@@ -65,3 +66,13 @@ def test_the_record_and_locusts_stats_are_read_back(tmp_path: Path) -> None:
         "images": {"requests": 100, "failures": 1, "rate_per_s": 10.0, "p50_ms": 10.0, "p95_ms": 20.0, "p99_ms": 300.0}
     }
     assert summarize([]) == {}
+
+
+def test_carts_name_the_shops_users_and_skus_and_a_retry_is_the_same_event() -> None:
+    shop = {"users": ["u1", "u2"], "skus": [["SKU-1", "10.00"], ["SKU-2", "5.50"]]}
+    path, body, _ = request("carts", 3, seed=1, shop=shop)
+    assert path == "/v1/events/cart-abandoned" and body["user_id"] == "u2" and body["cart_id"] == "drill-1-3"
+    assert {item["sku"] for item in body["items"]} <= {"SKU-1", "SKU-2"}
+    assert request("carts", 3, seed=1, shop=shop)[1]["event_id"] == body["event_id"]
+    with pytest.raises(ValueError, match="shop"):
+        request("carts", 3, seed=1)
