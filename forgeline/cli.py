@@ -770,7 +770,7 @@ def load_command(
 
     from forgeline.drills.report import LOCUST_HEAD, locust_rows
     from forgeline.load.requests import USER_CLASSES
-    from forgeline.load.run import SENT, LoadPlan, run_locust
+    from forgeline.load.run import SENT, LoadPlan, pull_request_secrets, run_locust
 
     plan_rates: dict[str, float] = {}
     for item in rates:
@@ -789,14 +789,17 @@ def load_command(
         key, shop = asyncio.run(_load_tenant(settings, with_shop="carts" in plan_rates))
     else:
         key, shop = os.environ["FORGELINE_API_KEY"], None
-    plan = LoadPlan(plan_rates, duration, seed, shop)
+    github = stack.endpoints_env()
+    plan = LoadPlan(plan_rates, duration, seed, shop, run=time.strftime("%Y%m%d%H%M%S"), github_url=github["GITHUB_API_URL"])
+    secrets = pull_request_secrets(stack.webhook_secret(), github["GITHUB_TOKEN"])
     out = stack.home / "load"
     if web:
         console.print(f"Locust's web UI: http://127.0.0.1:{web_port} (Ctrl-C stops it)")
-        subprocess.run(plan.argv(gateway["endpoint"], out, web_port), env=plan.env(key, None, time.monotonic()), check=False)
+        env = plan.env(key, None, time.monotonic(), secrets)
+        subprocess.run(plan.argv(gateway["endpoint"], out, web_port), env=env, check=False)
         return
     console.print(f"Locust, headless, {duration:g}s: " + ", ".join(f"{n} {r:g}/s" for n, r in plan_rates.items()))
-    record = asyncio.run(run_locust(gateway["endpoint"], key, plan, time.monotonic(), out))
+    record = asyncio.run(run_locust(gateway["endpoint"], key, plan, time.monotonic(), out, secrets))
     table = Table(*LOCUST_HEAD)
     for row in locust_rows({"load": {"locust": record.stats}}):
         table.add_row(*row)

@@ -60,9 +60,18 @@ async def unfinished(reader: Reader, audit: Audit) -> int:
     )
     carts = audit.load.accepted("carts")
     open_carts = len(set(carts) - await _carts_settled(reader, audit)) if carts else 0
+    pulls = audit.load.accepted("pull_requests")
+    open_pulls = len(set(pulls) - set(await _reviews(reader, audit))) if pulls else 0
     echoes = [uuid.UUID(e) for e in audit.load.accepted("echo")]
     echoed = await reader.db.fetchval("SELECT count(DISTINCT echo_id) FROM echo_log WHERE echo_id = ANY($1)", echoes)
-    return int(open_jobs) + (len(jobs) - int(known)) + (len(items) - int(open_items)) + (len(echoes) - int(echoed)) + open_carts
+    return (
+        int(open_jobs)
+        + (len(jobs) - int(known))
+        + (len(items) - int(open_items))
+        + (len(echoes) - int(echoed))
+        + open_carts
+        + open_pulls
+    )
 
 
 CART_OUTCOMES = ("sent", "suppressed", "capped")
@@ -108,7 +117,7 @@ async def check(name: str, reader: Reader, audit: Audit) -> Verdict:
 
 async def _terminal(reader: Reader, audit: Audit) -> Verdict:
     left = await unfinished(reader, audit)
-    accepted = sum(len(audit.load.accepted(name)) for name in ("images", "content", "echo", "carts"))
+    accepted = sum(len(audit.load.accepted(name)) for name in ("images", "content", "echo", "carts", "pull_requests"))
     # A refused submission must leave nothing behind: a stored item nobody was told about
     # would stay pending for ever.
     leftovers = await reader.db.fetchval(
@@ -254,6 +263,26 @@ async def _emails(reader: Reader, audit: Audit) -> Verdict:
     return Verdict("one_email_per_cart", ok, detail)
 
 
+async def _reviews(reader: Reader, audit: Audit) -> dict[str, int]:
+    """Reviews posted at the GitHub stand-in for the drill's pull requests: `repo#number@head` -> count."""
+    ours = set(audit.load.accepted("pull_requests"))
+    counts: dict[str, int] = defaultdict(int)
+    for review in await reader.github.reviews():
+        name = f"{review['repo']}#{review['number']}@{review.get('commit_id')}"
+        if name in ours:
+            counts[name] += 1
+    return counts
+
+
+async def _one_review(reader: Reader, audit: Audit) -> Verdict:
+    pulls = audit.load.accepted("pull_requests")
+    counts = await _reviews(reader, audit)
+    twice = sorted(p for p, n in counts.items() if n > 1)
+    none = sorted(p for p in pulls if not counts.get(p))
+    detail = f"{len(pulls)} pull requests, {len(counts)} reviewed; twice {twice[:3]}, none {none[:3]}"
+    return Verdict("one_review_per_head_sha", not twice and not none, detail)
+
+
 async def _cancelled(reader: Reader, audit: Audit) -> Verdict:
     """Every job the drill cancelled ended `cancelled`, or `succeeded` when its image was already stored."""
     rows = await reader.db.fetch(
@@ -286,4 +315,5 @@ CHECKS = {
     "dead_letters_accounted": _dead_letters,
     "cancelled_jobs_compensated": _cancelled,
     "one_email_per_cart": _emails,
+    "one_review_per_head_sha": _one_review,
 }

@@ -83,7 +83,8 @@ def timeline_png(journal: dict[str, Any], path: Path) -> Path:
         )
     for ax in axes:
         ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]))
-    axes[0].legend(loc="lower right", fontsize=8)
+    if pipelines:
+        axes[0].legend(loc="lower right", fontsize=8)
     axes[3].set_xlabel("seconds since the load started (shaded: fault windows)")
     key.axis("off")
     lines = [f"F{n}  {start:.1f}-{end:.1f} s  {name}" for n, (start, end, name) in enumerate(faults, 1)] or ["no fault struck"]

@@ -20,7 +20,7 @@ import psutil
 from forgeline.drills.probes import Reader
 from forgeline.drills.schema import Fault
 from forgeline.stack import Stack, procs
-from forgeline.standins.github import QueuedFailure, StandInClient
+from forgeline.standins.github import QueuedFailure
 
 Rollback = Callable[[], Awaitable[str]]
 
@@ -187,17 +187,13 @@ class Striker:
             removed += 1
         return f"removed {removed} rule(s)" if removed else "no rule left"
 
-    def _github(self) -> StandInClient:
-        settings = self.reader.settings
-        return StandInClient(self.reader.http, self.stack.components["github"].endpoint, settings.github.token)
-
     async def _standin_failures(self, status: int, count: int) -> str:
         self._undo("clear the GitHub stand-in's failures not answered yet", self._clear_standin)
-        await self._github().fail_next(*(QueuedFailure(status=status) for _ in range(count)))
+        await self.reader.github.fail_next(*(QueuedFailure(status=status) for _ in range(count)))
         return f"the GitHub stand-in answers {status} to the next {count} calls"
 
     async def _clear_standin(self) -> str:
-        return f"cleared {await self._github().clear_failures()}"
+        return f"cleared {await self.reader.github.clear_failures()}"
 
     async def _poison(self, topic: str, count: int) -> str:
         from aiokafka import AIOKafkaProducer

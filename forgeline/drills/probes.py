@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from forgeline.drills.schema import Bounds, HttpProbe, LagProbe, MetricProbe, Probe, TemporalProbe
 from forgeline.stack import Stack
+from forgeline.standins.github import StandInClient
 from services.common.broker import kafka_client_options
 from services.common.clients import create_temporal_client
 from services.common.settings import Settings
@@ -67,6 +68,8 @@ class Reader:
         self.stack, self.settings, self.http, self.db = stack, settings, http, db
         self._temporal: TemporalClient | None = None
         self._lag_readers: dict[str, AIOKafkaConsumer] = {}
+        env = stack.endpoints_env()
+        self.github = StandInClient(http, env["GITHUB_API_URL"], env["GITHUB_TOKEN"])  # the stand-in, as the services reach it
 
     async def probe(self, probe: Probe) -> ProbeResult:
         """One probe's reading; an error reading it is a failed probe that says why."""

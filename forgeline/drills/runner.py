@@ -26,15 +26,14 @@ import asyncpg
 import httpx
 
 from forgeline.demos.narrate import Say
-from forgeline.drills.auditor import CHECKS, Audit, check, unfinished
+from forgeline.drills.auditor import Audit, check, unfinished
 from forgeline.drills.chart import timeline_png
-from forgeline.drills.faults import STRUCK, Striker, can_partition
+from forgeline.drills.faults import Striker, can_partition
 from forgeline.drills.probes import ProbeResult, Reader, in_flight
 from forgeline.drills.report import html, junit, markdown
 from forgeline.drills.schema import Drill, Fault, LagProbe, Probe
 from forgeline.load.requests import INTAKE, cart_catalogue
-from forgeline.load.run import SENT, LoadPlan, run_locust
-from forgeline.load.run import unsupported as unsupported_loads
+from forgeline.load.run import SENT, LoadPlan, pull_request_secrets, run_locust
 from forgeline.stack import Stack
 from forgeline.tools.seed import seed_shop
 from services.gateway.tenants import create_tenant
@@ -86,23 +85,9 @@ def _all_ok(results: list[ProbeResult]) -> bool:
     return all(r.ok for r in results)
 
 
-def unsupported(drill: Drill) -> list[str]:
-    """What the file asks that this runner cannot do yet (checked before anything runs)."""
-    return (
-        [f"the {name} load" for name in unsupported_loads(list(drill.workload.pipelines))]
-        + [f"the {f.kind} fault" for f in drill.method if f.kind not in STRUCK]
-        + [f"the {name} invariant" for name in drill.invariants if name not in CHECKS]
-    )
-
-
 async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
     """Run `drill` on the running `stack`; return its journal."""
     journal = Journal(drill)
-    missing = unsupported(drill)
-    if missing:
-        journal.status, journal.reason = "aborted", f"the local runner cannot run {', '.join(missing)} yet"
-        say(f"{drill.name}: {journal.status} ({journal.reason})")
-        return journal.as_json()
     cannot = cannot_strike_here(drill)
     if cannot:
         journal.status, journal.reason = "skipped", cannot
@@ -179,9 +164,11 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
         async with reader.db.acquire() as conn:
             shop = cart_catalogue(await seed_shop(conn, uuid.UUID(tenant_id), workload.seed, users=SHOP_USERS))
     rates = {name: load.rate_per_s for name, load in workload.pipelines.items()}
-    plan = LoadPlan(rates, workload.duration_s, workload.seed, shop)
-    workdir = reader.stack.home / "drills" / drill.name
-    load = asyncio.create_task(run_locust(caller.gateway, caller.key, plan, started, workdir))
+    stack = reader.stack
+    plan = LoadPlan(rates, workload.duration_s, workload.seed, shop, striker.run_id, stack.components["github"].endpoint)
+    secrets = pull_request_secrets(stack.webhook_secret(), stack.endpoints_env()["GITHUB_TOKEN"])
+    workdir = stack.home / "drills" / drill.name
+    load = asyncio.create_task(run_locust(caller.gateway, caller.key, plan, started, workdir, secrets))
     watch = asyncio.create_task(_watch(reader, drill, journal, started))
     windows: list[tuple[float, float]] = []
     struck_nothing = False

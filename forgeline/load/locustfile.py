@@ -25,12 +25,14 @@ import gevent
 from locust import HttpUser, task
 from locust.exception import StopUser
 
-from forgeline.load.requests import ID_FIELD, USER_CLASSES, request, users_for
+from forgeline.load.requests import ID_FIELD, USER_CLASSES, pull_request, request, users_for
 
 PLAN: dict[str, Any] = json.loads(os.environ.get("FORGELINE_LOAD_PLAN", "{}") or "{}")
 KEY = os.environ.get("FORGELINE_LOAD_KEY", "")
+WEBHOOK_SECRET = os.environ.get("FORGELINE_LOAD_WEBHOOK_SECRET", "")  # pull requests: signs their webhooks
+GITHUB_TOKEN = os.environ.get("FORGELINE_LOAD_GITHUB_TOKEN", "")  # pull requests: registers them at the stand-in
 RETRIES = 4  # resent after no answer or a 5xx: images (same Idempotency-Key), carts (same event_id)
-RETRIED = ("images", "carts")
+RETRIED = ("images", "carts", "pull_requests")  # a webhook resent keeps its delivery id
 _write = threading.Lock()
 _finished: set[str] = set()  # user classes whose pipeline has sent all its requests
 
@@ -78,13 +80,18 @@ class PipelineUser(HttpUser):
         index = next(self.counter)
         if index >= self.total:
             raise StopUser  # this pipeline's requests are all sent
-        path, body, headers = request(self.pipeline, index, int(PLAN.get("seed", 0)), PLAN.get("shop"))
+        seed, run = int(PLAN.get("seed", 0)), str(PLAN.get("run", ""))
+        path, body, headers = request(self.pipeline, index, seed, PLAN.get("shop"), run=run, webhook_secret=WEBHOOK_SECRET)
         at = time.monotonic() - float(PLAN.get("started") or time.monotonic())
+        ident = None
+        if self.pipeline == "pull_requests":
+            ident = self._open_pull(index, seed, run)
         attempts = 0
         while True:
             attempts += 1
             began = time.monotonic()
-            with self.client.post(path, json=body, headers=headers, name=self.pipeline, catch_response=True) as response:
+            sent = {"data": body} if isinstance(body, bytes) else {"json": body}
+            with self.client.post(path, **sent, headers=headers, name=self.pipeline, catch_response=True) as response:
                 status = int(response.status_code or 0)
                 if status != 202:
                     response.failure(f"{status}: {(response.text or '')[:200]}")
@@ -94,9 +101,10 @@ class PipelineUser(HttpUser):
             time.sleep(min(8.0, 2.0 ** (attempts - 1)))  # gevent-patched: only this user waits
         if index == self.total - 1:
             _sent_last(self)
-        ident = None
-        if status == 202:
+        if status == 202 and ID_FIELD[self.pipeline]:
             ident = response.json().get(ID_FIELD[self.pipeline])
+        elif status != 202:
+            ident = None
         _record(
             {
                 "pipeline": self.pipeline,
@@ -107,6 +115,18 @@ class PipelineUser(HttpUser):
                 "attempts": attempts,
             }
         )
+
+    def _open_pull(self, index: int, seed: int, run: str) -> str:
+        """Push the pull request's files to the GitHub stand-in, as a developer would, before GitHub
+        sends its webhook."""
+        pull = pull_request(index, seed, run)
+        url = f"{PLAN['github_url']}/_standin/repos/{pull.repo}/pulls/{pull.number}"
+        answer = self.client.put(
+            url, json={"head_sha": pull.head_sha, "files": pull.files}, headers={"Authorization": f"Bearer {GITHUB_TOKEN}"},
+            name="github stand-in: open pull request",
+        )  # fmt: skip
+        answer.raise_for_status()
+        return pull.name
 
 
 def _user_class(pipeline: str) -> type[PipelineUser]:

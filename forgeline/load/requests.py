@@ -7,7 +7,17 @@ from __future__ import annotations
 import math
 import random
 import uuid
+from dataclasses import dataclass
 from typing import Any
+
+from forgeline.standins.review_samples import (
+    WEBHOOK_PATH,
+    PullFiles,
+    fake_sha,
+    planted_pull,
+    pull_request_payload,
+    signed_webhook,
+)
 
 NAMESPACE = uuid.UUID("6f1c2a52-3c1e-4a39-9d7b-0b0c9a8d1e77")
 WORDS = ("lighthouse", "meadow", "canyon", "harbour", "glacier", "orchard", "market", "comet", "forest", "bridge")
@@ -19,13 +29,16 @@ POSTS = (
     "our team shipped the damn release on time",
 )
 
-ID_FIELD = {"images": "job_id", "content": "content_id", "echo": "echo_id", "carts": "cart_id"}  # the pipelines it can load
+# The pipelines it can load, and the field of a 202 that names what was accepted (a pull
+# request is named by the load itself: repository, number and head SHA).
+ID_FIELD = {"images": "job_id", "content": "content_id", "echo": "echo_id", "carts": "cart_id", "pull_requests": ""}
 # The consumer group and topic that take each pipeline's requests off the bus (its lag, charted).
 INTAKE = {
     "echo": ("echo", "echo.requested"),
     "images": ("imagegen", "image.requested"),
     "content": ("moderation-rules", "content.submitted"),
     "carts": ("email", "cart.abandoned"),
+    "pull_requests": ("codereview-orchestrator", "review.requested"),
 }
 USER_CLASSES = {name: f"{name.title().replace('_', '')}User" for name in ID_FIELD}  # defined by locustfile.py
 USERS_PER_REQUEST_PER_S = 4  # users a pipeline gets per request/s: a stalled user holds back only part of the rate
@@ -41,11 +54,33 @@ def cart_catalogue(shop: dict[str, Any]) -> dict[str, Any]:
     return {"users": [u["user_id"] for u in shop["users"]], "skus": [[i["sku"], i["price"]] for i in shop["skus"]]}
 
 
+@dataclass(frozen=True)
+class PullRequest:
+    """The `index`th pull request of a load: where it lives at the GitHub stand-in, and its files."""
+
+    repo: str
+    number: int
+    head_sha: str
+    files: PullFiles
+
+    @property
+    def name(self) -> str:
+        """What the auditor knows it by: one review is due per head SHA."""
+        return f"{self.repo}#{self.number}@{self.head_sha}"
+
+
+def pull_request(index: int, seed: int, run: str) -> PullRequest:
+    """A fresh repository per run (`run`), so reruns of a seed never meet an earlier review."""
+    repo = f"drills/run-{run}"
+    return PullRequest(repo, index + 1, fake_sha(f"{repo}#{index + 1}/{seed}"), planted_pull())
+
+
 def request(
-    pipeline: str, index: int, seed: int, shop: dict[str, Any] | None = None
-) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """The `index`th request of a pipeline for this seed: path, body and headers. Carts name
-    the users and SKUs of the tenant's `shop` (`forgeline.tools.seed.seed_shop`)."""
+    pipeline: str, index: int, seed: int, shop: dict[str, Any] | None = None, *, run: str = "", webhook_secret: str = ""
+) -> tuple[str, dict[str, Any] | bytes, dict[str, str]]:
+    """The `index`th request of a pipeline for this seed: path, body (JSON, or the signed bytes of
+    a webhook) and headers. Carts name the users and SKUs of the tenant's `shop`
+    (`forgeline.tools.seed.seed_shop`); pull requests are webhooks signed with `webhook_secret`."""
     rng = random.Random(f"{seed}/{pipeline}/{index}")
     ident = uuid.uuid5(NAMESPACE, f"{seed}/{pipeline}/{index}")
     if pipeline == "images":
@@ -71,4 +106,9 @@ def request(
             "currency": "USD",
         }
         return "/v1/events/cart-abandoned", body, {}
+    if pipeline == "pull_requests":
+        pull = pull_request(index, seed, run)
+        payload = pull_request_payload(pull.repo, pull.number, pull.head_sha, fake_sha(f"{pull.repo}/base"))
+        raw, headers = signed_webhook(webhook_secret, payload, delivery=str(ident))
+        return WEBHOOK_PATH, raw, headers
     raise ValueError(f"no load for {pipeline!r} yet (it loads {', '.join(ID_FIELD)})")

@@ -46,11 +46,6 @@ class LoadRecord:
         return [s for s in self.sent if s.status >= 500 or s.status == 0]
 
 
-def unsupported(pipelines: list[str]) -> list[str]:
-    """Pipelines the locustfile has no user class for yet."""
-    return [name for name in pipelines if name not in USER_CLASSES]
-
-
 @dataclass(frozen=True)
 class LoadPlan:
     """What to send: each pipeline's rate for `duration_s`, from a seed."""
@@ -59,12 +54,14 @@ class LoadPlan:
     duration_s: float
     seed: int = 0
     shop: dict[str, Any] | None = None  # carts: the tenant's users and SKUs
+    run: str = ""  # names this run's pull-request repository
+    github_url: str = ""  # pull requests: the GitHub stand-in
 
-    def env(self, key: str, record: Path | None, started: float) -> dict[str, str]:
-        """The environment the locustfile reads its plan and key from."""
+    def env(self, key: str, record: Path | None, started: float, secrets: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment the locustfile reads its plan, key and `secrets` from (never argv)."""
         plan = {"seed": self.seed, "duration_s": self.duration_s, "rates": self.rates, "started": started, "shop": self.shop}
-        plan["record"] = str(record) if record else None
-        return {**os.environ, "FORGELINE_LOAD_PLAN": json.dumps(plan), "FORGELINE_LOAD_KEY": key}
+        plan |= {"record": str(record) if record else None, "run": self.run, "github_url": self.github_url}
+        return {**os.environ, **(secrets or {}), "FORGELINE_LOAD_PLAN": json.dumps(plan), "FORGELINE_LOAD_KEY": key}
 
     def argv(self, host: str, out: Path, web_port: int | None = None) -> list[str]:
         """The Locust command line: headless for `duration_s` (stats to `out`), or its web UI."""
@@ -86,13 +83,20 @@ def _fresh(out: Path) -> Path:
     return record
 
 
-async def run_locust(host: str, key: str, plan: LoadPlan, started: float, out: Path) -> LoadRecord:
+def pull_request_secrets(webhook_secret: str, github_token: str) -> dict[str, str]:
+    """What the pull-request user needs: the webhook secret to sign with, the stand-in's token."""
+    return {"FORGELINE_LOAD_WEBHOOK_SECRET": webhook_secret, "FORGELINE_LOAD_GITHUB_TOKEN": github_token}
+
+
+async def run_locust(
+    host: str, key: str, plan: LoadPlan, started: float, out: Path, secrets: dict[str, str] | None = None
+) -> LoadRecord:
     """Run Locust headless until its requests are sent and answered; what it sent, with its stats.
     `started` (time.monotonic, the same clock in every process) is time zero of the record."""
     record = await asyncio.to_thread(_fresh, out)
     with (out / "locust.log").open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            *plan.argv(host, out), env=plan.env(key, record, started), stdout=log, stderr=asyncio.subprocess.STDOUT
+            *plan.argv(host, out), env=plan.env(key, record, started, secrets), stdout=log, stderr=asyncio.subprocess.STDOUT
         )
         try:
             await process.wait()

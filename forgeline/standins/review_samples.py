@@ -169,10 +169,11 @@ def pull_request_payload(
     }  # fmt: skip
 
 
-async def send_webhook(
-    http: httpx.AsyncClient, gateway_url: str, secret: str, payload: dict[str, object], delivery: str | None = None
-) -> httpx.Response:
-    """POST a signed `pull_request` webhook to the gateway, as GitHub does."""
+WEBHOOK_PATH = "/v1/webhooks/github"
+
+
+def signed_webhook(secret: str, payload: dict[str, object], delivery: str | None = None) -> tuple[bytes, dict[str, str]]:
+    """A `pull_request` webhook's body and headers, signed as GitHub signs them."""
     body = json.dumps(payload).encode()
     headers = {
         "X-GitHub-Event": "pull_request",
@@ -180,7 +181,15 @@ async def send_webhook(
         "X-Hub-Signature-256": sign(body, secret),
         "Content-Type": "application/json",
     }
-    return await http.post(f"{gateway_url.rstrip('/')}/v1/webhooks/github", content=body, headers=headers)
+    return body, headers
+
+
+async def send_webhook(
+    http: httpx.AsyncClient, gateway_url: str, secret: str, payload: dict[str, object], delivery: str | None = None
+) -> httpx.Response:
+    """POST a signed `pull_request` webhook to the gateway, as GitHub does."""
+    body, headers = signed_webhook(secret, payload, delivery)
+    return await http.post(f"{gateway_url.rstrip('/')}{WEBHOOK_PATH}", content=body, headers=headers)
 
 
 def fake_sha(seed: str) -> str:

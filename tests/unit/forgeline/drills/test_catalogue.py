@@ -91,10 +91,12 @@ def test_the_docs_describe_every_invariant_and_fault_kind() -> None:
     assert all(f"| `{kind}` |" in page for kind in FAULT_KINDS)
 
 
-def test_what_the_runner_cannot_do_yet_aborts_the_drill_before_it_starts(tmp_path: Path) -> None:
-    from forgeline.drills.runner import unsupported
+def test_the_runner_does_everything_the_schema_accepts() -> None:
+    from forgeline.drills.auditor import CHECKS
+    from forgeline.drills.faults import STRUCK
+    from forgeline.drills.schema import FAULT_KINDS, PIPELINES
+    from forgeline.load.requests import ID_FIELD, USER_CLASSES
 
-    text = GOOD.format(name="my-drill").replace("images: {rate_per_s: 1}", "pull_requests: {rate_per_s: 1}")
-    drill = load(write(tmp_path, text))
-    assert unsupported(drill) == ["the pull_requests load"]
-    assert all(unsupported(d) == [] for d in catalogue().values())
+    assert set(PIPELINES) == set(ID_FIELD) == set(USER_CLASSES)
+    assert set(FAULT_KINDS) == set(STRUCK)
+    assert set(INVARIANTS) == set(CHECKS)

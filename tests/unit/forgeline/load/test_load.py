@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.load.requests import USER_CLASSES, request, users_for
-from forgeline.load.run import LoadPlan, read_record, summarize, unsupported
+from forgeline.load.requests import USER_CLASSES, pull_request, request, users_for
+from forgeline.load.run import LoadPlan, read_record, summarize
 
 pytestmark = pytest.mark.unit
 
@@ -19,8 +19,7 @@ def test_the_same_seed_sends_the_same_requests_and_another_seed_others() -> None
 
 
 def test_there_is_a_user_class_per_loadable_pipeline_and_rates_get_enough_users() -> None:
-    assert USER_CLASSES == {"images": "ImagesUser", "content": "ContentUser", "echo": "EchoUser", "carts": "CartsUser"}
-    assert unsupported(["images", "pull_requests"]) == ["pull_requests"]
+    assert USER_CLASSES["pull_requests"] == "PullRequestsUser" and USER_CLASSES["carts"] == "CartsUser"
     assert users_for(0.2) == 1 and users_for(10) == 40
 
 
@@ -38,6 +37,8 @@ def test_headless_argv_names_the_classes_and_never_carries_the_key(tmp_path: Pat
         "started": 12.5,
         "shop": None,
         "record": str(tmp_path / "r.jsonl"),
+        "run": "",
+        "github_url": "",
     }
     assert "--headless" not in plan.argv("http://127.0.0.1:1", tmp_path, web_port=8089)
 
@@ -76,3 +77,13 @@ def test_carts_name_the_shops_users_and_skus_and_a_retry_is_the_same_event() -> 
     assert request("carts", 3, seed=1, shop=shop)[1]["event_id"] == body["event_id"]
     with pytest.raises(ValueError, match="shop"):
         request("carts", 3, seed=1)
+
+
+def test_a_pull_request_is_a_signed_webhook_named_by_its_head_sha() -> None:
+    from services.codereview.webhook import sign
+
+    path, body, headers = request("pull_requests", 0, seed=2, run="r1", webhook_secret="s3cret")
+    assert path == "/v1/webhooks/github" and isinstance(body, bytes)
+    assert headers["X-Hub-Signature-256"] == sign(body, "s3cret")
+    pull = pull_request(0, seed=2, run="r1")
+    assert pull.name == f"drills/run-r1#1@{pull.head_sha}" and pull.head_sha.encode() in body
