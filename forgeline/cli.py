@@ -716,6 +716,49 @@ def drill_check(files: Annotated[list[Path], typer.Argument(help="Drill files to
         raise typer.Exit(1)
 
 
+@drill_app.command("render")
+def drill_render(
+    name: Annotated[str, typer.Argument(help="A drill's name, a drill file, or `all`")],
+    k8s: Annotated[bool, typer.Option("--k8s", help="Chaos Mesh resources for the chart (the only target so far)")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write <drill>.yaml files into this folder instead of printing")] = None,
+) -> None:
+    """Compile drills into Chaos Mesh resources for the chart's pods: a Workflow with the method
+    as PodChaos/NetworkChaos steps, waits for `at_s`, and a StatusCheck per HTTP probe
+    (docs/drills.md, "On Kubernetes"). What Chaos Mesh cannot express is listed, not faked."""
+    import yaml
+
+    from forgeline.drills.catalogue import DrillFileError, catalogue, find
+    from forgeline.drills.chaosmesh import render
+
+    if not k8s:
+        console.print("Say which target: --k8s (Chaos Mesh on the chart's cluster).")
+        raise typer.Exit(2)
+    try:
+        drills = list(catalogue().values()) if name == "all" else [find(name)]
+    except DrillFileError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from error
+    for drill in drills:
+        rendered = render(drill)
+        steps = [t for t in rendered.resources[0]["spec"]["templates"] if t["templateType"] not in RENDER_SCAFFOLD]
+        if not steps:
+            console.print(f"{drill.name}: nothing to render (" + "; ".join(rendered.not_rendered) + ")")
+            continue
+        text = f"# Rendered by `forgeline drill render {drill.name} --k8s` from drills/{drill.name}.yaml: do not edit.\n"
+        text += "---\n".join(yaml.safe_dump(r, sort_keys=False) for r in rendered.resources)
+        if out is None:
+            print(text)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{drill.name}.yaml").write_text(text)
+            console.print(f"{drill.name}: {out / (drill.name + '.yaml')}")
+        for missing in rendered.not_rendered:
+            console.print(f"  not rendered: {missing}")
+
+
+RENDER_SCAFFOLD = ("Serial", "Parallel", "Suspend", "StatusCheck", "Task")  # a workflow of only these strikes nothing
+
+
 @drill_app.command("run")
 def drill_run(
     name: Annotated[str, typer.Argument(help="A drill's name (`forgeline drill list`), a drill file, or `all`")],

@@ -3,7 +3,6 @@ delivery -> the SMTP sink's files, with the seeded shop."""
 
 import asyncio
 import json
-import signal
 import uuid
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
@@ -219,44 +218,6 @@ async def test_delivery_killed_between_send_and_commit_sends_at_most_once(
 
 async def _mails_async(stack: Stack, cart_id: str) -> list[Message]:
     return mails_for(stack, cart_id)
-
-
-@pytest.mark.drill
-async def test_smtp_down_dead_letters_then_replay_sends_exactly_the_failed_ones(
-    stack: Stack, env: dict[str, str], client: httpx.AsyncClient, db: asyncpg.Pool, shop: dict[str, Any]
-) -> None:
-    from services.common.dlq import replay_dead_letters
-    from services.common.settings import Settings
-    from services.common.topics import EMAIL_FAILED, EMAIL_OUTBOUND
-
-    kafka = Settings().replace(endpoints={"kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]})
-    await replay_dead_letters(kafka, EMAIL_OUTBOUND)  # start from a clean slate
-    carts = [cart(shop, user(shop, "lapsed", skip=10 + i), [sku(shop, "HOM")]) for i in range(2)]
-    stack.kill("smtp", signal.SIGKILL)
-    try:
-        for body in carts:
-            await post_cart(client, shop, body)
-        letters: list[Any] = []
-
-        async def dead() -> bool:
-            letters[:] = await replay_dead_letters(kafka, EMAIL_OUTBOUND, dry_run=True)
-            return len(letters) == len(carts)
-
-        await wait_for(dead, 60, every_s=1.0)  # retried with backoff, then dead-lettered
-        assert {letter.key for letter in letters} == {body["cart_id"] for body in carts}
-        assert all("gave up after" in letter.error and letter.group == "email-delivery" for letter in letters)
-        for body in carts:  # the claim was released: nothing recorded as sent; the failure is announced
-            assert await db.fetchval("SELECT count(*) FROM email_sends WHERE cart_id = $1", body["cart_id"]) == 0
-            failed = await _find_record(env["KAFKA_BOOTSTRAP_SERVERS"], EMAIL_FAILED.name, body["cart_id"])
-            assert "dead-lettered" in json.loads(failed.value)["reason"]
-    finally:
-        await stack.restart("smtp")
-    replayed = await replay_dead_letters(kafka, EMAIL_OUTBOUND)
-    assert len(replayed) == len(carts)
-    for body in carts:
-        assert (await send_status(db, body["cart_id"]))["status"] == "sent"
-        assert len(mails_for(stack, body["cart_id"])) == 1
-    assert await replay_dead_letters(kafka, EMAIL_OUTBOUND) == []  # each one replayed once
 
 
 @pytest.mark.parametrize(

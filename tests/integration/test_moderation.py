@@ -4,7 +4,6 @@
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -259,26 +258,6 @@ async def _assert_one_outcome_each(db: asyncpg.Pool, ids: list[uuid.UUID]) -> No
 def _mixed(n: int) -> list[dict[str, Any]]:
     texts = [CLEAN, SLUR, "I hate women", "immigrants are ruining everything", "Great game last night!"]
     return [item(f"{texts[i % len(texts)]} #{i}") for i in range(n)]
-
-
-@pytest.mark.drill
-@pytest.mark.parametrize("tier", ["moderation-rules", "moderation-classifier"])
-async def test_a_tier_killed_mid_batch_still_yields_one_outcome_per_item(
-    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, tenant: dict[str, Any], tier: str
-) -> None:
-    response = await client.post("/v1/content/batch", json={"items": _mixed(300)}, headers=tenant["auth"])
-    assert response.status_code == 202
-    ids = [uuid.UUID(i) for i in response.json()["content_ids"]]
-    await wait_for(lambda: _settled_count(db, ids), 30, every_s=0.05)  # the tiers are at work
-    stack.kill(tier, signal.SIGKILL)
-    await stack.restart(tier)
-
-    async def all_settled() -> bool:
-        return await _settled_count(db, ids) == len(ids)
-
-    await wait_for(all_settled, 120)
-    await asyncio.sleep(3)  # redelivered records are handled after the group rebalances
-    await _assert_one_outcome_each(db, ids)
 
 
 @pytest.mark.drill

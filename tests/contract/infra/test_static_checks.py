@@ -23,9 +23,9 @@ TOOLS = Path(os.environ.get("FORGELINE_TOOLS_BIN", REPO / ".venv-tools" / "bin")
 TERRAFORM = REPO / "infra" / "terraform"
 DOCKERFILES = [REPO / "Dockerfile", *sorted((REPO / "images").glob("*.Dockerfile"))]
 CHAOS_CRDS = {
+    "Workflow": "chaos-mesh.org_workflows.yaml",
     "PodChaos": "chaos-mesh.org_podchaos.yaml",
     "NetworkChaos": "chaos-mesh.org_networkchaos.yaml",
-    "StressChaos": "chaos-mesh.org_stresschaos.yaml",
 }
 
 
@@ -93,25 +93,42 @@ def test_k8s_folder_and_dockerfiles_are_checkov_clean() -> None:
     assert_clean(checkov(*DOCKERFILES, framework="dockerfile"))
 
 
-def test_chaos_experiments_validate_against_chaos_mesh_crds() -> None:
+def test_k8s_chaos_holds_the_rendered_drills_valid_against_chaos_mesh_crds() -> None:
+    from forgeline.drills.catalogue import catalogue
+    from forgeline.drills.chaosmesh import render
+
     if not CRDS.exists():
         pytest.skip(f"the official CRD schemas are absent ({CRDS}); they come with the workspace's shared/ folder")
-    experiments = sorted((REPO / "k8s" / "chaos").glob("*.yaml"))
+
+    def schema(file: str, version: str) -> dict[str, Any]:
+        crd = yaml.safe_load((CRDS / file).read_text())
+        [served] = [v for v in crd["spec"]["versions"] if v["name"] == version]
+        return dict(served["schema"]["openAPIV3Schema"])
+
+    workflow_schema = schema(CHAOS_CRDS["Workflow"], "v1alpha1")
     components = {
         o["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
         for o in rendered("kind")
         if o["kind"] in ("Deployment", "StatefulSet")
     }
+    drills = catalogue()
+    files = sorted((REPO / "k8s" / "chaos").glob("*.yaml"))
+    assert files, "k8s/chaos holds the drills rendered by `forgeline drill render all --k8s --out k8s/chaos`"
     kinds = set()
-    for path in experiments:
-        obj = yaml.safe_load(path.read_text())
-        crd = yaml.safe_load((CRDS / CHAOS_CRDS[obj["kind"]]).read_text())
-        [served] = [v for v in crd["spec"]["versions"] if v["name"] == obj["apiVersion"].split("/")[1]]
-        jsonschema.validate(obj, served["schema"]["openAPIV3Schema"])
-        kinds.add(obj["kind"])
-        component = obj["spec"]["selector"].get("labelSelectors", {}).get("app.kubernetes.io/component")
-        assert component is None or component in components, f"{path.name} selects pods the chart does not make ({component})"
-    assert kinds == set(CHAOS_CRDS), "one experiment per drill kind: pod kill, network delay, stress"
+    for path in files:
+        [workflow] = list(yaml.safe_load_all(path.read_text()))
+        assert workflow == render(drills[path.stem]).resources[0], f"{path.name} drifted from its drill: render it again"
+        jsonschema.validate(workflow, workflow_schema)
+        for template in workflow["spec"]["templates"]:
+            kind = template["templateType"]
+            if kind in ("PodChaos", "NetworkChaos"):
+                kinds.add(kind)
+                spec = template[kind[0].lower() + kind[1:]]
+                jsonschema.validate(spec, schema(CHAOS_CRDS[kind], "v1alpha1")["properties"]["spec"])
+                for selector in (spec["selector"], spec.get("target", {}).get("selector", {})):
+                    component = selector.get("labelSelectors", {}).get("app.kubernetes.io/component")
+                    assert component is None or component in components, f"{path.name} selects pods the chart lacks ({component})"
+    assert kinds == {"PodChaos", "NetworkChaos"}
 
 
 def test_operator_versions_match_the_crds_the_chart_is_validated_against() -> None:

@@ -31,6 +31,8 @@ async def test_each_smoke_drill_passes_having_struck_work_in_flight(stack: Stack
     report = write_report(tmp_path / "report", journal)
     assert ET.parse(report / "junit.xml").getroot().get("failures") == "0"
     assert "passed" in (report / "report.md").read_text().splitlines()[0]
+    assert (report / "timeline.png").read_bytes().startswith(b"\x89PNG")
+    assert "data:image/png;base64," in (report / "report.html").read_text()
 
 
 PLANTED = """\
