@@ -29,7 +29,8 @@ POISON_HEADER = "x-forgeline-drill"  # marks a drill's poison records; the DLQ k
 
 
 class CannotStrikeError(Exception):
-    """This machine cannot strike the fault (say, no iptables): the drill is skipped, not passed."""
+    """iptables refused a rule mid-drill: the drill is aborted with its message (a machine without
+    iptables is found before the drill starts, and the drill is skipped)."""
 
 
 def partition_port(stack: Stack, part: str) -> int:

@@ -97,7 +97,6 @@ async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
     state = stack.load_state()
     gateway = state["components"]["gateway"]["endpoint"]
     db = await asyncpg.create_pool(settings.endpoints.database_url, min_size=1, max_size=4)
-    striker: Striker | None = None
     try:
         tenant, key = await create_tenant(db, f"drill-{drill.name}-{int(time.time())}", CREDITS)
         headers = {"Authorization": f"Bearer {key}"}
