@@ -62,7 +62,8 @@ def _chaos(fault: Fault, target: Target) -> tuple[str, str, dict[str, Any]] | No
     """(template type, spec field, spec) of a fault that acts on pods; None otherwise."""
     spec: dict[str, Any]
     if fault.kill:
-        spec = {"action": "pod-kill", "mode": "all", "selector": target.selector(fault.kill.part)}
+        mode = "one" if fault.kill.part.endswith("-serve") else "all"  # one replica, as the local drill kills
+        spec = {"action": "pod-kill", "mode": mode, "selector": target.selector(fault.kill.part)}
         if fault.kill.signal == "SIGKILL":
             spec["gracePeriod"] = 0
         return "PodChaos", "podChaos", spec

@@ -25,6 +25,9 @@ from forgeline.standins.github import QueuedFailure
 Rollback = Callable[[], Awaitable[str]]
 
 STRUCK = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images", "dlq_replay")
+# A Serve part's own process only deploys its application; killing "the part" means killing
+# one replica of the application's model deployment, which Serve's controller replaces.
+SERVE_APPS = {"imagegen-serve": "imagegen", "moderation-serve": "moderation", "llm-serve": "llm"}
 POISON_HEADER = "x-forgeline-drill"  # marks a drill's poison records; the DLQ keeps original headers
 
 
@@ -78,7 +81,9 @@ class Striker:
         flags cleared, rules removed), which the caller takes as the end of the fault window,
         and what it did."""
         did = ""
-        if fault.kill:
+        if fault.kill and fault.kill.part in SERVE_APPS:
+            did = await self._kill_replica(SERVE_APPS[fault.kill.part], getattr(signal, fault.kill.signal))
+        elif fault.kill:
             kill = fault.kill
             self._undo(f"start {kill.part} if it is down", lambda: self._ensure_running(kill.part))
             await asyncio.to_thread(self.stack.kill, kill.part, getattr(signal, kill.signal))
@@ -239,3 +244,22 @@ class Striker:
         letters = await replay_dead_letters(self.reader.settings, spec_for(topic))
         self.replayed.append(topic)
         return f"replayed {len(letters)} dead letter(s) of {topic}"
+
+    async def _kill_replica(self, app: str, sig: int) -> str:
+        """Signal one replica of `app` among the Ray head's own processes (never another stack's)."""
+        rec = self.stack.load_state()["components"]["ray"]
+        if not procs.alive(rec.get("pid"), rec.get("started_since_boot")):
+            raise CannotStrikeError("the Ray head is not running")
+        replicas = []
+        for proc in psutil.Process(rec["pid"]).children(recursive=True):
+            try:
+                title = " ".join(proc.cmdline())
+            except psutil.Error:
+                continue
+            if title.startswith(f"ray::ServeReplica:{app}:") and "Ingress" not in title:
+                replicas.append((proc, title.split()[0]))
+        if not replicas:
+            raise CannotStrikeError(f"no replica of the Serve application {app!r} runs under this stack's Ray head")
+        proc, title = replicas[0]
+        proc.send_signal(sig)
+        return f"signalled {title} (pid {proc.pid}), 1 of {len(replicas)} replica(s); Serve replaces it"

@@ -104,7 +104,9 @@ def build(settings: Settings) -> dict[str, Component]:
         """A platform service: `python -m MODULE ...` on its own port, FORGELINE_<NAME>_PORT."""
         variable = f"FORGELINE_{name.upper().replace('-', '_')}_PORT"
         port = s.local.port_of(name)
-        return Component(name, f"http://{local}:{port}", ports={variable: port},
+        # 180 s: twenty services import their libraries at once on two cores; the email composer
+        # (embedding model, templates into the vector store, two consumer groups) took 62 s in CI.
+        return Component(name, f"http://{local}:{port}", ports={variable: port}, start_timeout_s=180.0,
                          argv=[sys.executable, "-m", *module_args], needs=needs, env=env or {})  # fmt: skip
 
     s3_url = s.endpoints.s3_endpoint_url or f"http://{local}:{s.local.s3_port}"
