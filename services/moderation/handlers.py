@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,7 +37,7 @@ from services.common.llm import LLMBackend, LLMRequest, generate_validated
 from services.common.retry import PermanentError, RetryPolicy
 from services.common.topics import MODERATION_DECIDED, MODERATION_REVIEW, MODERATION_TIER2, MODERATION_TIER3, TopicSpec
 from services.moderation.rules import RuleBook
-from services.moderation.store import enqueue_review, is_decided, record_decision, save_content
+from services.moderation.store import enqueue_review, original_decision, record_decision, save_content
 
 log = logging.getLogger("forgeline.moderation")
 Publish = Callable[[TopicSpec, Event], Awaitable[None]]
@@ -93,6 +94,17 @@ async def decide(
     return stored
 
 
+async def announced_again(deps: TierDeps, content_id: uuid.UUID) -> bool:
+    """A redelivered item that is already decided: publish its stored decision again and stop.
+    The tier that decided may have died between storing and publishing it (the classifier
+    drill caught exactly that); the same `decision_id` again is de-duplicated downstream."""
+    stored = await original_decision(deps.pool, content_id)
+    if stored is None:
+        return False
+    await deps.publish(MODERATION_DECIDED, stored)
+    return True
+
+
 def escalate(
     item: ContentSubmitted, policy_version: str, rule_matches: list[RuleMatch], scores: ClassifierScores | None = None
 ) -> ModerationTask:
@@ -125,7 +137,7 @@ async def moderate_submitted(event: ContentSubmitted, deps: RulesDeps) -> None:
         raise PermanentError(str(error)) from error
     await save_content(deps.pool, event)
     if report.outcome == "escalate":
-        if not await is_decided(deps.pool, event.content_id):
+        if not await announced_again(deps, event.content_id):
             await deps.publish(MODERATION_TIER2, escalate(event, report.policy_version, report.matches))
         return
     reasons = describe_matches(report.matches) or ["no policy rule matched and every link is trusted"]
@@ -149,7 +161,7 @@ class ClassifierDeps(TierDeps):
 
 async def classify_task(task: ModerationTask, deps: ClassifierDeps) -> None:
     """Tier 2: confident scores decide, the uncertain band goes to the judge."""
-    if await is_decided(deps.pool, task.content_id):
+    if await announced_again(deps, task.content_id):
         return
     scores, outcome = await deps.classify(task.text)
     if outcome == "uncertain":
@@ -296,7 +308,7 @@ def template_verdict(task: ModerationTask) -> JudgeVerdict:
 
 async def judge_task(task: ModerationTask, deps: JudgeDeps) -> None:
     """Tier 3: a confident verdict decides; low confidence, high severity or no answer go to humans."""
-    if await is_decided(deps.pool, task.content_id):
+    if await announced_again(deps, task.content_id):
         return
     try:
         outcome = await generate_validated(deps.llm, judge_request(task), JudgeVerdict, deps.max_attempts)

@@ -75,10 +75,12 @@ async def forget_unsent(pool: asyncpg.Pool, content_ids: list[uuid.UUID]) -> Non
     )
 
 
-async def is_decided(pool: asyncpg.Pool, content_id: uuid.UUID) -> bool:
-    """Whether the item already has its original decision (skip re-escalating a duplicate)."""
-    query = "SELECT current_decision_id IS NOT NULL FROM moderation_content WHERE content_id = $1"
-    return bool(await pool.fetchval(query, content_id))
+async def original_decision(pool: asyncpg.Pool, content_id: uuid.UUID) -> ModerationDecided | None:
+    """The item's original decision as stored (not an appeal's), or None while it has none."""
+    stored = await pool.fetchval(
+        "SELECT event FROM moderation_decisions WHERE content_id = $1 AND supersedes IS NULL", content_id
+    )
+    return None if stored is None else ModerationDecided.model_validate_json(stored)
 
 
 async def record_decision(pool: asyncpg.Pool, decided: ModerationDecided) -> ModerationDecided:
