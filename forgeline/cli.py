@@ -740,8 +740,7 @@ def drill_render(
         raise typer.Exit(1) from error
     for drill in drills:
         rendered = render(drill)
-        steps = [t for t in rendered.resources[0]["spec"]["templates"] if t["templateType"] not in RENDER_SCAFFOLD]
-        if not steps:
+        if not rendered.strikes:
             console.print(f"{drill.name}: nothing to render (" + "; ".join(rendered.not_rendered) + ")")
             continue
         text = f"# Rendered by `forgeline drill render {drill.name} --k8s` from drills/{drill.name}.yaml: do not edit.\n"
@@ -754,9 +753,6 @@ def drill_render(
             console.print(f"{drill.name}: {out / (drill.name + '.yaml')}")
         for missing in rendered.not_rendered:
             console.print(f"  not rendered: {missing}")
-
-
-RENDER_SCAFFOLD = ("Serial", "Parallel", "Suspend", "StatusCheck", "Task")  # a workflow of only these strikes nothing
 
 
 @drill_app.command("run")

@@ -46,12 +46,20 @@ class Target:
         return f"http://{self.release}-gateway.{self.namespace}.svc{path}"
 
 
+SCAFFOLD = ("Serial", "Parallel", "Suspend", "StatusCheck", "Task")  # templates that strike no pod
+
+
 @dataclass
 class Rendered:
     """The resources, and the drill's steps that have no Chaos Mesh form (with why)."""
 
     resources: list[dict[str, Any]]
     not_rendered: list[str] = field(default_factory=list)
+
+    @property
+    def strikes(self) -> bool:
+        """Whether any step acts on pods (a workflow of waits, checks and a replay proves nothing)."""
+        return any(t["templateType"] not in SCAFFOLD for r in self.resources for t in r["spec"]["templates"])
 
 
 def _seconds(value: float) -> str:

@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import psutil
@@ -66,7 +65,6 @@ class Striker:
     """Strikes faults on a running stack and keeps what undoes them."""
 
     stack: Stack
-    faults_file: Path
     reader: Reader
     tenant_id: str
     run_id: str
@@ -104,19 +102,20 @@ class Striker:
         elif fault.flag:
             rules = fault.flag.rules
             self._undo(f"clear {len(rules)} fault flag(s)", lambda: self._clear_flags(rules))
-            with self.faults_file.open("a") as f:
+            with self.stack.faults_file.open("a") as f:
                 f.write("".join(f"{rule}\n" for rule in rules))
             if fault.flag.seconds is not None:
                 self._later(fault.flag.seconds, lambda: self._clear_flags(rules))
                 return time.monotonic() + fault.flag.seconds, did
         elif fault.partition:
             cut = fault.partition
-            rule = firewall_rule(partition_port(self.stack, cut.part), cut.mode)
+            port = partition_port(self.stack, cut.part)
+            rule = firewall_rule(port, cut.mode)
             self._undo(f"remove the firewall rule on {cut.part}", lambda: self._unblock(rule))
             await self._iptables("-I", rule)
             await asyncio.sleep(cut.seconds)
             await self._unblock(rule)
-            did = f"{cut.mode} on port {rule[6]} for {cut.seconds:g}s"
+            did = f"{cut.mode} on port {port} for {cut.seconds:g}s"
         elif fault.standin:
             did = await self._standin_failures(fault.standin.github_status, fault.standin.count)
         elif fault.poison:
@@ -126,7 +125,7 @@ class Striker:
         elif fault.dlq_replay:
             did = await self._replay(fault.dlq_replay.topic)
         else:
-            raise ValueError(f"fault {fault.name!r}: cannot strike {fault.kind!r} (the runner checks STRUCK first)")
+            raise ValueError(f"fault {fault.name!r}: no strike for {fault.kind!r} (STRUCK and the schema's kinds differ)")
         return time.monotonic(), did
 
     def _undo(self, what: str, action: Rollback) -> None:
@@ -175,10 +174,10 @@ class Striker:
         return "signalled"
 
     async def _clear_flags(self, rules: list[str]) -> str:
-        if not self.faults_file.exists():
+        if not self.stack.faults_file.exists():
             return "no flags"
-        kept = [line for line in self.faults_file.read_text().splitlines() if line.strip() not in rules]
-        self.faults_file.write_text("".join(f"{line}\n" for line in kept))
+        kept = [line for line in self.stack.faults_file.read_text().splitlines() if line.strip() not in rules]
+        self.stack.faults_file.write_text("".join(f"{line}\n" for line in kept))
         return "cleared"
 
     async def _iptables(self, action: str, rule: list[str]) -> None:

@@ -102,7 +102,7 @@ async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30.0) as http:
             reader = Reader(stack, settings, http, db)
-            striker = Striker(stack, stack.faults_file, reader, str(tenant.id), uuid.uuid4().hex[:12])
+            striker = Striker(stack, reader, str(tenant.id), uuid.uuid4().hex[:12])
             try:
                 await _execute(drill, journal, reader, striker, Caller(gateway, key, str(tenant.id)), say)
             finally:

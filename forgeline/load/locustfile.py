@@ -26,13 +26,16 @@ from locust import HttpUser, task
 from locust.exception import StopUser
 
 from forgeline.load.requests import ID_FIELD, USER_CLASSES, pull_request, request, users_for
+from services.common.retry import RetryPolicy
 
 PLAN: dict[str, Any] = json.loads(os.environ.get("FORGELINE_LOAD_PLAN", "{}") or "{}")
 KEY = os.environ.get("FORGELINE_LOAD_KEY", "")
 WEBHOOK_SECRET = os.environ.get("FORGELINE_LOAD_WEBHOOK_SECRET", "")  # pull requests: signs their webhooks
 GITHUB_TOKEN = os.environ.get("FORGELINE_LOAD_GITHUB_TOKEN", "")  # pull requests: registers them at the stand-in
-RETRIES = 4  # resent after no answer or a 5xx: images (same Idempotency-Key), carts (same event_id)
-RETRIED = ("images", "carts", "pull_requests")  # a webhook resent keeps its delivery id
+# Resent after no answer or a 5xx: images (same Idempotency-Key), carts (same event id), webhooks
+# (same delivery id); the project's one backoff rule: 1, 2, 4, 8 s.
+CLIENT_RETRY = RetryPolicy(max_attempts=5, backoff_initial_s=1.0, backoff_max_s=8.0)
+RETRIED = ("images", "carts", "pull_requests")
 _write = threading.Lock()
 _finished: set[str] = set()  # user classes whose pipeline has sent all its requests
 
@@ -95,10 +98,10 @@ class PipelineUser(HttpUser):
                 status = int(response.status_code or 0)
                 if status != 202:
                     response.failure(f"{status}: {(response.text or '')[:200]}")
-            retry = self.pipeline in RETRIED and (status == 0 or status >= 500) and attempts <= RETRIES
+            retry = self.pipeline in RETRIED and (status == 0 or status >= 500) and attempts < CLIENT_RETRY.max_attempts
             if not retry:
                 break
-            time.sleep(min(8.0, 2.0 ** (attempts - 1)))  # gevent-patched: only this user waits
+            time.sleep(CLIENT_RETRY.backoff_s(attempts))  # gevent-patched: only this user waits
         if index == self.total - 1:
             _sent_last(self)
         if status == 202 and ID_FIELD[self.pipeline]:
