@@ -60,6 +60,20 @@ fi
 secret_args=()
 if [ -s "$CA_BUNDLE" ]; then secret_args+=(--secret "id=ca,src=$CA_BUNDLE"); fi
 
-step "buildah bud --isolation chroot -t $IMAGE (pip installs the runtime set: a few minutes)"
-buildah bud --isolation chroot --pull=false --layers=false "${build_args[@]}" "${secret_args[@]}" -t "$IMAGE" .
+# A RUN step re-executes buildah from a sealed memfd copy of itself; the kernel refuses the seal
+# with EBUSY while a page of the copy is still briefly referenced (seen once in CI: "Close_Fd
+# sealing memfd copy: Device or resource busy"). That is transient, so only that error is retried.
+mkdir -p "$BUILD_DIR"
+for attempt in 1 2 3; do
+  step "buildah bud --isolation chroot -t $IMAGE (pip installs the runtime set: a few minutes; attempt $attempt of 3)"
+  if buildah bud --isolation chroot --pull=false --layers=false "${build_args[@]}" "${secret_args[@]}" -t "$IMAGE" . 2>&1 \
+       | tee "$BUILD_DIR/bud.log"; then
+    break
+  fi
+  if [ "$attempt" = 3 ] || ! grep -q 'sealing memfd copy' "$BUILD_DIR/bud.log"; then
+    echo "make images: buildah failed (its output is in $BUILD_DIR/bud.log)" >&2
+    exit 1
+  fi
+  step "buildah hit the kernel's transient memfd seal refusal; building again"
+done
 step "built $IMAGE ($(buildah images --format '{{.Size}}' "$IMAGE" 2>/dev/null || echo 'size unknown'))"
