@@ -101,9 +101,28 @@ async def _dead_carts(reader: Reader, audit: Audit) -> dict[str, str]:
     return dead
 
 
+def _sink_mails(reader: Reader) -> dict[str, int]:
+    """Mails at the SMTP sink: Message-ID -> count."""
+    from email.parser import BytesHeaderParser
+
+    parser = BytesHeaderParser()
+    mails: dict[str, int] = defaultdict(int)
+    for path in (reader.stack.home / "mail").glob("*.eml"):
+        mails[str(parser.parsebytes(path.read_bytes()).get("Message-ID", ""))] += 1
+    return mails
+
+
+def _cart_settled(status: str, message_id: str, mails: dict[str, int]) -> bool:
+    """An outcome, or the documented edge of at-most-once delivery: the claim is still `sending`
+    because delivery died after the SMTP server took the mail and before recording it (the mail
+    is at the sink; the cart is never sent again)."""
+    return status in CART_OUTCOMES or (status == "sending" and mails.get(message_id, 0) > 0)
+
+
 async def _carts_settled(reader: Reader, audit: Audit) -> set[str]:
     outcomes = await _cart_outcomes(reader, audit)
-    settled = {cart for cart, (status, _) in outcomes.items() if status in CART_OUTCOMES}
+    mails = _sink_mails(reader)
+    settled = {cart for cart, (status, mid) in outcomes.items() if _cart_settled(status, mid, mails)}
     if settled >= set(audit.load.accepted("carts")):
         return settled  # the drain loop asks every second: read the DLQs only while a cart lacks an outcome
     return settled | set(await _dead_carts(reader, audit))
@@ -243,18 +262,13 @@ async def _dead_letters(reader: Reader, audit: Audit) -> Verdict:
 async def _emails(reader: Reader, audit: Audit) -> Verdict:
     """Counted at the SMTP sink, by the Message-ID delivery stored for each cart: at most one mail
     per cart, a mail for every cart marked sent, and every cart with an outcome or a dead letter."""
-    from email.parser import BytesHeaderParser
-
     carts = audit.load.accepted("carts")
     outcomes = await _cart_outcomes(reader, audit)
     dead = await _dead_carts(reader, audit)
-    parser = BytesHeaderParser()
-    mails: dict[str, int] = defaultdict(int)
-    for path in (reader.stack.home / "mail").glob("*.eml"):
-        mails[str(parser.parsebytes(path.read_bytes()).get("Message-ID", ""))] += 1
+    mails = _sink_mails(reader)
     twice = sorted(c for c, (_, mid) in outcomes.items() if mails.get(mid, 0) > 1)
     lost = sorted(c for c, (status, mid) in outcomes.items() if status == "sent" and not mails.get(mid))
-    unaccounted = sorted(c for c in carts if outcomes.get(c, ("",))[0] not in CART_OUTCOMES and c not in dead)
+    unaccounted = sorted(c for c in carts if not _cart_settled(*outcomes.get(c, ("", "")), mails) and c not in dead)
     silent = sorted(c for c, error in dead.items() if not error)
     by_status: dict[str, int] = defaultdict(int)
     for status, _ in outcomes.values():
@@ -308,6 +322,17 @@ async def _server_errors(reader: Reader, audit: Audit) -> Verdict:
     )
 
 
+async def _echo_effects(reader: Reader, audit: Audit) -> Verdict:
+    """Counted in echo_log, which is append-only with no unique index: a second effect of a
+    redelivered echo would be a second row."""
+    echoes = [uuid.UUID(e) for e in audit.load.accepted("echo")]
+    rows = await reader.db.fetch(
+        "SELECT echo_id, count(*) AS n FROM echo_log WHERE echo_id = ANY($1) GROUP BY echo_id HAVING count(*) > 1", echoes
+    )
+    twice = [f"{r['echo_id']} x{r['n']}" for r in rows]
+    return Verdict("one_effect_per_echo", not twice, f"{len(echoes)} echoes, {len(twice)} with more than one effect {twice[:3]}")
+
+
 CHECKS = {
     "every_request_terminal": _terminal,
     "credits_conserved": _credits,
@@ -318,4 +343,5 @@ CHECKS = {
     "cancelled_jobs_compensated": _cancelled,
     "one_email_per_cart": _emails,
     "one_review_per_head_sha": _one_review,
+    "one_effect_per_echo": _echo_effects,
 }

@@ -75,6 +75,9 @@ def _chaos(fault: Fault, target: Target) -> tuple[str, str, dict[str, Any]] | No
         if fault.kill.signal == "SIGKILL":
             spec["gracePeriod"] = 0
         return "PodChaos", "podChaos", spec
+    if fault.restart and fault.restart.down_s:  # kept down: pod-failure for that long, as a freeze
+        spec = {"action": "pod-failure", "mode": "all", "selector": target.selector(fault.restart.part)}
+        return "PodChaos", "podChaos", spec | {"duration": _seconds(fault.restart.down_s)}
     if fault.restart:
         return "PodChaos", "podChaos", {"action": "pod-kill", "mode": "all", "selector": target.selector(fault.restart.part)}
     if fault.freeze:  # the containers swapped for pause ones: there, not answering

@@ -5,12 +5,15 @@ its firewall rules."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -22,12 +25,18 @@ from forgeline.stack import Stack, procs
 from forgeline.standins.github import QueuedFailure
 
 Rollback = Callable[[], Awaitable[str]]
+InFlight = Callable[[], Awaitable[dict[str, int]]]  # what the drill's load has in flight now
 
 STRUCK = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images", "dlq_replay")
 # A Serve part's own process only deploys its application; killing "the part" means killing
 # one replica of the application's model deployment, which Serve's controller replaces.
 SERVE_APPS = {"imagegen-serve": "imagegen", "moderation-serve": "moderation", "llm-serve": "llm"}
 POISON_HEADER = "x-forgeline-drill"  # marks a drill's poison records; the DLQ keeps original headers
+
+
+class NotStruckError(Exception):
+    """The fault could not take effect (a crash flag whose step never ran): the drill is
+    inconclusive, with this reason."""
 
 
 class CannotStrikeError(Exception):
@@ -60,6 +69,22 @@ def can_partition() -> str | None:
     return None
 
 
+ROLLING_BACK = b"\nrolling back first: restarting what the drill stopped, clearing flags and firewall rules (Ctrl-C waits)\n"
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; another thread gets no SIGINT
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: os.write(2, ROLLING_BACK))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
 @dataclass
 class Striker:
     """Strikes faults on a running stack and keeps what undoes them."""
@@ -74,10 +99,11 @@ class Striker:
     cancelled: list[str] = field(default_factory=list)  # image jobs the drill cancelled
     replayed: list[str] = field(default_factory=list)  # topics whose dead letters it replayed
 
-    async def strike(self, fault: Fault) -> tuple[float, str]:
+    async def strike(self, fault: Fault, in_flight: InFlight) -> tuple[float, str, dict[str, int] | None]:
         """Act; return when (time.monotonic) the fault's own effect is over (restarts done,
         flags cleared, rules removed), which the caller takes as the end of the fault window,
-        and what it did."""
+        what it did, and what was in flight when it took effect if that came later than the
+        strike (a crash flag: read as its part dies)."""
         did = ""
         if fault.kill and fault.kill.part in SERVE_APPS:
             did = await self._kill_replica(SERVE_APPS[fault.kill.part], getattr(signal, fault.kill.signal))
@@ -91,7 +117,11 @@ class Striker:
         elif fault.restart:
             part = fault.restart.part
             self._undo(f"start {part} if it is down", lambda: self._ensure_running(part))
-            await asyncio.to_thread(self.stack.kill, part, signal.SIGTERM)
+            if part in SERVE_APPS:
+                await self.stack.undeploy(part)
+            else:
+                await asyncio.to_thread(self.stack.kill, part, signal.SIGTERM)
+            await asyncio.sleep(fault.restart.down_s)
             await self.stack.restart(part)
         elif fault.freeze:
             freeze = fault.freeze
@@ -102,11 +132,14 @@ class Striker:
         elif fault.flag:
             rules = fault.flag.rules
             self._undo(f"clear {len(rules)} fault flag(s)", lambda: self._clear_flags(rules))
+            if fault.flag.restart is not None:
+                flight = await self._crash(fault.flag.restart, rules, fault.flag.seconds or 120.0, in_flight)
+                return time.monotonic(), f"{fault.flag.restart} crashed on its flag and was started again", flight
             with self.stack.faults_file.open("a") as f:
                 f.write("".join(f"{rule}\n" for rule in rules))
             if fault.flag.seconds is not None:
                 self._later(fault.flag.seconds, lambda: self._clear_flags(rules))
-                return time.monotonic() + fault.flag.seconds, did
+                return time.monotonic() + fault.flag.seconds, did, None
         elif fault.partition:
             cut = fault.partition
             port = partition_port(self.stack, cut.part)
@@ -126,7 +159,7 @@ class Striker:
             did = await self._replay(fault.dlq_replay.topic)
         else:
             raise ValueError(f"fault {fault.name!r}: no strike for {fault.kind!r} (STRUCK and the schema's kinds differ)")
-        return time.monotonic(), did
+        return time.monotonic(), did, None
 
     def _undo(self, what: str, action: Rollback) -> None:
         self.rollbacks.append((what, action))
@@ -141,7 +174,13 @@ class Striker:
         task.add_done_callback(self.background.discard)
 
     async def roll_back(self) -> list[dict[str, str]]:
-        """Undo everything struck, newest first; every rollback runs even when one fails."""
+        """Undo everything struck, newest first; every rollback runs even when one fails, and
+        through more Ctrl-Cs: asyncio.run turns the second one into a KeyboardInterrupt, which
+        would stop the rollbacks half done, so SIGINT only says to wait until they are."""
+        with _interrupts_deferred():
+            return await self._undo_all()
+
+    async def _undo_all(self) -> list[dict[str, str]]:
         for task in list(self.background):
             task.cancel()
         done = []
@@ -172,6 +211,24 @@ class Striker:
             except psutil.Error:
                 continue
         return "signalled"
+
+    async def _crash(self, part: str, rules: list[str], within_s: float, in_flight: InFlight) -> dict[str, int]:
+        """Set crash rules, wait for `part`'s process to die on one (no sleep guessing when), read
+        what was in flight then, clear the rules and start the part again."""
+        self._undo(f"start {part} if it is down", lambda: self._ensure_running(part))
+        rec = self.stack.load_state()["components"][part]
+        with self.stack.faults_file.open("a") as f:
+            f.write("".join(f"{rule}\n" for rule in rules))
+        deadline = time.monotonic() + within_s
+        while procs.alive(rec.get("pid"), rec.get("started_since_boot")):
+            if time.monotonic() > deadline:
+                await self._clear_flags(rules)
+                raise NotStruckError(f"{part} did not crash within {within_s:g}s (its flagged step never ran)")
+            await asyncio.sleep(0.2)
+        flight = await in_flight()
+        await self._clear_flags(rules)
+        await self.stack.restart(part)
+        return flight
 
     async def _clear_flags(self, rules: list[str]) -> str:
         if not self.stack.faults_file.exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,11 +15,13 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from forgeline.drills.schema import Bounds, HttpProbe, LagProbe, MetricProbe, Probe, TemporalProbe
+from forgeline.load.requests import INTAKE
 from forgeline.stack import Stack
 from forgeline.standins.github import StandInClient
 from services.common.broker import kafka_client_options
 from services.common.clients import create_temporal_client
 from services.common.settings import Settings
+from workflows.imagegen.contracts import workflow_id
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
@@ -64,8 +67,8 @@ def json_at(document: Any, path: str) -> Any:
 class Reader:
     """The clients a drill reads the platform through (the stack's own endpoints)."""
 
-    def __init__(self, stack: Stack, settings: Settings, http: httpx.AsyncClient, db: asyncpg.Pool) -> None:
-        self.stack, self.settings, self.http, self.db = stack, settings, http, db
+    def __init__(self, stack: Stack, settings: Settings, http: httpx.AsyncClient, db: asyncpg.Pool, tenant_id: str) -> None:
+        self.stack, self.settings, self.http, self.db, self.tenant_id = stack, settings, http, db, tenant_id
         self._temporal: TemporalClient | None = None
         self._lag_readers: dict[str, AIOKafkaConsumer] = {}
         env = stack.endpoints_env()
@@ -77,7 +80,7 @@ class Reader:
             if probe.http:
                 return await self._http(probe.name, probe.http)
             if probe.sql:
-                return self._number(probe.name, probe.sql, float(await self.db.fetchval(probe.sql.query) or 0))
+                return self._number(probe.name, probe.sql, float(await self.sql(probe.sql.query) or 0))
             if probe.metric:
                 return self._number(probe.name, probe.metric, await self.metric(probe.metric))
             if probe.lag:
@@ -144,19 +147,30 @@ class Reader:
             await consumer.stop()
         self._lag_readers.clear()
 
+    async def sql(self, query: str) -> Any:
+        """The first value of a query; `$1`, where the query names it, is the drill's tenant id."""
+        if "$1" in query:
+            return await self.db.fetchval(query, uuid.UUID(self.tenant_id))
+        return await self.db.fetchval(query)
+
     async def workflows(self, probe: TemporalProbe) -> int:
-        """How many workflows of a type are in a status (Temporal's visibility query)."""
+        """How many of the drill's own sagas (the workflows of its tenant's image jobs) are in a
+        status: another tenant's saga left running must not fire a drill's trigger."""
         if self._temporal is None:  # one client for the run: triggers poll every half second
             endpoint = self.stack.components["temporal"].endpoint
             self._temporal = await create_temporal_client(self.settings.replace(endpoints={"temporal_address": endpoint}))
+        jobs = await self.db.fetch("SELECT job_id FROM image_jobs WHERE tenant_id = $1", uuid.UUID(self.tenant_id))
+        ours = {workflow_id(row["job_id"]) for row in jobs}
         query = f"WorkflowType = '{probe.workflow_type}' AND ExecutionStatus = '{TEMPORAL_STATUS[probe.status]}'"
-        return (await self._temporal.count_workflows(query)).count
+        return sum([execution.id in ours async for execution in self._temporal.list_workflows(query)])
 
 
-async def in_flight(reader: Reader, tenant_id: str, sent: Path | None = None) -> dict[str, int]:
+async def in_flight(reader: Reader, tenant_id: str, sent: Path | None = None, pipelines: Iterable[str] = ()) -> dict[str, int]:
     """What the drill's own load had in flight at this moment, per pipeline: image jobs queued or
     running, content items not decided yet, carts accepted (Locust's record `sent`, so far)
-    without an outcome. A fault that finds all zero struck nothing."""
+    without an outcome, echoes not logged yet, pull requests without a posted review; and the
+    records the `pipelines`' intake groups have not acknowledged. A fault that finds all zero
+    struck nothing."""
     rows = await reader.db.fetch(
         """
         SELECT 'images_' || status AS what, count(*) AS n FROM image_jobs
@@ -167,16 +181,32 @@ async def in_flight(reader: Reader, tenant_id: str, sent: Path | None = None) ->
         uuid.UUID(tenant_id),
     )
     flight = {row["what"]: int(row["n"]) for row in rows if row["n"]}
-    carts = [r["id"] for r in _sent_so_far(sent) if r["pipeline"] == "carts" and r["status"] == 202]
-    if carts:
+    accepted: dict[str, list[str]] = {}
+    for record in _sent_so_far(sent):
+        if record["status"] == 202 and record["id"]:
+            accepted.setdefault(record["pipeline"], []).append(record["id"])
+    if carts := accepted.get("carts"):
         settled = await reader.db.fetchval(
             "SELECT count(*) FROM email_sends WHERE tenant_id = $1 AND cart_id = ANY($2) AND status <> 'sending'",
             uuid.UUID(tenant_id),
             carts,
         )
-        if len(carts) - settled:
-            flight["carts_unsettled"] = len(carts) - int(settled)
-    return flight
+        flight["carts_unsettled"] = len(carts) - int(settled)
+    if echoes := accepted.get("echo"):
+        logged = await reader.db.fetchval(
+            "SELECT count(DISTINCT echo_id) FROM echo_log WHERE echo_id = ANY($1)", [uuid.UUID(e) for e in echoes]
+        )
+        flight["echo_pending"] = len(echoes) - int(logged)
+    if pulls := accepted.get("pull_requests"):
+        posted = await reader.db.fetchval(
+            "SELECT count(*) FROM review_runs WHERE status = 'posted' AND repo || '#' || number || '@' || head_sha = ANY($1)",
+            pulls,
+        )
+        flight["reviews_unposted"] = len(pulls) - int(posted)
+    for name in pipelines:
+        group, topic = INTAKE[name]
+        flight[f"unacked_{group}"] = await reader.lag(LagProbe(group=group, topic=topic, min=0))
+    return {what: n for what, n in flight.items() if n}
 
 
 def _sent_so_far(sent: Path | None) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import httpx
 from forgeline.demos.narrate import Say
 from forgeline.drills.auditor import Audit, check, unfinished
 from forgeline.drills.chart import timeline_png
-from forgeline.drills.faults import Striker, can_partition
+from forgeline.drills.faults import NotStruckError, Striker, can_partition
 from forgeline.drills.probes import ProbeResult, Reader, in_flight
 from forgeline.drills.report import html, junit, markdown
 from forgeline.drills.schema import Drill, Fault, LagProbe, Probe
@@ -101,7 +102,7 @@ async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
         tenant, key = await create_tenant(db, f"drill-{drill.name}-{int(time.time())}", CREDITS)
         headers = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30.0) as http:
-            reader = Reader(stack, settings, http, db)
+            reader = Reader(stack, settings, http, db, str(tenant.id))
             striker = Striker(stack, reader, str(tenant.id), uuid.uuid4().hex[:12])
             try:
                 await _execute(drill, journal, reader, striker, Caller(gateway, key, str(tenant.id)), say)
@@ -173,7 +174,7 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
     struck_nothing = False
     try:
         for fault in drill.method:
-            entry = await _strike(fault, reader, striker, tenant_id, started, say, workdir / SENT)
+            entry = await _strike(fault, reader, striker, tenant_id, started, say, workdir / SENT, list(workload.pipelines))
             journal.run.append(entry)
             if entry["outcome"] != "struck":
                 journal.status, journal.reason = "inconclusive", f"{fault.name}: {entry['outcome']}"
@@ -219,7 +220,7 @@ async def _execute(drill: Drill, journal: Journal, reader: Reader, striker: Stri
 
 
 async def _strike(
-    fault: Fault, reader: Reader, striker: Striker, tenant_id: str, started: float, say: Say, sent: Path
+    fault: Fault, reader: Reader, striker: Striker, tenant_id: str, started: float, say: Say, sent: Path, pipelines: list[str]
 ) -> dict[str, Any]:
     """Wait for the fault's trigger, record what is in flight, strike."""
     trigger = fault.trigger
@@ -237,10 +238,20 @@ async def _strike(
                     "outcome": f"its condition never held in {trigger.within_s:g}s ({seen})",
                 }
             await asyncio.sleep(0.5)
-    flight = await in_flight(reader, tenant_id, sent)
+
+    def reading() -> Awaitable[dict[str, int]]:
+        return in_flight(reader, tenant_id, sent, pipelines)
+
+    flight = await reading()
     at = time.monotonic() - started
     say(f"  {at:5.1f}s {fault.name} (in flight: {flight or 'nothing'})")
-    ended, did = await striker.strike(fault)
+    try:
+        ended, did, later = await striker.strike(fault, reading)
+    except NotStruckError as error:
+        return {"fault": fault.name, "kind": fault.kind, "outcome": str(error), "at_s": round(at, 2), "in_flight": flight}
+    if later is not None:
+        flight = later
+        say(f"         it took effect with in flight: {flight or 'nothing'}")
     return {
         "fault": fault.name,
         "kind": fault.kind,

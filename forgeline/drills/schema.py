@@ -26,6 +26,7 @@ INVARIANTS = {
     "one_review_per_head_sha": "exactly one review per head SHA at the GitHub stand-in",
     "dead_letters_accounted": "every dead letter counted, with its error",
     "gateway_5xx_in_fault_window": "gateway 5xx only inside the fault window, within the error budget",
+    "one_effect_per_echo": "one row in the append-only echo log per accepted echo",
     "cancelled_jobs_compensated": "each job the drill cancelled ended cancelled (refunded, no object) or, if stored, succeeded",
 }
 SIGNALS = ("SIGKILL", "SIGTERM", "SIGSTOP", "SIGCONT", "SIGINT")
@@ -164,16 +165,22 @@ class Freeze(Strict):
 
 
 class Restart(Strict):
-    """Stop a part gracefully and start it again."""
+    """Stop a part gracefully, keep it down `down_s`, and start it again. A Serve application
+    (`*-serve`) is deleted from the Ray head and deployed again; the Ray head takes its
+    applications with it and deploys them again after it."""
 
     part: Part
+    down_s: float = Field(0, ge=0, le=600)
 
 
 class Flag(Strict):
-    """Fault-flag rules (`docs/operations.md`, "Faults on purpose") for `seconds`, or until the end."""
+    """Fault-flag rules (`docs/operations.md`, "Faults on purpose") for `seconds`, or until the end.
+    With `restart`, a `crash` rule is expected to end that part's process: once it has (within
+    `seconds`, default 120), the rules are cleared and the part is started again."""
 
     rules: list[str] = Field(min_length=1)
     seconds: float | None = Field(None, gt=0)
+    restart: Part | None = None
 
 
 class Partition(Strict):
@@ -256,7 +263,7 @@ class Fault(Strict):
     def disrupts(self) -> bool:
         """It acts on running work (a process or a connection), so it must find some in flight;
         flags, stand-in answers and poison set up what later work meets."""
-        return self.kind in ("kill", "freeze", "restart", "partition", "cancel_images")
+        return self.kind in ("kill", "freeze", "restart", "partition", "cancel_images") or bool(self.flag and self.flag.restart)
 
 
 FAULT_KINDS = ("kill", "freeze", "restart", "flag", "partition", "standin", "poison", "cancel_images", "dlq_replay")

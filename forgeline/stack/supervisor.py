@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import stat
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -570,9 +571,28 @@ class Stack:
             popen.wait(timeout=10)
 
     async def restart(self, name: str) -> None:
-        """Start one component again after it died (drills and tests)."""
+        """Start one component again after it died (drills and tests). A Ray head started again
+        holds no Serve applications, so they are deployed again too."""
         state = self.load_state()
         await self._ensure(state, name)
+        if name == "ray":
+            for app in self.APPS:
+                await self._ensure(state, app)
+        self._save_state(state)
+
+    async def undeploy(self, app: str) -> None:
+        """Remove a Serve application from the Ray head (drills: a deployment down); `restart`
+        deploys it again."""
+        comp = self.components[app]
+        if app not in self.APPS or comp.external:
+            raise StackError(f"{app} is not a Serve application this stack deploys")
+        done = await asyncio.to_thread(
+            subprocess.run, [*comp.argv, "--delete"], env=self.service_env(app), capture_output=True, text=True, timeout=120
+        )
+        if done.returncode != 0:
+            raise StackError(f"could not delete {app}: {done.stderr.strip()[-300:]}")
+        state = self.load_state()
+        state["components"][app]["healthy"] = False
         self._save_state(state)
 
     # ---- health -------------------------------------------------------------------------

@@ -99,15 +99,24 @@ def replica_states(settings: Settings, name: str) -> dict[str, dict[str, int]]:
 
 
 def deploy_main(argv: list[str] | None, description: str, name: str, deploy: Callable[[Settings], None]) -> None:
-    """The command line of a deploy module: deploy and wait, or `--status` (replica counts as JSON)."""
+    """The command line of a deploy module: deploy and wait, `--status` (replica counts as JSON)
+    or `--delete`."""
     from services.common.settings import get_settings
 
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--status", action="store_true", help="print replica counts by state as JSON and exit")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--status", action="store_true", help="print replica counts by state as JSON and exit")
+    action.add_argument("--delete", action="store_true", help="remove the application (a drill's deployment down)")
     args = parser.parse_args(argv)
     settings = get_settings()
     if args.status:
         print(json.dumps(replica_states(settings, name)))
+    elif args.delete:
+        from ray import serve
+
+        connect_ray(settings)
+        serve.delete(name)
+        print(f"{name} application deleted", file=sys.stderr)
     else:
         deploy(settings)
         print(f"{name} application healthy at {settings.serve_base_url}/{name}", file=sys.stderr)

@@ -4,11 +4,9 @@ import asyncio
 import uuid
 
 import asyncpg
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from forgeline.stack import Stack, procs
 from services.common.events import EchoRequested
 from services.common.retry import H_ATTEMPT, H_ERROR, H_ERROR_TYPE
 from services.common.topics import ECHO_REQUESTED
@@ -101,29 +99,3 @@ async def test_poison_message_lands_in_dlq_after_n_attempts_while_the_partition_
         assert await rows_for(db, [poison]) == {}
     finally:
         await dlq.stop()
-
-
-@pytest.mark.drill
-async def test_consumer_killed_mid_batch_redelivers_and_idempotency_prevents_a_second_effect(
-    stack: Stack, env: dict[str, str], db: asyncpg.Pool, faults: object
-) -> None:
-    tenant, _ = await new_tenant(db)
-    run = uuid.uuid4().hex[:8]
-    events = [EchoRequested(tenant_id=tenant.id, message=f"kill-{run}-{i:02}") for i in range(12)]
-    # SIGKILL itself right after message 05's effect committed, before its offset is.
-    faults.write_text(f"echo.after_effect: crash match=kill-{run}-05\n")  # type: ignore[attr-defined]
-    rec = stack.load_state()["components"]["echo"]
-    await publish(env["KAFKA_BOOTSTRAP_SERVERS"], events, key=f"k-{run}".encode())
-
-    async def echo_died() -> bool:
-        return not procs.alive(rec["pid"], rec["started_since_boot"])
-
-    await wait_for(echo_died, timeout_s=30)
-    await stack.restart("echo")
-    counts = await wait_for(lambda: _all_done(db, events), timeout_s=60)
-    assert set(counts.values()) == {1}, f"an effect happened twice: {counts}"
-    echo_url = stack.load_state()["components"]["echo"]["endpoint"]
-    async with httpx.AsyncClient() as http:
-        metrics = (await http.get(echo_url + "/metrics")).text
-    skipped = [line for line in metrics.splitlines() if line.startswith("forgeline_duplicates_skipped_total{")]
-    assert skipped and float(skipped[0].rsplit(" ", 1)[1]) >= 1, "message 05 was not redelivered"

@@ -3,9 +3,6 @@
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -18,7 +15,7 @@ from forgeline.stack import Stack
 from services.common.retry import H_ERROR
 from services.common.topics import CONTENT_SUBMITTED
 from services.gateway.tenants import create_tenant
-from tests.integration.conftest import new_tenant, serve_admin, wait_for
+from tests.integration.conftest import new_tenant, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -232,56 +229,3 @@ async def test_kafka_producers_duplicates_and_poison_messages(
 async def _dead_with(consumer: AIOKafkaConsumer, needle: bytes) -> Any:
     batches = await consumer.getmany(timeout_ms=500)
     return next((r for records in batches.values() for r in records if needle in (r.value or b"")), None)
-
-
-async def _settled_count(db: asyncpg.Pool, ids: list[uuid.UUID]) -> int:
-    return int(
-        await db.fetchval(
-            "SELECT count(*) FROM moderation_content WHERE content_id = ANY($1) AND status IN ('decided', 'in_review')", ids
-        )
-    )
-
-
-async def _assert_one_outcome_each(db: asyncpg.Pool, ids: list[uuid.UUID]) -> None:
-    """Exactly one decision per item, or none and a place in the review queue."""
-    rows = await db.fetch(
-        "SELECT c.content_id, (SELECT count(*) FROM moderation_decisions d WHERE d.content_id = c.content_id) AS decisions, "
-        "(SELECT count(*) FROM moderation_review r WHERE r.content_id = c.content_id AND r.decided_at IS NULL) AS waiting "
-        "FROM moderation_content c WHERE c.content_id = ANY($1)",
-        ids,
-    )
-    assert len(rows) == len(ids)
-    bad = [dict(r) for r in rows if (r["decisions"], r["waiting"]) not in ((1, 0), (0, 1))]
-    assert not bad, bad[:5]
-
-
-def _mixed(n: int) -> list[dict[str, Any]]:
-    texts = [CLEAN, SLUR, "I hate women", "immigrants are ruining everything", "Great game last night!"]
-    return [item(f"{texts[i % len(texts)]} #{i}") for i in range(n)]
-
-
-@pytest.mark.drill
-async def test_classifier_deployment_down_items_wait_then_are_decided(
-    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool, tenant: dict[str, Any], env: dict[str, str]
-) -> None:
-    await asyncio.to_thread(serve_admin, env, "serve.delete('moderation')")
-    try:
-        texts = [item(f"I hate women and immigrants #{i}") for i in range(20)]
-        response = await client.post("/v1/content/batch", json={"items": texts}, headers=tenant["auth"])
-        ids = [uuid.UUID(i) for i in response.json()["content_ids"]]
-        await asyncio.sleep(8)
-        assert await _settled_count(db, ids) == 0  # nothing approved (or decided) while tier 2 is gone
-    finally:
-        await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "services.moderation.deploy"],
-            env={**os.environ, **env},
-            check=True,
-            timeout=240,
-        )
-
-    async def all_settled() -> bool:
-        return await _settled_count(db, ids) == len(ids)
-
-    await wait_for(all_settled, 90)
-    await _assert_one_outcome_each(db, ids)

@@ -6,7 +6,6 @@ import itertools
 import json
 import signal
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -143,45 +142,6 @@ async def test_a_later_push_that_changes_a_flagged_line_counts_it_addressed(
     assert stats["bandit:B608"]["addressed"] >= 1 and 0 < stats["bandit:B608"]["acceptance_rate"] <= 1
 
 
-@pytest.mark.drill
-async def test_agents_killed_mid_task_redeliver_and_the_review_posts_once(
-    stack: Stack, github: StandInClient, gateway_url: str, faults: Path
-) -> None:
-    faults.write_text("codereview.agent: delay 4s\n")
-    number, head = await open_pull(github, gateway_url, planted_pull())
-    await asyncio.sleep(2)  # the agents hold the task now
-    stack.kill("codereview-security", signal.SIGKILL)
-    faults.unlink()
-    await stack.restart("codereview-security")
-    review = await review_of(github, number, head, timeout_s=90)
-    assert "| security | done |" in review["body"]
-    await asyncio.sleep(2)
-    assert len(await github.reviews(REPO, number)) == 1
-
-
-@pytest.mark.drill
-async def test_publisher_killed_after_posting_does_not_post_twice(
-    stack: Stack, github: StandInClient, gateway_url: str, faults: Path, db: asyncpg.Pool
-) -> None:
-    faults.write_text("codereview.after_post: crash\n")
-    number, head = await open_pull(github, gateway_url, clean_pull())
-    await review_of(github, number, head)  # posted, then the publisher died before recording it
-
-    async def publisher_dead() -> bool:
-        return not (await stack.status())["components"]["codereview-publisher"]["running"]
-
-    await wait_for(publisher_dead, timeout_s=20)
-    faults.unlink()
-    await stack.restart("codereview-publisher")
-
-    async def recorded() -> bool:
-        return await db.fetchval("SELECT status FROM review_runs WHERE repo = $1 AND number = $2", REPO, number) == "posted"
-
-    await wait_for(recorded, timeout_s=60)
-    assert len(await github.reviews(REPO, number)) == 1
-
-
-@pytest.mark.drill
 async def test_an_agent_that_never_reports_is_named_at_the_deadline(
     stack: Stack, github: StandInClient, gateway_url: str
 ) -> None:

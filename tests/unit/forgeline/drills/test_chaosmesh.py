@@ -56,3 +56,21 @@ def test_a_serve_part_loses_one_worker_pod_and_a_when_trigger_is_kept_as_an_anno
     chaos = workflow["spec"]["templates"][0]["podChaos"]
     assert chaos["mode"] == "one" and chaos["selector"] == {"namespaces": ["x"], "labelSelectors": {"ray.io/node-type": "worker"}}
     assert workflow["metadata"]["annotations"]["forgeline.dev/conditions-not-awaited"] == "replica: busy"
+
+
+def test_a_restart_kept_down_becomes_a_pod_failure_for_that_long_and_a_crash_flag_is_not_rendered() -> None:
+    rendered = render(
+        drill(
+            [
+                {"name": "down", "trigger": {"at_s": 2}, "restart": {"part": "moderation-serve", "down_s": 15}},
+                {"name": "crash", "trigger": {"at_s": 3}, "flag": {"rules": ["echo.after_effect: crash"], "restart": "echo"}},
+            ]
+        )
+    )
+    [workflow] = rendered.resources
+    chaos = next(t for t in workflow["spec"]["templates"] if t["name"] == "f1-restart")["podChaos"]
+    assert chaos["action"] == "pod-failure" and chaos["duration"] == "15s"
+    assert [n.split(" (")[0] for n in rendered.not_rendered] == ["crash", "probe n"]
+    assert (
+        drill([{"name": "crash", "trigger": {"at_s": 3}, "flag": {"rules": ["x: crash"], "restart": "echo"}}]).method[0].disrupts
+    )
