@@ -37,7 +37,7 @@ INTAKE = {
     "echo": ("echo", "echo.requested"),
     "images": ("imagegen", "image.requested"),
     "content": ("moderation-rules", "content.submitted"),
-    "carts": ("email", "cart.abandoned"),
+    "carts": ("email-composer", "cart.abandoned"),
     "pull_requests": ("codereview-orchestrator", "review.requested"),
 }
 USER_CLASSES = {name: f"{name.title().replace('_', '')}User" for name in ID_FIELD}  # defined by locustfile.py
@@ -109,6 +109,8 @@ def request(
     if pipeline == "pull_requests":
         pull = pull_request(index, seed, run)
         payload = pull_request_payload(pull.repo, pull.number, pull.head_sha, fake_sha(f"{pull.repo}/base"))
-        raw, headers = signed_webhook(webhook_secret, payload, delivery=str(ident))
+        # Delivery ids are global (the gateway answers a seen one 200 and queues nothing): per run.
+        delivery = uuid.uuid5(NAMESPACE, f"{run}/{seed}/{pipeline}/{index}")
+        raw, headers = signed_webhook(webhook_secret, payload, delivery=str(delivery))
         return WEBHOOK_PATH, raw, headers
     raise ValueError(f"no load for {pipeline!r} yet (it loads {', '.join(ID_FIELD)})")

@@ -3,8 +3,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from forgeline.load.requests import USER_CLASSES, pull_request, request, users_for
+from forgeline.load.requests import INTAKE, USER_CLASSES, pull_request, request, users_for
 from forgeline.load.run import LoadPlan, read_record, summarize
 
 pytestmark = pytest.mark.unit
@@ -87,3 +88,20 @@ def test_a_pull_request_is_a_signed_webhook_named_by_its_head_sha() -> None:
     assert headers["X-Hub-Signature-256"] == sign(body, "s3cret")
     pull = pull_request(0, seed=2, run="r1")
     assert pull.name == f"drills/run-r1#1@{pull.head_sha}" and pull.head_sha.encode() in body
+    # A rerun of the seed is a new run: the gateway would take a delivery id it saw as a duplicate.
+    again = request("pull_requests", 0, seed=2, run="r1", webhook_secret="s3cret")[2]
+    rerun = request("pull_requests", 0, seed=2, run="r2", webhook_secret="s3cret")[2]
+    assert again["X-GitHub-Delivery"] == headers["X-GitHub-Delivery"] != rerun["X-GitHub-Delivery"]
+
+
+def test_each_pipelines_intake_names_the_group_that_really_consumes_it() -> None:
+    """The chart's values declare every consumer's group and topics (a contract test checks them
+    against the code); the intake lag the drills read must name one of them."""
+    values = yaml.safe_load((Path(__file__).parents[4] / "charts/forgeline/values.yaml").read_text())
+    consumers = {
+        (svc["consumer"]["group"], topic)
+        for svc in values["services"].values()
+        if "consumer" in svc
+        for topic in svc["consumer"]["topics"]
+    }
+    assert set(INTAKE.values()) <= consumers
