@@ -150,7 +150,7 @@ class Striker:
             await self._unblock(rule)
             did = f"{cut.mode} on port {port} for {cut.seconds:g}s"
         elif fault.standin:
-            did = await self._standin_failures(fault.standin.github_status, fault.standin.count)
+            did = await self._standin_failures(fault.standin.github_status, fault.standin.count, fault.standin.retry_after_s)
         elif fault.poison:
             did = await self._poison(fault.poison.topic, fault.poison.count)
         elif fault.cancel_images:
@@ -249,10 +249,11 @@ class Striker:
             removed += 1
         return f"removed {removed} rule(s)" if removed else "no rule left"
 
-    async def _standin_failures(self, status: int, count: int) -> str:
+    async def _standin_failures(self, status: int, count: int, retry_after_s: int) -> str:
         self._undo("clear the GitHub stand-in's failures not answered yet", self._clear_standin)
-        await self.reader.github.fail_next(*(QueuedFailure(status=status) for _ in range(count)))
-        return f"the GitHub stand-in answers {status} to the next {count} calls"
+        await self.reader.github.fail_next(*(QueuedFailure(status=status, retry_after_s=retry_after_s) for _ in range(count)))
+        limit = f" (a rate limit, Retry-After {retry_after_s}s)" if status == 403 else ""
+        return f"the GitHub stand-in answers {status}{limit} to the next {count} calls"
 
     async def _clear_standin(self) -> str:
         return f"cleared {await self.reader.github.clear_failures()}"

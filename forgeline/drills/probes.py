@@ -156,21 +156,38 @@ class Reader:
     async def workflows(self, probe: TemporalProbe) -> int:
         """How many of the drill's own sagas (the workflows of its tenant's image jobs) are in a
         status: another tenant's saga left running must not fire a drill's trigger."""
+        return len(await self._our_sagas(probe.workflow_type, probe.status))
+
+    async def sagas_by_step(self) -> dict[str, int]:
+        """The drill's running sagas by the activity they wait on (`generate`, `store`, ...)."""
+        client = await self._temporal_client()
+        steps: dict[str, int] = {}
+        for saga in await self._our_sagas(TemporalProbe.model_fields["workflow_type"].default, "running"):
+            description = await client.get_workflow_handle(saga).describe()
+            for activity in description.raw_description.pending_activities:
+                steps[activity.activity_type.name] = steps.get(activity.activity_type.name, 0) + 1
+        return steps
+
+    async def _our_sagas(self, workflow_type: str, status: str) -> list[str]:
+        client = await self._temporal_client()
+        jobs = await self.db.fetch("SELECT job_id FROM image_jobs WHERE tenant_id = $1", uuid.UUID(self.tenant_id))
+        ours = {workflow_id(row["job_id"]) for row in jobs}
+        query = f"WorkflowType = '{workflow_type}' AND ExecutionStatus = '{TEMPORAL_STATUS[status]}'"
+        return [execution.id async for execution in client.list_workflows(query) if execution.id in ours]
+
+    async def _temporal_client(self) -> TemporalClient:
         if self._temporal is None:  # one client for the run: triggers poll every half second
             endpoint = self.stack.components["temporal"].endpoint
             self._temporal = await create_temporal_client(self.settings.replace(endpoints={"temporal_address": endpoint}))
-        jobs = await self.db.fetch("SELECT job_id FROM image_jobs WHERE tenant_id = $1", uuid.UUID(self.tenant_id))
-        ours = {workflow_id(row["job_id"]) for row in jobs}
-        query = f"WorkflowType = '{probe.workflow_type}' AND ExecutionStatus = '{TEMPORAL_STATUS[probe.status]}'"
-        return sum([execution.id in ours async for execution in self._temporal.list_workflows(query)])
+        return self._temporal
 
 
 async def in_flight(reader: Reader, tenant_id: str, sent: Path | None = None, pipelines: Iterable[str] = ()) -> dict[str, int]:
     """What the drill's own load had in flight at this moment, per pipeline: image jobs queued or
     running, content items not decided yet, carts accepted (Locust's record `sent`, so far)
-    without an outcome, echoes not logged yet, pull requests without a posted review; and the
-    records the `pipelines`' intake groups have not acknowledged. A fault that finds all zero
-    struck nothing."""
+    without an outcome, echoes not logged yet, pull requests without a posted review, running
+    sagas by the step they wait in; and the records the `pipelines`' intake groups have not
+    acknowledged. A fault that finds all zero struck nothing."""
     rows = await reader.db.fetch(
         """
         SELECT 'images_' || status AS what, count(*) AS n FROM image_jobs
@@ -181,6 +198,8 @@ async def in_flight(reader: Reader, tenant_id: str, sent: Path | None = None, pi
         uuid.UUID(tenant_id),
     )
     flight = {row["what"]: int(row["n"]) for row in rows if row["n"]}
+    if flight.get("images_running"):
+        flight |= {f"sagas_in_{step}": n for step, n in (await reader.sagas_by_step()).items()}
     accepted: dict[str, list[str]] = {}
     for record in _sent_so_far(sent):
         if record["status"] == 202 and record["id"]:

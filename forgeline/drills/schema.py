@@ -192,10 +192,12 @@ class Partition(Strict):
 
 
 class Standin(Strict):
-    """Make a stand-in misbehave: the GitHub stand-in answers `status` to the next `count` calls."""
+    """Make a stand-in misbehave: the GitHub stand-in answers `status` to the next `count` calls;
+    403 is GitHub's secondary rate limit, with `Retry-After: retry_after_s`."""
 
     github_status: int = Field(ge=400, le=599)
     count: int = Field(ge=1)
+    retry_after_s: int = Field(1, ge=0, le=600)
 
 
 class Poison(Strict):
