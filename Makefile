@@ -32,9 +32,12 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml
 models: setup ## build the models once per machine (moderation classifier: ~3 min on 2 cores, then cached)
 	$(BIN)/forgeline models classifier --optional
 
-host-tools: ## Debian packages the drills use: iptables (network partitions; root, once per machine)
+host-tools: ## Debian packages: iptables (drills' network partitions), podman + runc + netavark (the chart as containers); root, once per machine
 	@command -v iptables >/dev/null || { echo "==> installing iptables (apt-get)"; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends iptables; }
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v catatonit >/dev/null && [ -x /usr/lib/podman/netavark ] || { \
+	  echo "==> installing podman, runc, netavark, aardvark-dns and catatonit (apt-get)"; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends podman runc netavark aardvark-dns catatonit; }
 
 tools: $(TOOLS_STAMP) ## checkov and hadolint, in their own virtualenv (their pins clash with ours)
 
@@ -61,7 +64,7 @@ chart-check: setup tools ## chart (3 profiles), Kubernetes + CRD schemas, checko
 images: ## build the CPU image without Docker (buildah --isolation chroot on a debootstrap base; root)
 	IMAGE=$(IMAGE) bash images/build.sh
 
-test-images: setup images ## run every service's --help inside the built image
+test-images: setup host-tools images ## every service's --help inside the built image, and the chart's pods under podman
 	IMAGE=$(IMAGE) $(BIN)/pytest -m image $(PYTEST_FLAGS)
 
 test: lint test-fast test-images test-stack ## everything CI runs

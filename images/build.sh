@@ -19,7 +19,6 @@ BUILD_DIR=${BUILD_DIR:-build/images}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WHEELS_DIR=${WHEELS_DIR:-/opt/wheels}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-export STORAGE_DRIVER=${STORAGE_DRIVER:-vfs}  # overlay mounts are not allowed in every sandbox
 export BUILDAH_ISOLATION=chroot
 
 step() { printf '==> %s\n' "$*"; }

@@ -14,26 +14,24 @@ from tests.contract.charts.test_forgeline_chart import values_of
 pytestmark = pytest.mark.image
 
 IMAGE = os.environ.get("IMAGE", "ghcr.io/forgeline/forgeline:0.1.0")
-ENV = {**os.environ, "STORAGE_DRIVER": os.environ.get("STORAGE_DRIVER", "vfs")}
 
 
 @pytest.fixture(scope="module")
 def container() -> Iterator[str]:
     if shutil.which("buildah") is None:
         pytest.fail("buildah is not installed: run `make images` (it installs buildah and builds the image)")
-    made = subprocess.run(["buildah", "from", "--pull=false", IMAGE], env=ENV, capture_output=True, text=True, check=False)
+    made = subprocess.run(["buildah", "from", "--pull=false", IMAGE], capture_output=True, text=True, check=False)
     assert made.returncode == 0, f"no image {IMAGE}: run `make images` first\n{made.stderr}"
     name = made.stdout.strip().splitlines()[-1]
     try:
         yield name
     finally:
-        subprocess.run(["buildah", "rm", name], env=ENV, capture_output=True, check=False)
+        subprocess.run(["buildah", "rm", name], capture_output=True, check=False)
 
 
 def run_in(container: str, *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["buildah", "run", "--isolation", "chroot", container, "--", *command],
-        env=ENV,
         capture_output=True,
         text=True,
         timeout=120,

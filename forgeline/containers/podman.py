@@ -1,0 +1,94 @@
+"""podman with the project's containers.conf, remembering everything it made so that `down`
+removes exactly that (newest first), also after a failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forgeline.containers.manifests import as_yaml
+
+CONF = Path(__file__).resolve().parents[2] / "k8s" / "podman" / "containers.conf"
+
+
+class PodmanError(Exception):
+    """A podman command failed; the message carries its stderr."""
+
+
+@dataclass
+class Podman:
+    """One deployment's network, secrets and played files."""
+
+    network: str
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="forgeline-podman-")))
+    made: list[tuple[str, str]] = field(default_factory=list)  # (what, name or file), in order
+    players: list[subprocess.Popen[bytes]] = field(default_factory=list)  # `kube play`s in flight
+
+    def run(self, *args: str, stdin: bytes | None = None) -> str:
+        """Output to files, not pipes: the conmon a `kube play` leaves behind inherits them, and
+        a pipe would never reach end-of-file."""
+        env = {**os.environ, "CONTAINERS_CONF": str(CONF)}
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            done = subprocess.run(["podman", *args], input=stdin, stdout=out, stderr=err, env=env, timeout=300)
+            out.seek(0), err.seek(0)
+            stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        if done.returncode != 0:
+            raise PodmanError(f"podman {' '.join(args[:3])} failed: {stderr.strip()[-800:]}")
+        return stdout
+
+    def create_network(self) -> None:
+        self.run("network", "create", self.network)
+        self.made.append(("network", self.network))
+
+    def create_secret(self, name: str, payload: bytes) -> None:
+        self.run("secret", "create", name, "-", stdin=payload)
+        self.made.append(("secret", name))
+
+    def play(self, objects: list[dict[str, Any]], name: str) -> subprocess.Popen[bytes]:
+        """Start `podman kube play` of the objects (kept as `<workdir>/<name>.yaml`) on the
+        network. It returns only once every pod's init containers have finished, so it runs in
+        the background; its output goes to `<workdir>/<name>.log`."""
+        path = self.workdir / f"{name}.yaml"
+        path.write_text(as_yaml(objects))
+        self.made.append(("played", str(path)))
+        with (self.workdir / f"{name}.log").open("wb") as log:
+            player = subprocess.Popen(
+                ["podman", "kube", "play", "--network", self.network, str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "CONTAINERS_CONF": str(CONF)},
+            )
+        self.players.append(player)
+        return player
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        found: list[dict[str, Any]] = json.loads(self.run("container", "inspect", container))
+        return found[0]
+
+    def logs(self, container: str) -> str:
+        """What the container printed (podman replays its stderr on its own stderr)."""
+        env = {**os.environ, "CONTAINERS_CONF": str(CONF)}
+        done = subprocess.run(["podman", "logs", container], capture_output=True, env=env, timeout=60)
+        return (done.stdout + done.stderr).decode(errors="replace")
+
+    def down(self) -> list[str]:
+        """Remove what this made, newest first; every removal is tried, failures are returned."""
+        undo = {"played": ("kube", "play", "--down"), "secret": ("secret", "rm"), "network": ("network", "rm", "-f")}
+        failures = []
+        for player in self.players:  # still waiting on init containers: their pods go below
+            player.terminate()
+            player.wait(timeout=30)
+        self.players.clear()
+        for what, name in reversed(self.made):
+            try:
+                self.run(*undo[what], name)
+            except (PodmanError, subprocess.TimeoutExpired) as error:
+                failures.append(f"{what} {name}: {error}")
+        self.made.clear()
+        return failures
