@@ -45,6 +45,10 @@ drill_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(drill_app, name="drill")
+containers_app = typer.Typer(
+    help="The Helm chart as containers on one machine (podman; docs/kubernetes.md).", no_args_is_help=True
+)
+app.add_typer(containers_app, name="containers")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -753,6 +757,39 @@ def drill_render(
             console.print(f"{drill.name}: {out / (drill.name + '.yaml')}")
         for missing in rendered.not_rendered:
             console.print(f"  not rendered: {missing}")
+
+
+@containers_app.command("render")
+def containers_render(
+    values: Annotated[Path | None, typer.Option(help="Values file (default: the chart's values-podman.yaml)")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the files podman takes")] = Path(".forgeline/containers"),
+) -> None:
+    """Render the chart with the real Helm engine for podman and write what `podman kube play`
+    takes: jobs.yaml (the prepare Job's pod, run first), services.yaml (ConfigMaps and
+    Deployments) and secrets/<name>.json (owner-only, for `podman secret create NAME FILE`).
+    Every kind podman cannot play is listed with what stands in for it."""
+    from forgeline.containers.manifests import PROFILE, STOOD_IN, as_yaml, for_podman, render
+
+    try:
+        manifests = for_podman(render(values or PROFILE))
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(1) from error
+    (out / "secrets").mkdir(parents=True, exist_ok=True)
+    (out / "jobs.yaml").write_text(as_yaml(manifests.jobs))
+    (out / "services.yaml").write_text(as_yaml(manifests.played))
+    for name, payload in manifests.secrets.items():
+        path = out / "secrets" / f"{name}.json"
+        path.touch(mode=0o600)
+        path.write_bytes(payload)
+    deployments = sum(1 for o in manifests.played if o["kind"] == "Deployment")
+    console.print(f"{out}: {len(manifests.jobs)} job pod(s), {deployments} Deployments, {len(manifests.secrets)} secret(s)")
+    by_kind: dict[str, int] = {}
+    for line in manifests.stood_in:
+        kind = line.split("/", 1)[0]
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    for kind, count in by_kind.items():
+        console.print(f"  {kind} x{count}: {STOOD_IN[kind]}", highlight=False)
 
 
 @drill_app.command("run")

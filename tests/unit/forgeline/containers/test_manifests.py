@@ -1,7 +1,9 @@
 import base64
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from forgeline.containers.manifests import for_podman, render
 
@@ -40,3 +42,18 @@ def test_the_podman_profile_renders_only_what_podman_plays_or_stands_in_for() ->
     assert list(manifests.secrets) == ["forgeline-secrets"] and [p["metadata"]["name"] for p in manifests.jobs] == [
         "forgeline-prepare-1"
     ]
+
+
+@pytest.mark.contract
+def test_render_writes_what_podman_takes_and_keeps_the_secret_owner_only_and_off_the_screen(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from forgeline.cli import app
+
+    done = CliRunner().invoke(app, ["containers", "render", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    secret = tmp_path / "secrets" / "forgeline-secrets.json"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    token = base64.b64decode(json.loads(secret.read_text())["GITHUB_WEBHOOK_SECRET"]).decode()
+    assert token not in done.output and "Service x" in done.output
+    assert {o["kind"] for o in yaml.safe_load_all((tmp_path / "services.yaml").read_text())} == {"ConfigMap", "Deployment"}
