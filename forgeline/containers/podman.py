@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -30,16 +31,11 @@ class Podman:
     players: list[subprocess.Popen[bytes]] = field(default_factory=list)  # `kube play`s in flight
 
     def run(self, *args: str, stdin: bytes | None = None) -> str:
-        """Output to files, not pipes: the conmon a `kube play` leaves behind inherits them, and
-        a pipe would never reach end-of-file."""
-        env = {**os.environ, "CONTAINERS_CONF": str(CONF)}
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            done = subprocess.run(["podman", *args], input=stdin, stdout=out, stderr=err, env=env, timeout=300)
-            out.seek(0), err.seek(0)
-            stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        """A podman command that ends by itself (not `kube play`: see `play`); its stdout."""
+        done = subprocess.run(["podman", *args], input=stdin, capture_output=True, env=_env(), timeout=300)
         if done.returncode != 0:
-            raise PodmanError(f"podman {' '.join(args[:3])} failed: {stderr.strip()[-800:]}")
-        return stdout
+            raise PodmanError(f"podman {' '.join(args[:3])} failed: {done.stderr.decode(errors='replace').strip()[-800:]}")
+        return done.stdout.decode(errors="replace")
 
     def create_network(self) -> None:
         self.run("network", "create", self.network)
@@ -62,7 +58,7 @@ class Podman:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "CONTAINERS_CONF": str(CONF)},
+                env=_env(),
             )
         self.players.append(player)
         return player
@@ -73,8 +69,7 @@ class Podman:
 
     def logs(self, container: str) -> str:
         """What the container printed (podman replays its stderr on its own stderr)."""
-        env = {**os.environ, "CONTAINERS_CONF": str(CONF)}
-        done = subprocess.run(["podman", "logs", container], capture_output=True, env=env, timeout=60)
+        done = subprocess.run(["podman", "logs", container], capture_output=True, env=_env(), timeout=60)
         return (done.stdout + done.stderr).decode(errors="replace")
 
     def down(self) -> list[str]:
@@ -91,4 +86,9 @@ class Podman:
             except (PodmanError, subprocess.TimeoutExpired) as error:
                 failures.append(f"{what} {name}: {error}")
         self.made.clear()
+        shutil.rmtree(self.workdir, ignore_errors=True)
         return failures
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "CONTAINERS_CONF": str(CONF)}
