@@ -129,7 +129,9 @@ class Reader:
         lag = 0
         for tp in partitions:
             committed = await consumer.committed(tp)
-            lag += ends[tp] - (committed or 0)
+            # Never below zero: the embedded broker has answered an end offset one behind a
+            # commit it had just taken (seen as a lag of -1).
+            lag += max(0, ends[tp] - (committed or 0))
         return lag
 
     async def _group_reader(self, group: str) -> AIOKafkaConsumer:
@@ -198,7 +200,7 @@ async def in_flight(reader: Reader, tenant_id: str, sent: Path | None = None, pi
         uuid.UUID(tenant_id),
     )
     flight = {row["what"]: int(row["n"]) for row in rows if row["n"]}
-    if flight.get("images_running"):
+    if flight.get("images_running") or flight.get("images_queued"):  # a job row is marked running after its saga starts
         flight |= {f"sagas_in_{step}": n for step, n in (await reader.sagas_by_step()).items()}
     accepted: dict[str, list[str]] = {}
     for record in _sent_so_far(sent):
