@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from forgeline.drills.schema import Bounds, HttpProbe, LagProbe, MetricProbe, Probe, TemporalProbe
+from forgeline.drills.schema import SAGA, Bounds, HttpProbe, LagProbe, MetricProbe, Probe, TemporalProbe
 from forgeline.load.requests import INTAKE
 from forgeline.stack import Stack
 from forgeline.standins.github import StandInClient
@@ -164,7 +164,7 @@ class Reader:
         """The drill's running sagas by the activity they wait on (`generate`, `store`, ...)."""
         client = await self._temporal_client()
         steps: dict[str, int] = {}
-        for saga in await self._our_sagas(TemporalProbe.model_fields["workflow_type"].default, "running"):
+        for saga in await self._our_sagas(SAGA, "running"):
             description = await client.get_workflow_handle(saga).describe()
             for activity in description.raw_description.pending_activities:
                 steps[activity.activity_type.name] = steps.get(activity.activity_type.name, 0) + 1

@@ -90,10 +90,13 @@ class LagProbe(Bounds):
     topic: str
 
 
+SAGA = "ImageJobWorkflow"  # the platform's one workflow type
+
+
 class TemporalProbe(Bounds):
     """How many workflows of a type are in a status."""
 
-    workflow_type: str = "ImageJobWorkflow"
+    workflow_type: str = SAGA
     status: Literal["running", "completed", "failed", "cancelled", "terminated", "timed_out"]
 
 
