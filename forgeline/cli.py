@@ -6,7 +6,9 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from forgeline.bench.output import emit
+from forgeline.containers import BACKING_IMAGE, BACKING_READY, SERVICE_IMAGE
 from forgeline.stack import Stack, StackError
 from services.common.settings import Settings, get_settings
 
@@ -90,6 +93,30 @@ def up(
     demo = state.get("demo_tenant", {})
     console.print(f"Up in {state.get('started_in_s')}s. Demo tenant '{demo.get('name')}' API key: {demo.get('api_key')}")
     console.print("Next: `forgeline demo all`, `forgeline status`, `forgeline logs gateway`, `forgeline down`.")
+
+
+@app.command()
+def backing() -> None:
+    """Run the backing servers in the foreground until SIGTERM: Kafka (Tansu), Postgres, Redis,
+    S3, Temporal, Ray with the Serve applications, the SMTP sink and the GitHub stand-in.
+
+    The main process of the backing container of `forgeline containers up`. It creates the
+    database and buckets; migrations and topics are the chart's prepare Job's. Set
+    FORGELINE_BIND_HOST=0.0.0.0 and FORGELINE_ADVERTISED_HOST to the container's name.
+    """
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stack = _stack()
+    try:
+        state = stack.up(Stack.INFRA + Stack.APPS, prepare=False)
+    except StackError as error:
+        console.print(f"[red]the backing servers did not start:[/red] {error}")
+        stack.down()
+        raise typer.Exit(1) from error
+    console.print(f"{BACKING_READY} in {state.get('started_in_s')}s: {', '.join(sorted(state['components']))}")
+    stop.wait()
+    console.print(f"Stopped: {', '.join(stack.down())}.")
 
 
 @app.command()
@@ -765,9 +792,10 @@ def containers_render(
     out: Annotated[Path, typer.Option(help="Folder for the files podman takes")] = Path(".forgeline/containers"),
 ) -> None:
     """Render the chart with the real Helm engine for podman and write what `podman kube play`
-    takes: jobs.yaml (the prepare Job's pod, run first), services.yaml (ConfigMaps and
-    Deployments) and secrets/<name>.json (owner-only, for `podman secret create NAME FILE`).
-    Every kind podman cannot play is listed with what stands in for it."""
+    takes: jobs.yaml (the prepare Job's pod, run first), inits.yaml (each Deployment's init
+    containers as a pod, run next), services.yaml (ConfigMaps and Deployments) and
+    secrets/<name>.json (owner-only, for `podman secret create NAME FILE`). Every kind podman
+    cannot play is listed with what stands in for it."""
     from forgeline.containers.manifests import PROFILE, STOOD_IN, as_yaml, for_podman, render
 
     try:
@@ -777,6 +805,7 @@ def containers_render(
         raise typer.Exit(1) from error
     (out / "secrets").mkdir(parents=True, exist_ok=True)
     (out / "jobs.yaml").write_text(as_yaml(manifests.jobs))
+    (out / "inits.yaml").write_text(as_yaml(manifests.inits))
     (out / "services.yaml").write_text(as_yaml(manifests.played))
     for name, payload in manifests.secrets.items():
         path = out / "secrets" / f"{name}.json"
@@ -790,6 +819,41 @@ def containers_render(
         by_kind[kind] = by_kind.get(kind, 0) + 1
     for kind, count in by_kind.items():
         console.print(f"  {kind} x{count}: {STOOD_IN[kind]}", highlight=False)
+
+
+@containers_app.command("e2e")
+def containers_e2e(
+    image: Annotated[str, typer.Option(help="The services' image (`make images` builds it)")] = SERVICE_IMAGE,
+    backing_image: Annotated[str, typer.Option(help="The backing servers' image (`make images` builds it)")] = BACKING_IMAGE,
+    report: Annotated[Path | None, typer.Option(help="Write the report here as JSON")] = None,
+    logs: Annotated[Path, typer.Option(help="Where every container's log goes when a step fails")] = Path(
+        ".forgeline/containers/logs"
+    ),
+) -> None:
+    """Play the whole chart under podman and check it end to end, then remove everything.
+
+    The backing servers in one container; the chart's prepare Job as a pod run to completion;
+    every Deployment of the chart with its ConfigMap, Secret, security context and probes (run
+    from outside, like a kubelet). Then round trips through the gateway (echo, an image job, a
+    moderated item, a cart's email at the SMTP sink, a pull request reviewed at the GitHub
+    stand-in), and the saga worker's process killed mid-work.
+    Needs root, podman (`make host-tools`) and both images (`make images`). About 8 minutes.
+    """
+    from forgeline.containers.e2e import run
+    from forgeline.containers.platform import DeployError, plan
+
+    platform = plan(image)
+    platform.backing_image = backing_image
+    try:
+        result = run(platform, lambda msg: console.print(f"  {msg}", highlight=False), logs)
+    except (DeployError, AssertionError) as error:
+        console.print(f"[red]containers e2e failed:[/red] {error}", highlight=False)
+        raise typer.Exit(1) from error
+    text = json.dumps(result, indent=2, default=str)
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(text + "\n")
+    console.print(f"containers e2e passed in {result['timings_s']['total']}s" + (f"; report: {report}" if report else ""))
 
 
 @drill_app.command("run")

@@ -7,13 +7,16 @@
 #  2. `buildah bud --isolation chroot` of ./Dockerfile, with the host CA bundle as a build
 #     secret (pip behind a TLS-inspecting proxy) and local wheels (the CPU torch build) in
 #     images/wheels/.
+#  3. The backing image on top of it (images/backing.Dockerfile): the local stack's servers,
+#     for `forgeline containers up`.
 #
 # Needs root and the Debian packages buildah and debootstrap (`make images` installs them
-# with apt when missing). Variables: IMAGE (tag), BUILD_DIR, DEBIAN_MIRROR, WHEELS_DIR.
+# with apt when missing). Variables: IMAGE, BACKING_IMAGE (tags), BUILD_DIR, DEBIAN_MIRROR, WHEELS_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${IMAGE:-ghcr.io/forgeline/forgeline:0.1.0}
+BACKING_IMAGE=${BACKING_IMAGE:-ghcr.io/forgeline/forgeline-backing:0.1.0}
 BASE=docker.io/library/debian:bookworm-slim
 BUILD_DIR=${BUILD_DIR:-build/images}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -62,17 +65,25 @@ if [ -s "$CA_BUNDLE" ]; then secret_args+=(--secret "id=ca,src=$CA_BUNDLE"); fi
 # A RUN step re-executes buildah from a sealed memfd copy of itself; the kernel refuses the seal
 # with EBUSY while a page of the copy is still briefly referenced (seen once in CI: "Close_Fd
 # sealing memfd copy: Device or resource busy"). That is transient, so only that error is retried.
+# bud TAG WHAT ARGS...: one build, its output in $BUILD_DIR/bud.log.
+bud() {
+  local tag=$1 what=$2 attempt
+  shift 2
+  for attempt in 1 2 3; do
+    step "buildah bud --isolation chroot -t $tag ($what; attempt $attempt of 3)"
+    if buildah bud --isolation chroot --pull=false --layers=false "$@" "${secret_args[@]}" -t "$tag" . 2>&1 \
+         | tee "$BUILD_DIR/bud.log"; then
+      step "built $tag ($(buildah images --format '{{.Size}}' "$tag" 2>/dev/null || echo 'size unknown'))"
+      return 0
+    fi
+    if [ "$attempt" = 3 ] || ! grep -q 'sealing memfd copy' "$BUILD_DIR/bud.log"; then
+      echo "make images: buildah failed (its output is in $BUILD_DIR/bud.log)" >&2
+      exit 1
+    fi
+    step "buildah hit the kernel's transient memfd seal refusal; building again"
+  done
+}
+
 mkdir -p "$BUILD_DIR"
-for attempt in 1 2 3; do
-  step "buildah bud --isolation chroot -t $IMAGE (pip installs the runtime set: a few minutes; attempt $attempt of 3)"
-  if buildah bud --isolation chroot --pull=false --layers=false "${build_args[@]}" "${secret_args[@]}" -t "$IMAGE" . 2>&1 \
-       | tee "$BUILD_DIR/bud.log"; then
-    break
-  fi
-  if [ "$attempt" = 3 ] || ! grep -q 'sealing memfd copy' "$BUILD_DIR/bud.log"; then
-    echo "make images: buildah failed (its output is in $BUILD_DIR/bud.log)" >&2
-    exit 1
-  fi
-  step "buildah hit the kernel's transient memfd seal refusal; building again"
-done
-step "built $IMAGE ($(buildah images --format '{{.Size}}' "$IMAGE" 2>/dev/null || echo 'size unknown'))"
+bud "$IMAGE" "pip installs the runtime set: a few minutes" "${build_args[@]}"
+bud "$BACKING_IMAGE" "the backing servers for \`forgeline containers up\`" -f images/backing.Dockerfile --from "$IMAGE"

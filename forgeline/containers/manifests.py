@@ -8,6 +8,7 @@ custom resource in this profile means the values are wrong, not something to dro
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,13 @@ STOOD_IN = {
     "Service": "pods on one podman network answer by name (aardvark-dns)",
     "ServiceAccount": "no API server to authenticate to",
     "PodDisruptionBudget": "no voluntary evictions on one machine",
+    # podman 4.3 makes an emptyDir a named volume of the volume's name, shared by every pod.
+    "emptyDir": "a volume named after its pod (podman names it after the volume: one /tmp for every pod)",
+    # podman 4.3 publishes every containerPort on the host: two pods' 8080 collide.
+    "ports": "not published (podman 4.3 publishes each on the host); pods are reached at their network address",
+    # podman before 4.6 gives init containers the pod's restart policy (containers/podman#16343):
+    # under a Deployment's `Always`, an init container that succeeded starts again, in a loop.
+    "initContainers": "run first as a pod of their own, to completion (podman 4.3 restarts them in a loop)",
 }
 
 
@@ -32,6 +40,7 @@ class Manifests:
     """The chart as podman takes it."""
 
     jobs: list[dict[str, Any]] = field(default_factory=list)  # Pods that run to completion first
+    inits: list[dict[str, Any]] = field(default_factory=list)  # each Deployment's init containers, as a Pod
     played: list[dict[str, Any]] = field(default_factory=list)  # ConfigMaps, then Deployments
     secrets: dict[str, bytes] = field(default_factory=dict)  # name -> `podman secret create` payload
     stood_in: list[str] = field(default_factory=list)  # "Kind/name: why"
@@ -51,6 +60,14 @@ def for_podman(objects: list[dict[str, Any]]) -> Manifests:
     result = Manifests()
     for obj in objects:
         kind, name = obj["kind"], obj["metadata"]["name"]
+        if kind == "Deployment" and obj.get("spec", {}).get("template", {}).get("spec", {}).get("initContainers"):
+            result.inits.append(init_pod(obj))
+            own_empty_dirs(result.inits[-1]["spec"], result.inits[-1]["metadata"]["name"])
+            del obj["spec"]["template"]["spec"]["initContainers"]
+            result.stood_in.append(f"initContainers/{name}: {STOOD_IN['initContainers']}")
+        if kind == "Deployment":
+            pod_spec = obj.get("spec", {}).get("template", {}).get("spec", {})
+            result.stood_in += own_empty_dirs(pod_spec, name) + unpublished_ports(pod_spec, name)
         if kind in PLAYED:
             result.played.append(obj)
         elif kind == "Secret":
@@ -78,6 +95,41 @@ def job_as_pod(job: dict[str, Any]) -> dict[str, Any]:
     template = job["spec"]["template"]
     metadata = {"name": job["metadata"]["name"], "labels": template.get("metadata", {}).get("labels", {})}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]}
+
+
+def own_empty_dirs(pod_spec: dict[str, Any], owner: str) -> list[str]:
+    """Rename the pod's emptyDir volumes (and their mounts) `<owner>-<volume>`; what was renamed."""
+    renamed = {v["name"]: f"{owner}-{v['name']}" for v in pod_spec.get("volumes", []) if "emptyDir" in v}
+    for volume in pod_spec.get("volumes", []):
+        volume["name"] = renamed.get(volume["name"], volume["name"])
+    for container in pod_spec.get("initContainers", []) + pod_spec.get("containers", []):
+        for mount in container.get("volumeMounts", []):
+            mount["name"] = renamed.get(mount["name"], mount["name"])
+    return [f"emptyDir/{name}: {STOOD_IN['emptyDir']}" for name in renamed.values()]
+
+
+def unpublished_ports(pod_spec: dict[str, Any], owner: str) -> list[str]:
+    """Drop the containers' ports, numbering the probes that named one first."""
+    dropped = []
+    for container in pod_spec.get("containers", []):
+        numbers = {p.get("name"): p["containerPort"] for p in container.pop("ports", [])}
+        for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+            action = (container.get(kind) or {}).get("httpGet") or (container.get(kind) or {}).get("tcpSocket")
+            if action is not None and isinstance(action.get("port"), str):
+                action["port"] = numbers[action["port"]]
+        dropped += [f"ports/{owner}-{container['name']}: {STOOD_IN['ports']}"] if numbers else []
+    return dropped
+
+
+def init_pod(deployment: dict[str, Any]) -> dict[str, Any]:
+    """A Deployment's init containers as the containers of a Pod `<name>-init` with the same
+    volumes, security context and service account, retried on failure as a kubelet would."""
+    spec = copy.deepcopy(deployment["spec"]["template"]["spec"])
+    pod_spec = {k: v for k, v in spec.items() if k not in ("initContainers", "containers")}
+    pod_spec |= {"containers": spec["initContainers"], "restartPolicy": "OnFailure"}
+    name = deployment["metadata"]["name"]
+    metadata = {"name": f"{name}-init", "labels": {"forgeline.io/init-of": name}}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}
 
 
 def as_yaml(objects: list[dict[str, Any]]) -> str:

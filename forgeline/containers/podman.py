@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from forgeline.containers.manifests import as_yaml
 
 CONF = Path(__file__).resolve().parents[2] / "k8s" / "podman" / "containers.conf"
@@ -74,7 +76,12 @@ class Podman:
 
     def down(self) -> list[str]:
         """Remove what this made, newest first; every removal is tried, failures are returned."""
-        undo = {"played": ("kube", "play", "--down"), "secret": ("secret", "rm"), "network": ("network", "rm", "-f")}
+        undo = {
+            "played": ("kube", "play", "--down"),
+            "container": ("rm", "--force", "--time", "30"),
+            "secret": ("secret", "rm"),
+            "network": ("network", "rm", "-f"),
+        }
         failures = []
         for player in self.players:  # still waiting on init containers: their pods go below
             player.terminate()
@@ -84,10 +91,25 @@ class Podman:
             try:
                 self.run(*undo[what], name)
             except (PodmanError, subprocess.TimeoutExpired) as error:
-                failures.append(f"{what} {name}: {error}")
+                if what != "played":
+                    failures.append(f"{what} {name}: {error}")
+                    continue
+                # `kube play --down` stops at a pod that a failed play never made: the rest one by one.
+                for pod in pods_of(Path(name)):
+                    try:
+                        self.run("pod", "rm", "--force", "--ignore", pod)
+                    except (PodmanError, subprocess.TimeoutExpired) as again:
+                        failures.append(f"pod {pod}: {again}")
         self.made.clear()
         shutil.rmtree(self.workdir, ignore_errors=True)
         return failures
+
+
+def pods_of(played: Path) -> list[str]:
+    """The pods `kube play` makes of a file: a Pod's name, `<name>-pod-0` for a Deployment."""
+    objects = [o for o in yaml.safe_load_all(played.read_text()) if o]
+    kinds = {"Pod": "", "Deployment": "-pod-0"}
+    return [o["metadata"]["name"] + kinds[o["kind"]] for o in objects if o["kind"] in kinds]
 
 
 def _env() -> dict[str, str]:

@@ -54,6 +54,10 @@ class Component:
     wave: int = PLATFORM_WAVE
 
 
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
 def venv_bin(name: str) -> str:
     """An executable installed next to this interpreter (the project's virtualenv)."""
     candidate = Path(sys.executable).parent / name
@@ -85,7 +89,9 @@ def _redis_bin() -> str:
 def build(settings: Settings) -> dict[str, Component]:
     """Every part of the local platform, from the settings (endpoints set there are external)."""
     s, home = settings, settings.state_dir
-    local = "127.0.0.1"
+    # Clients of this stack reach it on loopback; its servers listen on `bind_host` (0.0.0.0 in
+    # a container, where other containers reach them by `advertised_host`, the container's name).
+    local, bind = "127.0.0.1", s.bind_host
 
     def serve_app(name: str) -> Component:
         """A Ray Serve application, deployed into the Ray head by `python -m services.<name>.deploy`."""
@@ -122,10 +128,10 @@ def build(settings: Settings) -> dict[str, Component]:
             s3_url,
             external=bool(s.endpoints.s3_endpoint_url),
             ports={"FORGELINE_S3_PORT": s.local.s3_port},
-            argv=[sys.executable, "-m", "forgeline.standins.s3_server", "--host", local, "--port", str(s.local.s3_port)],
+            argv=[sys.executable, "-m", "forgeline.standins.s3_server", "--host", bind, "--port", str(s.local.s3_port)],
             env={
                 "GATEWAY_PORT": str(s.local.s3_port),
-                "BIND_HOST": local,
+                "BIND_HOST": bind,
                 "SERVICES": "s3",
                 "S3_PERSIST": "1",
                 "S3_DATA_DIR": str(home / "s3"),
@@ -145,9 +151,9 @@ def build(settings: Settings) -> dict[str, Component]:
                 _tansu_bin(),
                 "broker",
                 "--listener-url",
-                f"tcp://{local}:{s.local.kafka_port}",
+                f"tcp://{bind}:{s.local.kafka_port}",
                 "--advertised-listener-url",
-                f"tcp://{local}:{s.local.kafka_port}",
+                f"tcp://{s.advertised_host}:{s.local.kafka_port}",
                 "--storage-engine",
                 f"s3://{KAFKA_BUCKET}/",
             ],
@@ -167,7 +173,7 @@ def build(settings: Settings) -> dict[str, Component]:
                 "-p",
                 str(s.local.postgres_port),
                 "-c",
-                f"listen_addresses={local}",
+                f"listen_addresses={bind}",
                 "-k",
                 str(home / "pg"),
                 "-c",
@@ -187,15 +193,17 @@ def build(settings: Settings) -> dict[str, Component]:
                 "--port",
                 str(s.local.redis_port),
                 "--bind",
-                local,
+                bind,
                 "--dir",
                 str(home / "redis"),
                 "--appendonly",
                 "yes",
                 "--save",
                 "",
+                # Protected mode refuses every client but loopback when there is no password:
+                # off only where the stack serves other containers on a private network.
                 "--protected-mode",
-                "yes",
+                "yes" if is_loopback(bind) else "no",
             ],
             wave=BACKING_WAVE,
         ),
@@ -212,7 +220,7 @@ def build(settings: Settings) -> dict[str, Component]:
                 "server",
                 "start-dev",
                 "--ip",
-                local,
+                bind,
                 "--port",
                 str(s.local.temporal_port),
                 "--ui-port",
@@ -301,6 +309,8 @@ def build(settings: Settings) -> dict[str, Component]:
                 str(s.local.smtp_port),
                 "--dir",
                 str(home / "mail"),
+                "--host",
+                bind,
             ],
             wave=BACKING_WAVE,
         ),
@@ -310,7 +320,7 @@ def build(settings: Settings) -> dict[str, Component]:
             s.endpoints.github_api_url if s.github.token else f"http://{local}:{s.local.github_port}",
             external=bool(s.github.token),
             ports={"FORGELINE_GITHUB_PORT": s.local.github_port},
-            argv=[sys.executable, "-m", "forgeline.standins.github", "--port", str(s.local.github_port)],
+            argv=[sys.executable, "-m", "forgeline.standins.github", "--port", str(s.local.github_port), "--host", bind],
             wave=BACKING_WAVE,
         ),
         service("gateway", ["services.gateway"], ("kafka", "postgres", "redis")),

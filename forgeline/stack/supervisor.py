@@ -37,6 +37,7 @@ from forgeline.stack.components import (
     STANDIN_TOKEN,
     Component,
     build,
+    is_loopback,
     pg_bin,
 )
 from forgeline.stack.errors import PortTakenError, StackError
@@ -166,11 +167,14 @@ class Stack:
 
     # ---- lifecycle ----------------------------------------------------------------------
 
-    def up(self, only: tuple[str, ...] | None = None) -> dict[str, Any]:
-        """Start what is not running yet, wait until all is healthy, write stack.json."""
-        return asyncio.run(self.up_async(only))
+    def up(self, only: tuple[str, ...] | None = None, prepare: bool = True) -> dict[str, Any]:
+        """Start what is not running yet, wait until all is healthy, write stack.json.
 
-    async def up_async(self, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+        `prepare=False` creates the database and buckets only, and leaves migrations, topics
+        and the demo tenant to `forgeline prepare` (a chart's prepare Job)."""
+        return asyncio.run(self.up_async(only, prepare))
+
+    async def up_async(self, only: tuple[str, ...] | None = None, prepare: bool = True) -> dict[str, Any]:
         """`up`, for callers that already run an event loop."""
         started = time.monotonic()
         for sub in ("logs", "tmp", "s3", "redis", "mail", "traces", "ray"):
@@ -194,7 +198,7 @@ class Stack:
         # starts Serve if needed) while everything else starts. The services call them per item.
         apps = [n for n in names if self.components[n].oneshot]
         rest = [n for n in names if n not in apps and self.components[n].wave != RAY_WAVE]
-        await _all(self._start_apps(state, apps), self._start_platform(state, rest))
+        await _all(self._start_apps(state, apps), self._start_platform(state, rest, prepare))
         state["started_in_s"] = round(time.monotonic() - started, 1)
         self._save_state(state)
         return state
@@ -215,7 +219,7 @@ class Stack:
         rec = state.get("components", {}).get(name) or {}
         return procs.alive(rec.get("pid"), rec.get("started_since_boot"))
 
-    async def _start_platform(self, state: dict[str, Any], names: list[str]) -> None:
+    async def _start_platform(self, state: dict[str, Any], names: list[str], prepare: bool) -> None:
         """The waves after Ray's, with the data prepared before the services start."""
 
         def wave(number: int) -> list[str]:
@@ -225,7 +229,10 @@ class Stack:
         if "s3" in names:  # Tansu keeps topics in S3: its bucket must exist before it starts
             await asyncio.to_thread(self._ensure_buckets, (KAFKA_BUCKET, self.settings.endpoints.s3_bucket))
         await self._start_wave(state, wave(BROKER_WAVE))
-        await self._prepare_data(state)
+        if prepare:
+            await self._prepare_data(state)
+        elif "postgres" in names:
+            await self._ensure_database()
         await self._start_wave(state, wave(PLATFORM_WAVE))
 
     async def _start_apps(self, state: dict[str, Any], apps: list[str]) -> None:
@@ -332,6 +339,12 @@ class Stack:
             procs.stop_tree(popen.pid, None, grace_s=10.0)
             popen.wait(timeout=10)
 
+    def install_models(self, names: tuple[str, ...]) -> None:
+        """Put the models these parts load into this home (from the machine's model cache, made
+        there first if needed), as their first start would."""
+        for name in names:
+            self._prepare(name)
+
     def _prepare(self, name: str) -> None:
         """One-time set-up a component needs before its first start."""
         if name == "postgres":
@@ -405,6 +418,7 @@ class Stack:
             self._let_postgres_reach(POSTGRES_BIN_PATH / "postgres", pgdata, pwfile)
         if (pgdata / "PG_VERSION").exists():
             self._chown(pgdata)
+            self._allow_postgres_clients(pgdata)
             return
         pgdata.mkdir(parents=True, exist_ok=True)
         pwfile.write_text(PG_PASSWORD + "\n")
@@ -437,6 +451,18 @@ class Stack:
             raise StackError(f"initdb failed: {error.stderr.strip()}") from error
         finally:
             pwfile.unlink(missing_ok=True)
+        self._allow_postgres_clients(pgdata)
+
+    def _allow_postgres_clients(self, pgdata: Path) -> None:
+        """initdb lets in loopback only; bound beyond it (a container's stack), every address
+        may log in, with the password."""
+        if is_loopback(self.settings.bind_host):
+            return
+        hba = pgdata / "pg_hba.conf"
+        rule = "host all all all scram-sha-256"
+        if rule not in hba.read_text():
+            with hba.open("a") as out:
+                out.write(f"# forgeline: listening on {self.settings.bind_host}\n{rule}\n")
 
     def _let_postgres_reach(self, *paths: Path) -> None:
         """Postgres' user must pass through every folder above its binaries and data, which a

@@ -247,9 +247,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="A local GitHub REST API stand-in for the code review pipeline.")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the bearer token clients must send")
     args = parser.parse_args()
-    uvicorn.run(create_app(StandInState(token=args.token)), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(create_app(StandInState(token=args.token)), host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

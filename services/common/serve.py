@@ -58,7 +58,7 @@ def deploy_application(settings: Settings, app: Any, name: str, route_prefix: st
 
     connect_ray(settings)
     port = int(settings.serve_base_url.rsplit(":", 1)[1].split("/")[0])
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.start(http_options={"host": settings.bind_host, "port": port})
     serve.run(app, name=name, route_prefix=route_prefix, blocking=False)
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     url = f"{settings.serve_base_url}{route_prefix}/healthz"

@@ -322,6 +322,9 @@ class Settings(BaseSettings):
     home: Path = Path(".forgeline")
     faults: Path | None = None
     bind_host: str = "127.0.0.1"  # 0.0.0.0 in a pod (the image sets it)
+    # The name other machines reach this stack's servers by: what Kafka advertises. The
+    # backing container of `forgeline containers up` sets its own name.
+    advertised_host: str = "127.0.0.1"
     port: int = 0  # one port for whichever service runs here (the image: 8080); 0: the service's own
     # Models trained on this machine, shared by every stack home (default: $XDG_CACHE_HOME/forgeline/models).
     model_cache_path: Path = Field(

@@ -23,6 +23,28 @@ def test_configmaps_play_before_deployments_and_the_rest_is_stood_in_for_with_a_
     assert [line.split(":")[0] for line in sorted_.stood_in] == ["Service/api", "Job/prep"]
 
 
+def test_init_containers_become_a_pod_of_their_own_and_each_pod_gets_its_own_empty_dir() -> None:
+    pod_spec = {
+        "initContainers": [{"name": "wait", "image": "i", "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}],
+        "containers": [{"name": "api", "image": "i", "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        "securityContext": {"runAsNonRoot": True},
+    }
+    deployment = obj("Deployment", "api", spec={"template": {"spec": pod_spec}})
+    manifests = for_podman([deployment])
+    [init] = manifests.inits
+    mount = {"name": "api-init-tmp", "mountPath": "/tmp"}
+    assert init["metadata"]["name"] == "api-init" and init["spec"]["restartPolicy"] == "OnFailure"
+    assert init["spec"]["containers"] == [{"name": "wait", "image": "i", "volumeMounts": [mount]}]
+    assert init["spec"]["volumes"] == [{"name": "api-init-tmp", "emptyDir": {}}]
+    assert init["spec"]["securityContext"] == {"runAsNonRoot": True}
+    [played] = manifests.played
+    spec = played["spec"]["template"]["spec"]  # type: ignore[index]
+    assert "initContainers" not in spec and spec["volumes"] == [{"name": "api-tmp", "emptyDir": {}}]
+    assert spec["containers"][0]["volumeMounts"] == [{"name": "api-tmp", "mountPath": "/tmp"}]
+    assert [line.split(":")[0] for line in manifests.stood_in] == ["initContainers/api", "emptyDir/api-tmp"]
+
+
 def test_a_secret_becomes_the_json_podman_reads_back_for_env_from() -> None:
     secret = obj("Secret", "s", stringData={"TOKEN": "t0k"}, data={"URL": base64.b64encode(b"pg://x").decode()})
     payload = json.loads(for_podman([secret]).secrets["s"])
@@ -57,3 +79,4 @@ def test_render_writes_what_podman_takes_and_keeps_the_secret_owner_only_and_off
     token = base64.b64decode(json.loads(secret.read_text())["GITHUB_WEBHOOK_SECRET"]).decode()
     assert token not in done.output and "Service x" in done.output
     assert {o["kind"] for o in yaml.safe_load_all((tmp_path / "services.yaml").read_text())} == {"ConfigMap", "Deployment"}
+    assert {o["kind"] for o in yaml.safe_load_all((tmp_path / "inits.yaml").read_text())} == {"Pod"}

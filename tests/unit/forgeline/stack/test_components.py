@@ -56,3 +56,20 @@ def test_the_operations_guide_lists_every_part_with_its_command_and_default_port
             if port and part.ports and name == first:
                 assert int(port.group()) == next(iter(part.ports.values())), (name, port.group(), part.ports)
     assert listed == set(parts), set(parts) ^ listed
+
+
+def test_servers_listen_on_loopback_unless_told_and_kafka_advertises_the_given_name(tmp_path: Path) -> None:
+    def argv(parts: dict[str, object], name: str) -> str:
+        return " ".join(parts[name].argv)  # type: ignore[attr-defined]
+
+    local = build(isolated_settings(tmp_path))
+    assert "--protected-mode yes" in argv(local, "redis") and "--bind 127.0.0.1" in argv(local, "redis")
+    assert "--advertised-listener-url tcp://127.0.0.1:" in argv(local, "kafka")
+
+    shared = build(isolated_settings(tmp_path, bind_host="0.0.0.0", advertised_host="forgeline-backing"))
+    assert "--advertised-listener-url tcp://forgeline-backing:" in argv(shared, "kafka")
+    assert "--listener-url tcp://0.0.0.0:" in argv(shared, "kafka")
+    assert "listen_addresses=0.0.0.0" in argv(shared, "postgres") and "--ip 0.0.0.0" in argv(shared, "temporal")
+    assert "--protected-mode no" in argv(shared, "redis")  # no password: only on the backing's private network
+    assert argv(shared, "smtp").endswith("--host 0.0.0.0") and argv(shared, "github").endswith("--host 0.0.0.0")
+    assert shared["postgres"].endpoint.startswith("postgresql://forgeline:forgeline@127.0.0.1:")  # its own clients: loopback
