@@ -67,7 +67,7 @@ images: ## build the CPU image without Docker (buildah --isolation chroot on a d
 test-images: setup host-tools images ## every service's --help inside the built image, and the chart's pods under podman
 	IMAGE=$(IMAGE) $(BIN)/pytest -m image $(PYTEST_FLAGS)
 
-containers-e2e: setup models host-tools images ## the whole chart as containers under podman: round trips, a kill, probes (~6 min after the images)
+containers-e2e: setup models host-tools images ## the whole chart as containers under podman: round trips and a kill (timings: docs/benchmarks.md)
 	$(BIN)/forgeline containers e2e --image $(IMAGE)
 
 test: lint test-fast test-images test-stack ## everything CI runs

@@ -825,7 +825,9 @@ def containers_render(
 def containers_e2e(
     image: Annotated[str, typer.Option(help="The services' image (`make images` builds it)")] = SERVICE_IMAGE,
     backing_image: Annotated[str, typer.Option(help="The backing servers' image (`make images` builds it)")] = BACKING_IMAGE,
-    report: Annotated[Path | None, typer.Option(help="Write the report here as JSON")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the report (timings, probe events, the kill) here, e.g. docs/measurements/")
+    ] = None,
     logs: Annotated[Path, typer.Option(help="Where every container's log goes when a step fails")] = Path(
         ".forgeline/containers/logs"
     ),
@@ -842,18 +844,14 @@ def containers_e2e(
     from forgeline.containers.e2e import run
     from forgeline.containers.platform import DeployError, plan
 
-    platform = plan(image)
-    platform.backing_image = backing_image
+    platform = plan(image, backing_image)
     try:
         result = run(platform, lambda msg: console.print(f"  {msg}", highlight=False), logs)
     except (DeployError, AssertionError) as error:
         console.print(f"[red]containers e2e failed:[/red] {error}", highlight=False)
         raise typer.Exit(1) from error
-    text = json.dumps(result, indent=2, default=str)
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(text + "\n")
-    console.print(f"containers e2e passed in {result['timings_s']['total']}s" + (f"; report: {report}" if report else ""))
+    emit(result, out)
+    console.print(f"containers e2e passed in {result['timings_s']['total']}s")
 
 
 @drill_app.command("run")

@@ -55,6 +55,7 @@ class Client:
     http: httpx.AsyncClient
     key: str = ""
     tenant_id: uuid.UUID | None = None
+    shop: dict[str, Any] = field(default_factory=dict)  # the tenant's seeded shop: what a cart may name
     report: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -116,7 +117,7 @@ async def tenant(c: Client, say: Say) -> None:
     try:
         created, c.key = await create_tenant(conn, f"containers-e2e-{uuid.uuid4().hex[:6]}", CREDITS)
         c.tenant_id = created.id
-        c.report["shop"] = await seed_shop(conn, created.id, users=20)
+        c.shop = await seed_shop(conn, created.id, users=20)
     finally:
         await conn.close()
     say(f"tenant {created.name} with {CREDITS} credits and a seeded shop")
@@ -128,8 +129,8 @@ async def echo(c: Client, say: Say) -> None:
     say(f"echo: gateway -> Kafka -> echo -> Postgres, processed by {done['processed_by']}")
 
 
-async def image(c: Client, say: Say) -> str:
-    """One image job through the saga; returns the job id. The PNG is read back from S3."""
+async def image(c: Client, say: Say) -> None:
+    """One image job through the saga; the PNG is read back from S3."""
     body = {"prompt": "a lighthouse at dusk", "width": 64, "height": 64, "steps": 2, "seed": 1}
     job = (await c.api("POST", "/v1/images", json=body))["job_id"]
     view = await c.status(f"/v1/images/{job}", {"succeeded", "failed", "cancelled"}, f"{RELEASE}-imagegen-worker")
@@ -144,7 +145,6 @@ async def image(c: Client, say: Say) -> str:
     if not png.startswith(b"\x89PNG"):
         raise RoundTripError(f"s3://{bucket}/{key} is not a PNG")
     say(f"image: saga on Temporal -> Ray Serve -> s3://{bucket}/{key} ({len(png)} bytes), {view['credits_charged']} credit(s)")
-    return str(job)
 
 
 async def moderation(c: Client, say: Say) -> None:
@@ -156,7 +156,7 @@ async def moderation(c: Client, say: Say) -> None:
 
 async def email(c: Client, say: Say) -> None:
     """A cart of a subscribed shopper: composed, delivered, and one mail at the SMTP sink."""
-    shop = c.report["shop"]
+    shop = c.shop
     user = next(u["user_id"] for u in shop["users"] if u["user_id"] != shop["suppressed_user_id"])
     cart = f"e2e-{uuid.uuid4().hex[:8]}"
     items = [{"sku": shop["skus"][0]["sku"], "quantity": 1, "unit_price": shop["skus"][0]["price"]}]
@@ -210,7 +210,7 @@ def webhook_secret(platform: Platform) -> str:
     raise RoundTripError("the chart rendered no GITHUB_WEBHOOK_SECRET")
 
 
-ROUND_TRIPS: dict[str, Callable[[Client, Say], Awaitable[Any]]] = {
+ROUND_TRIPS: dict[str, Callable[[Client, Say], Awaitable[None]]] = {
     "echo": echo,
     "image": image,
     "moderation": moderation,
@@ -268,7 +268,6 @@ async def _checks(platform: Platform, say: Say) -> dict[str, Any]:
             started = time.monotonic()
             await trip(c, say)
             c.report[name] = {"passed": True, "seconds": round(time.monotonic() - started, 1)}
-        c.report.pop("shop")
         c.report["faults"] = {"worker_killed_mid_saga": await worker_killed_mid_saga(c, say)}
         return c.report
 

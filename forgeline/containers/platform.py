@@ -6,6 +6,7 @@ without systemd)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -20,7 +21,8 @@ import httpx
 
 from forgeline.containers import BACKING_IMAGE, BACKING_READY
 from forgeline.containers.manifests import PROFILE, Manifests, for_podman, render
-from forgeline.containers.podman import Podman, PodmanError
+from forgeline.containers.podman import CONF, Podman, PodmanError
+from forgeline.tools.interrupts import interrupts_deferred
 
 BACKING = "forgeline-backing"  # the backing container's name: what values-podman.yaml points at
 BACKING_HOME = "/tmp/forgeline"  # FORGELINE_HOME in the image
@@ -48,7 +50,6 @@ class Probe:
 class ProbeState:
     ok: bool = False
     failures: int = 0  # consecutive
-    runs: int = 0
     restarts: int = 0  # by the liveness probe
 
 
@@ -104,7 +105,7 @@ class Kubelet:
             ok = ip is not None and http.get(f"http://{ip}:{probe.port}{probe.path}").status_code < 400
         except httpx.HTTPError:
             ok = False
-        state.failures, state.runs = (0 if ok else state.failures + 1), state.runs + 1
+        state.failures = 0 if ok else state.failures + 1
         if probe.kind in ("readiness", "startup") and ok != state.ok:
             self._event(probe, {"readiness": "ready" if ok else "not ready", "startup": "started"}[probe.kind])
         state.ok = ok
@@ -159,7 +160,6 @@ class Platform:
 
     podman: Podman
     manifests: Manifests
-    image: str
     backing_image: str = BACKING_IMAGE
     kubelet: Kubelet | None = None
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
@@ -202,6 +202,7 @@ class Platform:
     def up(self, say: Callable[[str], None], timeout_s: float = 900.0) -> None:
         """Network, secrets, backing, the prepare pod, then the Deployments until all are ready."""
         deadline = time.monotonic() + timeout_s
+        self._refuse_leftovers()
         self.podman.create_network()
         for name, payload in self.manifests.secrets.items():
             self.podman.create_secret(name, payload)
@@ -241,14 +242,36 @@ class Platform:
             shutil.copytree(self.home / "logs", folder / "backing", dirs_exist_ok=True)
 
     def down(self) -> list[str]:
-        if self.kubelet is not None:
-            self.kubelet.stop()
-        return self.podman.down()
+        with interrupts_deferred("removing every pod, container, secret and network this made"):
+            if self.kubelet is not None:
+                self.kubelet.stop()
+            return self.podman.down()
 
     def backing_state(self) -> dict[str, Any]:
         """The backing container's stack.json (endpoints as seen inside it)."""
         state: dict[str, Any] = json.loads((self.home / "stack.json").read_text())
         return state
+
+    def _refuse_leftovers(self) -> None:
+        """The names this plays are fixed (the values point at them): say what an interrupted
+        earlier run left behind rather than fail half-way."""
+        pods = self.manifests.jobs + self.manifests.inits
+        ours = {
+            "container": {BACKING},
+            "pod": {p["metadata"]["name"] for p in pods} | {pod_name(d) for d in self.deployments()},
+            "secret": set(self.manifests.secrets),
+        }
+        listing = {
+            "container": ("ps", "--all", "--format", "{{.Names}}"),
+            "pod": ("pod", "ps", "--format", "{{.Name}}"),
+            "secret": ("secret", "ls", "--format", "{{.Name}}"),
+        }
+        found = {what: ours[what] & set(self.podman.run(*listing[what]).split()) for what in ours}
+        if any(found.values()):
+            names = "; ".join(f"{what} {' '.join(sorted(n))}" for what, n in found.items() if n)
+            removal = {"container": "rm -f", "pod": "pod rm -f", "secret": "secret rm"}
+            how = " && ".join(f"podman {removal[what]} {' '.join(sorted(n))}" for what, n in found.items() if n)
+            raise DeployError(f"left by an earlier run: {names}. Remove them (CONTAINERS_CONF={CONF}): {how}")
 
     def _start_backing(self, say: Callable[[str], None], deadline: float) -> None:
         from forgeline.stack import Stack, isolated_settings
@@ -307,20 +330,18 @@ class Platform:
         self.timings[step] = round(time.monotonic() - started, 1)
 
 
-def plan(image: str, values: Path = PROFILE, network: str | None = None) -> Platform:
-    """The chart rendered for podman, nothing started yet."""
+def plan(image: str, backing_image: str = BACKING_IMAGE, values: Path = PROFILE) -> Platform:
+    """The chart rendered for podman with these images, nothing started yet."""
     manifests = for_podman(render(values))
     for obj in [o for o in manifests.played if o["kind"] == "Deployment"] + manifests.jobs + manifests.inits:
         spec = obj["spec"]["template"]["spec"] if obj["kind"] == "Deployment" else obj["spec"]
         for container in spec["containers"]:
             container["image"] = image
-    return Platform(Podman(network=network or f"forgeline-{uuid.uuid4().hex[:8]}"), manifests, image)
+    return Platform(Podman(network=f"forgeline-{uuid.uuid4().hex[:8]}"), manifests, backing_image)
 
 
 def chown_tree(root: Path, uid: int) -> None:
     """Hand a folder to the image's user (the backing container runs as it)."""
-    import os
-
     for folder, _, files in os.walk(root):
         os.chown(folder, uid, uid)
         for name in files:

@@ -5,15 +5,12 @@ its firewall rules."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -23,6 +20,7 @@ from forgeline.drills.probes import Reader
 from forgeline.drills.schema import Fault
 from forgeline.stack import Stack, procs
 from forgeline.standins.github import QueuedFailure
+from forgeline.tools.interrupts import interrupts_deferred
 
 Rollback = Callable[[], Awaitable[str]]
 InFlight = Callable[[], Awaitable[dict[str, int]]]  # what the drill's load has in flight now
@@ -69,20 +67,7 @@ def can_partition() -> str | None:
     return None
 
 
-ROLLING_BACK = b"\nrolling back first: restarting what the drill stopped, clearing flags and firewall rules (Ctrl-C waits)\n"
-
-
-@contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread; another thread gets no SIGINT
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda *_: os.write(2, ROLLING_BACK))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+ROLLING_BACK = "rolling back first: restarting what the drill stopped, clearing flags and firewall rules"
 
 
 @dataclass
@@ -177,7 +162,7 @@ class Striker:
         """Undo everything struck, newest first; every rollback runs even when one fails, and
         through more Ctrl-Cs: asyncio.run turns the second one into a KeyboardInterrupt, which
         would stop the rollbacks half done, so SIGINT only says to wait until they are."""
-        with _interrupts_deferred():
+        with interrupts_deferred(ROLLING_BACK):
             return await self._undo_all()
 
     async def _undo_all(self) -> list[dict[str, str]]:

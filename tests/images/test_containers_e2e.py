@@ -23,8 +23,7 @@ def test_every_deployment_of_the_chart_serves_the_round_trips_and_survives_a_kil
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: run `make host-tools` (root)")
     monkeypatch.setenv("MODERATION_TRAIN_LIMIT", "2000")  # the quick classifier, as the stack tests use
-    platform = plan(os.environ.get("IMAGE", SERVICE_IMAGE))
-    platform.backing_image = os.environ.get("BACKING_IMAGE", BACKING_IMAGE)
+    platform = plan(os.environ.get("IMAGE", SERVICE_IMAGE), os.environ.get("BACKING_IMAGE", BACKING_IMAGE))
     try:
         report = run(platform, print, logs=tmp_path / "logs")
     finally:
