@@ -1,6 +1,7 @@
 """Round trips through the chart's containers, each checked where its effect lands: the echo
 row, the PNG in S3, the moderation decision, the mail at the SMTP sink, the review at the GitHub
-stand-in. Then a service's process killed mid-work.
+stand-in. Then two faults: a service's process killed mid-work, and Postgres cut off, which
+must turn the services that read it not ready without their liveness probes restarting them.
 
 Everything goes through the gateway's API, as a user's would; the host reaches each pod's
 address on the podman network (the backing's servers advertise its name, which only the
@@ -10,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import os
 import signal
+import subprocess
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -29,6 +33,7 @@ from forgeline.containers.platform import BACKING, Platform
 from forgeline.stack.components import LOCAL_S3_KEYS
 from forgeline.standins.github import StandInClient
 from forgeline.standins.review_samples import fake_sha, planted_pull, pull_request_payload, send_webhook
+from forgeline.tools.interrupts import interrupts_deferred
 from services.common.clients import create_s3
 from services.common.settings import get_settings
 
@@ -80,14 +85,19 @@ class Client:
         body: dict[str, Any] = response.json()
         return body
 
-    async def until(self, what: str, probe: Callable[[], Awaitable[Any]], deployment: str) -> Any:
-        """Await `probe()` until it returns something truthy; fail naming where to look."""
+    async def until(self, what: str, probe: Callable[[], Awaitable[Any] | Any], deployment: str) -> Any:
+        """Await `probe()` (a coroutine function or a plain one) until it returns something
+        truthy; fail naming where to look."""
         deadline = time.monotonic() + WAIT_S
-        while not (value := await probe()):
+        while True:
+            value = probe()
+            if inspect.isawaitable(value):
+                value = await value
+            if value:
+                return value
             if time.monotonic() > deadline:
                 raise RoundTripError(f"{what}: nothing after {WAIT_S:.0f}s; `podman logs {self.platform.container(deployment)}`")
             await asyncio.sleep(1)
-        return value
 
     async def status(self, path: str, done: set[str], deployment: str) -> dict[str, Any]:
         async def probe() -> dict[str, Any] | None:
@@ -260,6 +270,67 @@ async def worker_killed_mid_saga(c: Client, say: Say, jobs: int = 6) -> dict[str
     return {"container": worker, "jobs": jobs, "in_flight_at_kill": len(in_flight), "outcomes": sorted(outcomes)}
 
 
+@contextmanager
+def refused(platform: Platform, port: int) -> Iterator[None]:
+    """The backing container refuses other containers' connections to `port` (an iptables rule in
+    its network namespace; its own parts, on loopback, are spared) until the block ends."""
+    rule = ["INPUT", "!", "-i", "lo", "-p", "tcp", "--dport", str(port), "-j", "REJECT", "--reject-with", "tcp-reset"]
+
+    def iptables(action: str) -> None:
+        pid = str(platform.podman.inspect(BACKING)["State"]["Pid"])
+        done = subprocess.run(["nsenter", "-t", pid, "-n", "iptables", action, *rule], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RoundTripError(f"iptables {action} in {BACKING}'s network namespace: {done.stderr.strip()[:300]}")
+
+    iptables("-I")
+    try:
+        yield
+    finally:
+        with interrupts_deferred(f"removing the rule that cuts off port {port}"):
+            iptables("-D")
+
+
+async def postgres_outage(c: Client, say: Say) -> dict[str, Any]:
+    """Postgres cut off: the services that read it turn not ready (their /readyz checks it) and
+    their liveness probes keep passing, so none is restarted; with Postgres back, all turn ready."""
+    platform, kubelet = c.platform, c.platform.kubelet
+    assert kubelet is not None
+    containers = [platform.container(d) for d in platform.deployments()]
+    gateway = platform.container(f"{RELEASE}-gateway")
+    podman_restarts = {name: platform.podman.inspect(name)["RestartCount"] for name in containers}
+    kubelet_restarts, events = kubelet.restarts(), len(kubelet.events)
+    port = urlsplit(c.backing("postgres")).port
+    assert port is not None
+    with refused(platform, port):
+        started = time.monotonic()
+        await c.until("the gateway not ready without Postgres", lambda: not kubelet.ready(gateway), f"{RELEASE}-gateway")
+        # Held until each liveness probe has passed one more time than its failureThreshold:
+        # a liveness probe that checked Postgres would have restarted its container by then.
+        passes = {name: kubelet.passes(name, "liveness") for name in containers}
+        threshold = max(p.failure_threshold for p in kubelet.probes if p.kind == "liveness")
+
+        def outlasted() -> bool:
+            return all(kubelet.passes(name, "liveness") - passes[name] > threshold for name in containers)
+
+        await c.until("every liveness probe passing through the outage", outlasted, f"{RELEASE}-gateway")
+        not_ready = sorted({e["container"] for e in kubelet.events[events:] if e["event"] == "not ready"})
+        held = round(time.monotonic() - started, 1)
+    say(f"Postgres cut off for {held}s: {len(not_ready)} containers not ready, liveness passing in all {len(containers)}")
+    recovered = time.monotonic()
+    await c.until("every container ready again", lambda: not kubelet.not_ready(), f"{RELEASE}-gateway")
+    restarted = [name for name in containers if platform.podman.inspect(name)["RestartCount"] != podman_restarts[name]]
+    if restarted or kubelet.restarts() != kubelet_restarts:
+        raise RoundTripError(f"restarted during the outage: {restarted}, by liveness: {kubelet.restarts() - kubelet_restarts}")
+    say(f"Postgres back: all ready again in {time.monotonic() - recovered:.1f}s, no container restarted")
+    return {
+        "held_s": held,
+        "not_ready": not_ready,
+        "liveness_passed_in": len(containers),
+        "restarted": restarted,
+        "ready_again_s": round(time.monotonic() - recovered, 1),
+    }
+
+
 async def _checks(platform: Platform, say: Say) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=30) as http:
         c = Client(platform, http)
@@ -268,7 +339,10 @@ async def _checks(platform: Platform, say: Say) -> dict[str, Any]:
             started = time.monotonic()
             await trip(c, say)
             c.report[name] = {"passed": True, "seconds": round(time.monotonic() - started, 1)}
-        c.report["faults"] = {"worker_killed_mid_saga": await worker_killed_mid_saga(c, say)}
+        c.report["faults"] = {
+            "worker_killed_mid_saga": await worker_killed_mid_saga(c, say),
+            "postgres_outage": await postgres_outage(c, say),
+        }
         return c.report
 
 

@@ -50,6 +50,7 @@ class Probe:
 class ProbeState:
     ok: bool = False
     failures: int = 0  # consecutive
+    passes: int = 0  # in all
     restarts: int = 0  # by the liveness probe
 
 
@@ -57,8 +58,8 @@ class ProbeState:
 class Kubelet:
     """Runs every probe on its period from a thread, like a kubelet: liveness and readiness
     start once the startup probe passed; a container is ready while its readiness probe passes;
-    failing its startup or liveness probe `failureThreshold` times in a row restarts it. Each
-    change is kept in `events`."""
+    failing its readiness probe `failureThreshold` times in a row makes it not ready, failing its
+    startup or liveness probe so restarts it. Each change is kept in `events`."""
 
     podman: Podman
     probes: list[Probe]
@@ -80,6 +81,12 @@ class Kubelet:
     def ready(self, container: str) -> bool:
         return self.states.get((container, "readiness"), ProbeState()).ok
 
+    def passes(self, container: str, kind: str) -> int:
+        return self.states.get((container, kind), ProbeState()).passes
+
+    def restarts(self) -> int:
+        return sum(state.restarts for state in self.states.values())
+
     def not_ready(self) -> list[str]:
         return sorted({p.container for p in self.probes if p.kind == "readiness" and not self.ready(p.container)})
 
@@ -94,21 +101,23 @@ class Kubelet:
                         self._probe(http, probe)
 
     def _probe(self, http: httpx.Client, probe: Probe) -> None:
-        startup = self.states.get((probe.container, "startup"))
-        if startup is not None and not startup.ok and probe.kind != "startup":
-            return  # liveness and readiness start once the startup probe passed
-        if probe.kind == "startup" and startup is not None and startup.ok:
-            return
+        has_startup = any(p.container == probe.container and p.kind == "startup" for p in self.probes)
+        started = self.states.get((probe.container, "startup"), ProbeState()).ok
+        if has_startup and started == (probe.kind == "startup"):
+            return  # liveness and readiness start once the startup probe passed, which then stops
         state = self.states.setdefault((probe.container, probe.kind), ProbeState())
         ip = self.address(probe.container)
         try:
             ok = ip is not None and http.get(f"http://{ip}:{probe.port}{probe.path}").status_code < 400
         except httpx.HTTPError:
             ok = False
-        state.failures = 0 if ok else state.failures + 1
-        if probe.kind in ("readiness", "startup") and ok != state.ok:
-            self._event(probe, {"readiness": "ready" if ok else "not ready", "startup": "started"}[probe.kind])
-        state.ok = ok
+        state.failures, state.passes = (0, state.passes + 1) if ok else (state.failures + 1, state.passes)
+        # One pass makes a container ready (successThreshold 1); only failureThreshold failures
+        # in a row make it not ready again.
+        if ok != state.ok and (ok or probe.kind != "readiness" or state.failures >= probe.failure_threshold):
+            if probe.kind in ("readiness", "startup"):
+                self._event(probe, {"readiness": "ready" if ok else "not ready", "startup": "started"}[probe.kind])
+            state.ok = ok
         if probe.kind != "readiness" and ip is not None and state.failures >= probe.failure_threshold:
             self._event(probe, f"restarted after {state.failures} failed {probe.kind} probes")
             state.failures, state.restarts = 0, state.restarts + 1

@@ -1,7 +1,7 @@
 """The whole chart as containers (`forgeline containers e2e`): the backing in one container, the
 prepare Job and every Deployment of the chart played by podman, round trips checked where their
-effects land, the saga worker killed mid-work; and nothing
-left behind afterwards, also when a step failed."""
+effects land, the saga worker killed mid-work, Postgres cut off (not ready, never restarted); and
+nothing left behind afterwards, also when a step failed."""
 
 import json
 import os
@@ -38,3 +38,5 @@ def test_every_deployment_of_the_chart_serves_the_round_trips_and_survives_a_kil
     assert all(report[name]["passed"] for name in ROUND_TRIPS)
     killed = report["faults"]["worker_killed_mid_saga"]
     assert killed["in_flight_at_kill"] > 0 and killed["outcomes"] == ["succeeded"]
+    outage = report["faults"]["postgres_outage"]
+    assert "forgeline-gateway-pod-0-gateway" in outage["not_ready"] and outage["restarted"] == []
