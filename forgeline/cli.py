@@ -56,11 +56,12 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def use_stack_env() -> Settings:
-    """Point this process at the running stack (stack.json), without overriding variables set by hand."""
+    """Point this process at the running stack (stack.json), without overriding variables set by hand.
+    With no stack.json (in a pod: `kubectl exec ... forgeline tenants create`) the environment
+    is all there is, and no Stack is built: its parts need server packages the image leaves out."""
     settings = get_settings()
-    stack = Stack(settings)
-    if stack.state_file.exists():
-        for key, value in stack.endpoints_env().items():
+    if (settings.state_dir / "stack.json").exists():
+        for key, value in Stack(settings).endpoints_env().items():
             os.environ.setdefault(key, value)
         get_settings.cache_clear()
         settings = get_settings()

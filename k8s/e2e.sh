@@ -23,7 +23,7 @@ curl -fsS "http://127.0.0.1:$PORT/readyz"; echo
 
 step "creating a tenant (inside the gateway pod, which reaches Postgres)"
 key=$(kubectl -n "$NAMESPACE" exec "deploy/$RELEASE-gateway" -- \
-  python -m forgeline tenants create --name "e2e-$(date +%s)" --credits 100 2>/dev/null | tail -1)
+  python -m forgeline tenants create --name "e2e-$(date +%s)" --credits 100 | tail -1)
 
 api() { curl -fsS "http://127.0.0.1:$PORT$1" -H "Authorization: Bearer $key" -H 'content-type: application/json' "${@:2}"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }

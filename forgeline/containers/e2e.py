@@ -1,6 +1,7 @@
 """Round trips through the chart's containers, each checked where its effect lands: the echo
 row, the PNG in S3, the moderation decision, the mail at the SMTP sink, the review at the GitHub
-stand-in. Then two faults: a service's process killed mid-work, and Postgres cut off, which
+stand-in. Then the cluster's own script, k8s/e2e.sh, with a kubectl that stands in for this
+deployment. Then two faults: a service's process killed mid-work, and Postgres cut off, which
 must turn the services that read it not ready without their liveness probes restarting them.
 
 Everything goes through the gateway's API, as a user's would; the host reaches each pod's
@@ -29,8 +30,10 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
+from forgeline.containers.manifests import RELEASE
 from forgeline.containers.platform import BACKING, Platform
 from forgeline.stack.components import LOCAL_S3_KEYS
+from forgeline.stack.ports import free_ports
 from forgeline.standins.github import StandInClient
 from forgeline.standins.review_samples import fake_sha, planted_pull, pull_request_payload, send_webhook
 from forgeline.tools.interrupts import interrupts_deferred
@@ -38,7 +41,6 @@ from services.common.clients import create_s3
 from services.common.settings import get_settings
 
 Say = Callable[[str], None]
-RELEASE = "forgeline"
 REPO = "forgeline/containers-e2e"
 CREDITS = 100
 WAIT_S = 300.0  # a bound on a hang, not a speed requirement
@@ -229,6 +231,25 @@ ROUND_TRIPS: dict[str, Callable[[Client, Say], Awaitable[None]]] = {
 }
 
 
+SCRIPT = Path(__file__).resolve().parents[2] / "k8s" / "e2e.sh"
+
+
+async def cluster_script(c: Client, say: Say) -> dict[str, Any]:
+    """The cluster's own end-to-end script (k8s/e2e.sh, `make e2e-k8s`), unchanged, with the
+    kubectl stand-in for this deployment first on its PATH."""
+    env = c.platform.kubectl_env() | {"NAMESPACE": RELEASE, "RELEASE": RELEASE, "PORT": str(free_ports(1)[0])}
+    script = await asyncio.create_subprocess_exec(
+        "bash", str(SCRIPT), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await asyncio.wait_for(script.communicate(), WAIT_S * 2)
+    lines = output.decode(errors="replace").splitlines()
+    if script.returncode != 0:
+        raise RoundTripError(f"k8s/e2e.sh exited {script.returncode} under the kubectl stand-in:\n" + "\n".join(lines[-30:]))
+    steps = [line.removeprefix("==> ") for line in lines if line.startswith("==> ")]
+    say(f"k8s/e2e.sh passed, unchanged: {'; '.join(steps[3:-1])}")
+    return {"passed": True, "steps": steps}
+
+
 async def worker_killed_mid_saga(c: Client, say: Say, jobs: int = 6) -> dict[str, Any]:
     """kill -9 the saga worker's process while image jobs are in flight; the restart policy
     brings the container back, and every job must still succeed with the credits conserved."""
@@ -339,6 +360,7 @@ async def _checks(platform: Platform, say: Say) -> dict[str, Any]:
             started = time.monotonic()
             await trip(c, say)
             c.report[name] = {"passed": True, "seconds": round(time.monotonic() - started, 1)}
+        c.report["k8s_e2e_sh"] = await cluster_script(c, say)
         c.report["faults"] = {
             "worker_killed_mid_saga": await worker_killed_mid_saga(c, say),
             "postgres_outage": await postgres_outage(c, say),

@@ -18,6 +18,7 @@ import yaml
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "forgeline"
 PROFILE = CHART / "values-podman.yaml"
+RELEASE = "forgeline"  # the release name the profile's values point at (forgeline-backing, ...)
 PLAYED = ("ConfigMap", "Deployment")
 STOOD_IN = {
     "Secret": "created with `podman secret create` (podman 4.3 stores a played Secret in a form it cannot read back)",
@@ -35,6 +36,14 @@ STOOD_IN = {
 }
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where a Service sends its traffic: the Deployment its selector picks, each port's target."""
+
+    deployment: str
+    ports: dict[int, int]  # service port -> container port
+
+
 @dataclass
 class Manifests:
     """The chart as podman takes it."""
@@ -43,10 +52,11 @@ class Manifests:
     inits: list[dict[str, Any]] = field(default_factory=list)  # each Deployment's init containers, as a Pod
     played: list[dict[str, Any]] = field(default_factory=list)  # ConfigMaps, then Deployments
     secrets: dict[str, bytes] = field(default_factory=dict)  # name -> `podman secret create` payload
+    services: dict[str, Route] = field(default_factory=dict)  # what each stood-in Service routes to
     stood_in: list[str] = field(default_factory=list)  # "Kind/name: why"
 
 
-def render(values_file: Path = PROFILE, release: str = "forgeline", namespace: str = "forgeline") -> list[dict[str, Any]]:
+def render(values_file: Path = PROFILE, release: str = RELEASE, namespace: str = "forgeline") -> list[dict[str, Any]]:
     """Every object the chart renders for these values, as `helm install` would."""
     import helm_python
 
@@ -58,6 +68,7 @@ def render(values_file: Path = PROFILE, release: str = "forgeline", namespace: s
 def for_podman(objects: list[dict[str, Any]]) -> Manifests:
     """Sort rendered objects into what podman plays, creates or stands in for."""
     result = Manifests()
+    routes = service_routes(objects)  # before the containers' ports are dropped
     for obj in objects:
         kind, name = obj["kind"], obj["metadata"]["name"]
         if kind == "Deployment" and obj.get("spec", {}).get("template", {}).get("spec", {}).get("initContainers"):
@@ -79,7 +90,26 @@ def for_podman(objects: list[dict[str, Any]]) -> Manifests:
         elif kind not in PLAYED:
             raise ValueError(f"{kind}/{name}: podman cannot play it and nothing stands in; turn it off in {PROFILE.name}")
     result.played.sort(key=lambda o: PLAYED.index(o["kind"]))
+    result.services = routes
     return result
+
+
+def service_routes(objects: list[dict[str, Any]]) -> dict[str, Route]:
+    """Each Service's Deployment (the one whose pod labels its selector matches) and its ports'
+    targets, named ports resolved against that Deployment's containers."""
+    routes = {}
+    deployments = [o for o in objects if o["kind"] == "Deployment"]
+    for service in (o for o in objects if o["kind"] == "Service"):
+        spec = service.get("spec") or {}
+        selector = spec.get("selector") or {}
+        for deployment in deployments:
+            template = deployment.get("spec", {}).get("template", {})
+            if selector and selector.items() <= (template.get("metadata", {}).get("labels") or {}).items():
+                named = {p.get("name"): p["containerPort"] for c in template["spec"]["containers"] for p in c.get("ports", [])}
+                targets = {p["port"]: p.get("targetPort", p["port"]) for p in spec.get("ports", [])}
+                ports = {port: named.get(target, target) for port, target in targets.items()}
+                routes[service["metadata"]["name"]] = Route(deployment["metadata"]["name"], ports)
+    return routes
 
 
 def secret_payload(secret: dict[str, Any]) -> bytes:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -20,7 +22,8 @@ from typing import Any
 import httpx
 
 from forgeline.containers import BACKING_IMAGE, BACKING_READY
-from forgeline.containers.manifests import PROFILE, Manifests, for_podman, render
+from forgeline.containers.kubectl import VIEW
+from forgeline.containers.manifests import PROFILE, RELEASE, Manifests, for_podman, render
 from forgeline.containers.podman import CONF, Podman, PodmanError
 from forgeline.tools.interrupts import interrupts_deferred
 
@@ -249,6 +252,44 @@ class Platform:
             (folder / f"{name}.log").write_text(self.podman.logs(name))
         if (self.home / "logs").is_dir():
             shutil.copytree(self.home / "logs", folder / "backing", dirs_exist_ok=True)
+
+    def kubectl_env(self) -> dict[str, str]:
+        """An environment whose `kubectl` is the stand-in (forgeline/containers/kubectl.py) for
+        this deployment, with the view it answers from: each Deployment's main container,
+        address and readiness probe, each Service's route, the Serve applications' health."""
+        assert self.kubelet is not None
+        readiness = {p.container: p for p in self.kubelet.probes if p.kind == "readiness"}
+        deployments = {}
+        for name in self.deployments():
+            container = self.container(name)
+            probe = readiness[container]
+            deployments[name] = {
+                "container": container,
+                "ip": self.ip(container),
+                "ready_path": probe.path,
+                "ready_port": probe.port,
+            }
+        backing = self.ip(BACKING)
+        apps = {
+            part.removesuffix("-serve"): f"{c['endpoint']}/healthz".replace("127.0.0.1", str(backing))
+            for part, c in self.backing_state()["components"].items()
+            if part in BACKING_APPS
+        }
+        view = {
+            "deployments": deployments,
+            "services": {name: {"deployment": r.deployment, "ports": r.ports} for name, r in self.manifests.services.items()},
+            "rayservices": {f"{RELEASE}-serve": apps},
+        }
+        (path := self.podman.workdir / "cluster.json").write_text(json.dumps(view, indent=2))
+        shim = self.podman.workdir / "bin" / "kubectl"
+        shim.parent.mkdir(exist_ok=True)
+        shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m forgeline.containers.kubectl "$@"\n')
+        shim.chmod(0o755)
+        return {
+            **os.environ,
+            "PATH": f"{shim.parent}:{os.environ.get('PATH', '')}",
+            VIEW: str(path),
+        }
 
     def down(self) -> list[str]:
         with interrupts_deferred("removing every pod, container, secret and network this made"):

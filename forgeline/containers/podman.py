@@ -34,7 +34,7 @@ class Podman:
 
     def run(self, *args: str, stdin: bytes | None = None) -> str:
         """A podman command that ends by itself (not `kube play`: see `play`); its stdout."""
-        done = subprocess.run(["podman", *args], input=stdin, capture_output=True, env=_env(), timeout=300)
+        done = subprocess.run(["podman", *args], input=stdin, capture_output=True, env=podman_env(), timeout=300)
         if done.returncode != 0:
             raise PodmanError(f"podman {' '.join(args[:3])} failed: {done.stderr.decode(errors='replace').strip()[-800:]}")
         return done.stdout.decode(errors="replace")
@@ -60,7 +60,7 @@ class Podman:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=_env(),
+                env=podman_env(),
             )
         self.players.append(player)
         return player
@@ -71,7 +71,7 @@ class Podman:
 
     def logs(self, container: str) -> str:
         """What the container printed (podman replays its stderr on its own stderr)."""
-        done = subprocess.run(["podman", "logs", container], capture_output=True, env=_env(), timeout=60)
+        done = subprocess.run(["podman", "logs", container], capture_output=True, env=podman_env(), timeout=60)
         return (done.stdout + done.stderr).decode(errors="replace")
 
     def down(self) -> list[str]:
@@ -112,5 +112,6 @@ def pods_of(played: Path) -> list[str]:
     return [o["metadata"]["name"] + kinds[o["kind"]] for o in objects if o["kind"] in kinds]
 
 
-def _env() -> dict[str, str]:
+def podman_env() -> dict[str, str]:
+    """The environment of every podman call: the project's containers.conf."""
     return {**os.environ, "CONTAINERS_CONF": str(CONF)}
