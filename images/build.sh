@@ -7,15 +7,18 @@
 #  2. `buildah bud --isolation chroot` of ./Dockerfile, with the host CA bundle as a build
 #     secret (pip behind a TLS-inspecting proxy) and local wheels (the CPU torch build) in
 #     images/wheels/.
-#  3. The backing image on top of it (images/backing.Dockerfile): the local stack's servers,
-#     for `forgeline containers up`.
+#  3. The thin image (images/thin.Dockerfile): the services that load no model, without torch,
+#     Ray, transformers or weights.
+#  4. The backing image on top of the first (images/backing.Dockerfile): the local stack's
+#     servers, for `forgeline containers up`.
 #
 # Needs root and the Debian packages buildah and debootstrap (`make images` installs them
-# with apt when missing). Variables: IMAGE, BACKING_IMAGE (tags), BUILD_DIR, DEBIAN_MIRROR, WHEELS_DIR.
+# with apt when missing). Variables: IMAGE, THIN_IMAGE, BACKING_IMAGE (tags), BUILD_DIR, DEBIAN_MIRROR, WHEELS_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${IMAGE:-ghcr.io/forgeline/forgeline:0.1.0}
+THIN_IMAGE=${THIN_IMAGE:-ghcr.io/forgeline/forgeline-thin:0.1.0}
 BACKING_IMAGE=${BACKING_IMAGE:-ghcr.io/forgeline/forgeline-backing:0.1.0}
 BASE=docker.io/library/debian:bookworm-slim
 BUILD_DIR=${BUILD_DIR:-build/images}
@@ -86,4 +89,5 @@ bud() {
 
 mkdir -p "$BUILD_DIR"
 bud "$IMAGE" "pip installs the runtime set: a few minutes" "${build_args[@]}"
+bud "$THIN_IMAGE" "the services that load no model" -f images/thin.Dockerfile
 bud "$BACKING_IMAGE" "the backing servers for \`forgeline containers up\`" -f images/backing.Dockerfile --from "$IMAGE"

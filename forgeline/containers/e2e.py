@@ -387,6 +387,7 @@ def run(platform: Platform, say: Say, logs: Path | None = None) -> dict[str, Any
     return {
         "deployments": platform.deployments(),
         "stood_in": platform.manifests.stood_in,
+        "image_mb": platform.image_sizes_mb(),
         "timings_s": platform.timings | {"total": round(time.monotonic() - started, 1)},
         "probe_events": platform.kubelet.events,
         **report,

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from forgeline.containers import BACKING_IMAGE, BACKING_READY
+from forgeline.containers import BACKING_IMAGE, BACKING_READY, SERVICE_IMAGE, THIN_IMAGE
 from forgeline.containers.kubectl import VIEW
 from forgeline.containers.manifests import PROFILE, RELEASE, Manifests, for_podman, render
 from forgeline.containers.podman import CONF, Podman, PodmanError
@@ -184,6 +184,14 @@ class Platform:
 
     def deployments(self) -> list[str]:
         return [o["metadata"]["name"] for o in self.manifests.played if o["kind"] == "Deployment"]
+
+    def image_sizes_mb(self) -> dict[str, float]:
+        """Each image this ran, with its size as podman reports it (MB of 10^6 bytes)."""
+        played = [o for o in self.manifests.played if o["kind"] == "Deployment"]
+        specs = [o["spec"]["template"]["spec"] for o in played] + [p["spec"] for p in self.manifests.jobs + self.manifests.inits]
+        images = sorted({c["image"] for spec in specs for c in spec["containers"]} | {self.backing_image})
+        sizes = self.podman.run("image", "inspect", "--format", "{{.Size}}", *images).split()
+        return {image: round(int(size) / 1e6, 1) for image, size in zip(images, sizes, strict=True)}
 
     def container(self, deployment: str) -> str:
         """The main container of a Deployment (named like the Deployment, less the release)."""
@@ -380,13 +388,18 @@ class Platform:
         self.timings[step] = round(time.monotonic() - started, 1)
 
 
-def plan(image: str, backing_image: str = BACKING_IMAGE, values: Path = PROFILE) -> Platform:
-    """The chart rendered for podman with these images, nothing started yet."""
+def plan(image: str, thin_image: str = THIN_IMAGE, backing_image: str = BACKING_IMAGE, values: Path = PROFILE) -> Platform:
+    """The chart rendered for podman with these images, nothing started yet (each container keeps
+    the kind of image the chart gave it: the full one, or the thin one of the services that load
+    no model)."""
     manifests = for_podman(render(values))
+    chosen = {SERVICE_IMAGE: image, THIN_IMAGE: thin_image}
     for obj in [o for o in manifests.played if o["kind"] == "Deployment"] + manifests.jobs + manifests.inits:
         spec = obj["spec"]["template"]["spec"] if obj["kind"] == "Deployment" else obj["spec"]
         for container in spec["containers"]:
-            container["image"] = image
+            if container["image"] not in chosen:
+                raise DeployError(f"{values.name} renders the image {container['image']}, not one `make images` builds")
+            container["image"] = chosen[container["image"]]
     return Platform(Podman(network=f"forgeline-{uuid.uuid4().hex[:8]}"), manifests, backing_image)
 
 

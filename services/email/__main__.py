@@ -2,7 +2,6 @@
 
 from services.common.http import serve, service_cli
 from services.common.settings import get_settings
-from services.email.app import create_composer_app, create_delivery_app
 
 if __name__ == "__main__":
     args = service_cli(
@@ -13,7 +12,12 @@ if __name__ == "__main__":
         },
     )
     settings = get_settings()
+    # Each role imports only its own wiring: delivery runs in the thin image (no models).
     if args.role == "compose":
+        from services.email.app import create_composer_app
+
         serve(create_composer_app(settings), settings.local.email_port)
     else:
+        from services.email.delivery_app import create_delivery_app
+
         serve(create_delivery_app(settings), settings.local.email_delivery_port)

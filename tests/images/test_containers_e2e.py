@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.containers import BACKING_IMAGE, SERVICE_IMAGE
+from forgeline.containers import BACKING_IMAGE, SERVICE_IMAGE, THIN_IMAGE
 from forgeline.containers.e2e import ROUND_TRIPS, run
 from forgeline.containers.platform import plan
 
@@ -26,7 +26,10 @@ def test_every_deployment_of_the_chart_serves_the_round_trips_and_survives_a_kil
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: run `make host-tools` (root)")
     monkeypatch.setenv("MODERATION_TRAIN_LIMIT", "2000")  # the quick classifier, as the stack tests use
-    platform = plan(os.environ.get("IMAGE", SERVICE_IMAGE), os.environ.get("BACKING_IMAGE", BACKING_IMAGE))
+    images = (SERVICE_IMAGE, THIN_IMAGE, BACKING_IMAGE)
+    platform = plan(
+        *(os.environ.get(name, default) for name, default in zip(("IMAGE", "THIN_IMAGE", "BACKING_IMAGE"), images, strict=True))
+    )
     try:
         report = run(platform, print, logs=tmp_path / "logs")
     finally:

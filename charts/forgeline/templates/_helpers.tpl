@@ -48,8 +48,9 @@ seccompProfile:
     name: {{ include "forgeline.secretName" . }}
 {{- end -}}
 
-{{/* The image of the CPU services. */}}
+{{/* The image of a CPU service: (dict "root" $ "thin" bool); thin for a service that loads no model. */}}
 {{- define "forgeline.image" -}}
-image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
-imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- $image := .root.Values.image -}}
+image: "{{ ternary $image.thinRepository $image.repository (.thin | default false) }}:{{ $image.tag }}"
+imagePullPolicy: {{ $image.pullPolicy }}
 {{- end -}}
