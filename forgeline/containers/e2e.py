@@ -50,10 +50,6 @@ class RoundTripError(AssertionError):
     """A round trip did not land its effect; the message names the container to read."""
 
 
-class NotYetError(Exception):
-    """The resource was accepted but is not visible yet."""
-
-
 @dataclass
 class Client:
     """The deployment as the host reaches it."""
@@ -80,8 +76,6 @@ class Client:
         response = await self.http.request(
             method, f"{self.gateway}{path}", headers={"Authorization": f"Bearer {self.key}"}, **kwargs
         )
-        if response.status_code == 404 and "still be queued" in response.text:
-            raise NotYetError(path)
         if response.status_code >= 400:
             raise RoundTripError(f"{method} {path} -> {response.status_code} {response.text[:300]}")
         body: dict[str, Any] = response.json()
@@ -103,10 +97,7 @@ class Client:
 
     async def status(self, path: str, done: set[str], deployment: str) -> dict[str, Any]:
         async def probe() -> dict[str, Any] | None:
-            try:
-                body = await self.api("GET", path)
-            except NotYetError:  # an echo answers 404 until its consumer has run (issue 21)
-                return None
+            body = await self.api("GET", path)
             return body if body["status"] in done else None
 
         result: dict[str, Any] = await self.until(f"GET {path} in {sorted(done)}", probe, deployment)

@@ -273,7 +273,7 @@ class Striker:
         )
         answers = []
         for row in rows:
-            response = await self.reader.http.delete(f"/v1/images/{row['job_id']}")
+            response = await self.reader.http.post(f"/v1/images/{row['job_id']}/cancel")
             answers.append(response.status_code)
             if response.status_code == 202:
                 self.cancelled.append(str(row["job_id"]))

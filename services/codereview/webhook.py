@@ -54,7 +54,8 @@ def verify_signature(body: bytes, secret: str, header: str | None) -> None:
 
 def repository_of(payload: Any) -> str:
     """`repository.full_name` of a webhook body; 400 when the body has none."""
-    repo = payload.get("repository", {}).get("full_name") if isinstance(payload, dict) else None
+    repository = payload.get("repository") if isinstance(payload, dict) else None
+    repo = repository.get("full_name") if isinstance(repository, dict) else None
     if not isinstance(repo, str) or "/" not in repo:
         raise WebhookError(400, "payload has no repository.full_name")
     return repo

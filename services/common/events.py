@@ -6,17 +6,53 @@ Each carries `event_id`, `occurred_at`, `schema_version` and, where it applies,
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock contracts use."""
     return datetime.now(UTC)
+
+
+# Patterns stated in the API documents and applied by the checks below, the same strings:
+# whitespace spelled out (Python's and JSON Schema's `\s` differ), and matched whole. NUL is
+# never accepted: Postgres cannot store it.
+_SPACE = "\\x00\\t\\n\\x0b\\x0c\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u180e\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+PLAIN = "^[^\\x00]*$"  # text without NUL, which Postgres cannot store
+NOT_BLANK = f"^[^\\x00]*[^{_SPACE}\\x00][^\\x00]*$"  # and more than whitespace
+LINK = f"^https?://([^{_SPACE}/?#@]*@)?[^{_SPACE}/?#@:]+(:[0-9]*)?([/?#][^{_SPACE}]*)?$"  # absolute http(s), a host
+PRICE = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
+
+
+def _plain(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("contains a NUL character (\\u0000), which text may not")
+    return text
+
+
+def not_bool(value: Any) -> Any:
+    """A number as JSON states it: `true`/`false` are not 1 and 0 here."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+def _iso_only(value: Any) -> Any:
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 date-time string, not a number")
+    return value
+
+
+# Request fields as the API documents state them: what the schema allows is what is accepted.
+PlainText = Annotated[str, AfterValidator(_plain), Field(json_schema_extra={"pattern": PLAIN})]
+Integer = Annotated[int, BeforeValidator(not_bool)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 class Event(BaseModel):
@@ -94,7 +130,7 @@ class ImageRequested(TenantEvent):
 
 
 class ImageCancelRequested(TenantEvent):
-    """The tenant cancelled a job (`DELETE /v1/images/{job_id}`); the imagegen consumer cancels
+    """The tenant cancelled a job (`POST /v1/images/{job_id}/cancel`); the imagegen consumer cancels
     its saga, whose compensations delete the object and refund the credits."""
 
     job_id: uuid.UUID
@@ -139,9 +175,20 @@ class CartItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=1000)
-    unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    sku: PlainText = Field(min_length=1, max_length=64)
+    quantity: Integer = Field(ge=1, le=1000)
+    # Stated as the schema's one form: a number of cents precision or its decimal string.
+    unit_price: Decimal = Field(
+        ge=0,
+        max_digits=12,
+        decimal_places=2,
+        json_schema_extra={
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 9_999_999_999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": PRICE},
+            ]
+        },
+    )
 
 
 class CartAbandoned(TenantEvent):
@@ -244,13 +291,18 @@ class JudgeVerdict(BaseModel):
 
 
 def _check_links(links: list[str]) -> list[str]:
-    from urllib.parse import urlsplit
-
     for link in links:
-        parts = urlsplit(link)
-        if parts.scheme not in ("http", "https") or not parts.hostname or " " in link:
+        if not re.fullmatch(LINK, link):
             raise ValueError(f"invalid link {link[:100]!r}: links must be absolute http(s) URLs")
     return links
+
+
+def not_blank(text: str, what: str) -> str:
+    """`text` unless it is whitespace only or holds a NUL (NOT_BLANK, the documents' pattern)."""
+    _plain(text)
+    if not re.fullmatch(NOT_BLANK, text):
+        raise ValueError(f"{what} is blank")
+    return text
 
 
 class ContentFields(BaseModel):
@@ -258,18 +310,18 @@ class ContentFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    text: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
-    author_id: str = Field(min_length=1, max_length=128)
+    text: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS, json_schema_extra={"pattern": NOT_BLANK})
+    author_id: PlainText = Field(min_length=1, max_length=128)
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2; the policy must cover it")
     lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
-    links: list[str] = Field(default_factory=list, max_length=MAX_CONTENT_LINKS)
+    links: list[str] = Field(
+        default_factory=list, max_length=MAX_CONTENT_LINKS, json_schema_extra={"items": {"type": "string", "pattern": LINK}}
+    )
 
     @field_validator("text")
     @classmethod
     def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text is blank")
-        return text
+        return not_blank(text, "text")
 
     @field_validator("links")
     @classmethod

@@ -19,6 +19,7 @@ from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import LIVE_TOPICS
 from services.gateway.errors import BodySizeLimit, install_error_handlers
 from services.gateway.live import LiveHub, follow
+from services.gateway.openapi import install_openapi
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes.carts import cart_routes
 from services.gateway.routes.content import content_routes
@@ -30,6 +31,7 @@ from services.gateway.routes.review import review_routes
 from services.gateway.routes.tenants import tenant_routes
 from services.gateway.routes.webhooks import webhook_routes
 from services.gateway.tenants import TenantDirectory
+from services.moderation.policy import configured_policy
 
 SERVICE = "gateway"
 VERSION = "0.1.0"
@@ -104,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=VERSION,
         description=(
             "Event-driven GenAI platform. Every endpoint but /healthz, /readyz and /metrics "
-            "needs `Authorization: Bearer <API key>`."
+            "needs `Authorization: Bearer <API key>` (the GitHub webhook: GitHub's signature)."
         ),
         lifespan=lifespan,
         # The documents below need a key like every other route, so no anonymous Swagger UI.
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=http_telemetry(),
     )
     install_error_handlers(app)
+    install_openapi(app, settings, sorted(configured_policy(settings.moderation.policy_path).countries))
     app.include_router(tenant_routes())
     app.include_router(echo_routes(broker))
     app.include_router(live_routes(hub))

@@ -1,22 +1,98 @@
-"""Errors that say what is wrong: readable validation messages and body-size limits."""
+"""Errors that say what is wrong: the one error model, readable validation messages and
+body-size limits, and the OpenAPI `responses` that declare them on each route."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common.broker import publish_event
 from services.common.errors import describe_validation_errors
+from services.common.events import Event
+from services.common.topics import TopicSpec
+
+UNPARSED = "There was an error parsing the body"  # FastAPI's 400 for a body that is not JSON text
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
+WHY = {
+    400: "The body is not a JSON document in UTF-8 (or, for the webhook, not GitHub's); `message` says what.",
+    401: "No API key, or an unknown one: send `Authorization: Bearer <key>` (`forgeline tenants create` makes one).",
+    403: "The key's role may not do this (the review queue needs a `reviewer` or `admin` key).",
+    404: "No such resource for this tenant (another tenant's resources are not found either).",
+    409: "The request conflicts with the resource's state; `message` says what to do instead.",
+    413: "The body is larger than the route's limit.",
+    422: "The request breaks a constraint; `message` names each field and what is wrong with it.",
+    429: "Over the tenant's rate limit: retry after `Retry-After` seconds.",
+    503: "A dependency (the event bus) is unavailable: nothing was lost, retry (image jobs: with an Idempotency-Key).",
+}
+
+
+class FieldProblem(BaseModel):
+    """One field that failed validation."""
+
+    loc: list[str | int] = Field(description="Where: `body`, `path`, `query` or `header`, then the field's path.")
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The one error model: every 4xx and 5xx the gateway answers has this body."""
+
+    error: str = Field(description="A stable code: " + ", ".join(CODES.values()) + ".", examples=["invalid_request"])
+    message: str = Field(
+        description="What is wrong and what to do next.", examples=["width must be a multiple of 8 between 64 and 512 (got 65)"]
+    )
+    details: list[FieldProblem] | None = Field(default=None, description="422 from validation: each field's problem.")
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The one error shape: {"error": code, "message": text, ...}."""
     return {"error": code, "message": message, **extra}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` declaring these error statuses, each with the one error model."""
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        declared[status] = {"model": ErrorBody, "description": WHY[status]}
+        if status == 429:
+            retry = {"description": "Seconds until the tenant's bucket has a token again.", "schema": {"type": "integer"}}
+            declared[status]["headers"] = {"Retry-After": retry}
+    return declared
+
+
+AUTHED = responses(401, 429)  # every route behind the API key
+# A 202 says where to follow the accepted work.
+LOCATION: dict[int | str, dict[str, Any]] = {
+    202: {"headers": {"Location": {"description": "The accepted resource: GET it for its state.", "schema": {"type": "string"}}}}
+}
+
+
+async def publish_or_503(broker: KafkaBroker, spec: TopicSpec, event: Event, what: str) -> None:
+    """Publish, or answer 503 saying nothing was queued and to retry."""
+    try:
+        await publish_event(broker, spec, event)
+    except Exception as error:
+        raise HTTPException(503, f"could not queue {what} (event bus unavailable); retry") from error
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -30,17 +106,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-        code = {
-            401: "unauthorized",
-            403: "forbidden",
-            404: "not_found",
-            409: "conflict",
-            413: "too_large",
-            422: "invalid_request",
-            429: "rate_limited",
-            503: "unavailable",
-        }.get(exc.status_code, "error")
-        return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 400 and detail == UNPARSED:
+            detail = "the body is not a JSON document in UTF-8: send Content-Type: application/json with one"
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only; a path served
+            # by several routes (GET and POST) allows them all.
+            methods = {
+                m for r in request.app.routes if r.matches(request.scope)[0] != Match.NONE for m in getattr(r, "methods", ())
+            }
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(methods))}
+            detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+        code = CODES.get(exc.status_code, "error")
+        return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=headers)
 
 
 class BodySizeLimit:

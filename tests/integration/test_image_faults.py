@@ -81,14 +81,14 @@ async def test_cancel_inside_generate_deletes_nothing_and_refunds(
     await wait_status(db, job_id, "running")
     while await ledger(db, job_id) != ["deduct"]:  # charged: the saga is past the charge, inside generate
         await asyncio.sleep(0.1)
-    url = f"/v1/images/{job_id}"
-    assert (await client.delete(url, headers={"Authorization": f"Bearer {other_key}"})).status_code == 404
-    response = await client.delete(url, headers={"Authorization": f"Bearer {key}"})
+    url = f"/v1/images/{job_id}/cancel"
+    assert (await client.post(url, headers={"Authorization": f"Bearer {other_key}"})).status_code == 404
+    response = await client.post(url, headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 202, response.text
     job = await wait_job(client, key, job_id, timeout_s=60)
     assert job["status"] == "cancelled" and job["cancel_requested"] is True, job
     assert await credits(db, tenant.id) == 50
     assert await ledger(db, job_id) == ["deduct", "refund"]
     assert tenant_objects(stack, tenant.id) == []
-    again = await client.delete(url, headers={"Authorization": f"Bearer {key}"})
+    again = await client.post(url, headers={"Authorization": f"Bearer {key}"})
     assert again.status_code == 409 and "cancelled" in again.json()["message"]

@@ -5,7 +5,7 @@
 
 A step that fails for good runs the compensations registered so far, in reverse (delete the
 object, refund the credits), and the job ends `failed` (image.failed). No credits: `rejected`.
-A cancel (the tenant's `DELETE /v1/images/{id}`, through `image.cancel`) interrupts whatever
+A cancel (the tenant's `POST /v1/images/{id}/cancel`, through `image.cancel`) interrupts whatever
 step runs, generate included, and runs the same compensations: the job ends `cancelled`,
 refunded, with no object. Once the image is stored a cancel is too late: the job is delivered.
 
@@ -72,7 +72,7 @@ class ImageJobWorkflow:
         except BaseException as error:
             if not is_cancelled_exception(error):
                 raise
-            # The tenant cancelled (DELETE /v1/images/{id}): undo, then end cancelled. Activities
+            # The tenant cancelled (POST /v1/images/{id}/cancel): undo, then end cancelled. Activities
             # started after the cancel was delivered are not cancelled again.
             await self._compensate(job, compensations, forever)
             await self._finish(Outcome(job=job, status="cancelled", reason="cancelled by the tenant"), forever)

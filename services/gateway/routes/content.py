@@ -8,15 +8,16 @@ import asyncio
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.broker import publish_event
-from services.common.events import ContentFields, ContentSubmitted, Decision, ModerationDecided, ReviewRequested
+from services.common.events import ContentFields, ContentSubmitted, Decision, ModerationDecided, PlainText, ReviewRequested
 from services.common.settings import Settings
 from services.common.topics import CONTENT_SUBMITTED, MODERATION_REVIEW
 from services.gateway.auth import Caller
+from services.gateway.errors import AUTHED, LOCATION, responses
 from services.gateway.tenants import Tenant
 from services.moderation import store
 from services.moderation.policy import configured_policy
@@ -25,7 +26,11 @@ from services.moderation.policy import configured_policy
 class ContentRequest(ContentFields):
     """An item to moderate; give your own `content_id` to make retries idempotent."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"examples": [{"text": "Lovely weather for a walk today", "author_id": "user-17", "country": "US"}]},
+    )
 
     content_id: uuid.UUID = Field(default_factory=uuid.uuid4)
 
@@ -33,8 +38,12 @@ class ContentRequest(ContentFields):
 class BatchRequest(BaseModel):
     """Up to `MODERATION_BATCH_MAX_ITEMS` (500) items."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"items": [{"text": "First post", "author_id": "user-17", "country": "US"}]}]},
+    )
 
+    # The item limit comes from settings: services/gateway/openapi.py writes it into the document.
     items: list[ContentRequest] = Field(min_length=1)
 
 
@@ -69,14 +78,14 @@ class ContentView(BaseModel):
 class AppealRequest(BaseModel):
     """Why the decision is wrong."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "This quotes a slur to report it."}]})
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: PlainText = Field(min_length=1, max_length=2000)
 
 
 def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     """Submission, status and appeal routes."""
-    router = APIRouter(prefix="/v1/content", tags=["moderation"])
+    router = APIRouter(prefix="/v1/content", tags=["moderation"], responses=AUTHED)
     policy = configured_policy(settings.moderation.policy_path)
 
     def check_country(items: list[ContentRequest]) -> None:
@@ -103,13 +112,14 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
             )
         return events
 
-    @router.post("", status_code=202, response_model=ContentAccepted)
-    async def submit(body: ContentRequest, tenant: Caller, request: Request) -> ContentAccepted:
+    @router.post("", status_code=202, response_model=ContentAccepted, responses=LOCATION | responses(400, 409, 413, 422, 503))
+    async def submit(body: ContentRequest, tenant: Caller, request: Request, response: Response) -> ContentAccepted:
         """Moderate one item (text up to 5,000 characters, up to 20 http(s) links)."""
         event = (await accept(request, tenant, [body]))[0]
+        response.headers["Location"] = f"/v1/content/{event.content_id}"
         return ContentAccepted(content_id=event.content_id)
 
-    @router.post("/batch", status_code=202, response_model=BatchAccepted)
+    @router.post("/batch", status_code=202, response_model=BatchAccepted, responses=responses(400, 409, 413, 422, 503))
     async def submit_batch(body: BatchRequest, tenant: Caller, request: Request) -> BatchAccepted:
         """Moderate up to 500 items in one request."""
         if len(body.items) > settings.moderation.batch_max_items:
@@ -119,7 +129,7 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         events = await accept(request, tenant, body.items)
         return BatchAccepted(content_ids=[e.content_id for e in events])
 
-    @router.get("/{content_id}", response_model=ContentView)
+    @router.get("/{content_id:uuid}", response_model=ContentView, responses=responses(404, 422))
     async def get_content(content_id: uuid.UUID, tenant: Caller, request: Request) -> ContentView:
         """Status, current decision (tier, reasons, policy version) and the audit trail."""
         pool = request.app.state.pool
@@ -138,8 +148,15 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
             history=history,
         )
 
-    @router.post("/{content_id}/appeal", status_code=202, response_model=ContentAccepted)
-    async def appeal(content_id: uuid.UUID, body: AppealRequest, tenant: Caller, request: Request) -> ContentAccepted:
+    @router.post(
+        "/{content_id:uuid}/appeal",
+        status_code=202,
+        response_model=ContentAccepted,
+        responses=LOCATION | responses(400, 404, 409, 413, 422),
+    )
+    async def appeal(
+        content_id: uuid.UUID, body: AppealRequest, tenant: Caller, request: Request, response: Response
+    ) -> ContentAccepted:
         """Send a decided item to the appeal lane (once); a reviewer's outcome supersedes the decision."""
         pool = request.app.state.pool
         row = await _own_content(pool, content_id, tenant)
@@ -152,6 +169,7 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         await store.enqueue_review(pool, content_id, "appeal", f"appeal: {body.reason}", {})
         announcement = ReviewRequested(tenant_id=tenant.id, content_id=content_id, lane="appeal", reason=body.reason)
         await publish_event(broker, MODERATION_REVIEW, announcement)
+        response.headers["Location"] = f"/v1/content/{content_id}"
         return ContentAccepted(content_id=content_id, status="appealed")
 
     return router

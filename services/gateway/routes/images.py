@@ -11,16 +11,26 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Request, Response
 from faststream.kafka import KafkaBroker
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
 
 from services.common.broker import publish_event
-from services.common.events import ImageCancelRequested, ImageParams, ImageRequested, ImageStatus
+from services.common.events import (
+    NOT_BLANK,
+    ImageCancelRequested,
+    ImageParams,
+    ImageRequested,
+    ImageStatus,
+    Integer,
+    not_blank,
+    not_bool,
+)
 from services.common.settings import Settings
 from services.common.topics import IMAGE_CANCEL, IMAGE_REQUESTED
 from services.gateway.auth import Caller
+from services.gateway.errors import AUTHED, LOCATION, responses
 from services.gateway.live import LiveHub, sse_frame
 from services.gateway.tenants import Tenant
 from services.imagegen import store
@@ -34,20 +44,29 @@ FINAL: frozenset[str] = frozenset({"succeeded", "failed", "rejected", "cancelled
 class ImageRequest(BaseModel):
     """Body of `POST /v1/images`. Sizes are multiples of 8 within the configured bounds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"prompt": "a lighthouse at dusk", "width": 256, "height": 256, "steps": 20, "seed": 7}]},
+    )
 
-    prompt: str = Field(min_length=1, max_length=1000, description="What to draw (1 to 1,000 characters).")
-    width: int = Field(description="Pixels, a multiple of 8.")
-    height: int = Field(description="Pixels, a multiple of 8.")
-    steps: int = Field(ge=1, description="Denoising steps.")
-    seed: int | None = Field(default=None, ge=0, lt=2**31, description="Fix for a repeatable image; null for a random one.")
+    # The size bounds come from settings: services/gateway/openapi.py writes them into the document.
+    prompt: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="What to draw (1 to 1,000 characters).",
+        json_schema_extra={"pattern": NOT_BLANK},
+    )
+    width: Integer = Field(description="Pixels, a multiple of 8.")
+    height: Integer = Field(description="Pixels, a multiple of 8.")
+    steps: Integer = Field(ge=1, description="Denoising steps.")
+    seed: Annotated[int, Field(ge=0, lt=2**31), BeforeValidator(not_bool)] | None = Field(
+        default=None, description="Fix for a repeatable image; null for a random one."
+    )
 
     @field_validator("prompt")
     @classmethod
     def prompt_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("prompt must contain more than whitespace")
-        return value
+        return not_blank(value, "prompt")
 
 
 class ImageAccepted(BaseModel):
@@ -114,14 +133,22 @@ def _ms(start: datetime | None, end: datetime | None) -> int | None:
 
 def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Client) -> APIRouter:
     """The `/v1/images` routes (every one behind the API key)."""
-    router = APIRouter(prefix="/v1/images", tags=["images"])
+    router = APIRouter(prefix="/v1/images", tags=["images"], responses=AUTHED)
 
-    @router.post("", status_code=202, response_model=ImageAccepted)
+    @router.post("", status_code=202, response_model=ImageAccepted, responses=LOCATION | responses(400, 409, 413, 422, 503))
     async def submit_image(
         body: ImageRequest,
         tenant: Caller,
         request: Request,
-        idempotency_key: Annotated[str | None, Header(max_length=200, description="Same key, same job.")] = None,
+        response: Response,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                max_length=200,
+                description="Same key and same body: the same job, whatever its state (safe retries). "
+                "Same key, another body: 409.",
+            ),
+        ] = None,
     ) -> ImageAccepted:
         """Queue an image job and answer at once; the saga runs behind the queue."""
         check_request(body, settings)
@@ -133,6 +160,7 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             if existing["request_hash"] != fingerprint:
                 raise HTTPException(409, "this Idempotency-Key was already used for a different request; use a new key")
             job_id = existing["job_id"]
+            response.headers["Location"] = f"/v1/images/{job_id}"
             if existing["status"] != "queued":
                 return _accepted(job_id, existing["status"])
             # Still queued: publish again (the saga's id makes a second delivery a no-op), in
@@ -146,9 +174,10 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             raise HTTPException(
                 503, "could not queue the job (event bus unavailable); retry, with an Idempotency-Key to be safe"
             ) from error
+        response.headers["Location"] = f"/v1/images/{job_id}"
         return _accepted(job_id, "queued")
 
-    @router.get("/{job_id}", response_model=ImageJobView)
+    @router.get("/{job_id}", response_model=ImageJobView, responses=responses(404, 422))
     async def get_image(job_id: uuid.UUID, tenant: Caller, request: Request) -> ImageJobView:
         """Status, timings, cost and (when done) a presigned URL. Another tenant's job is 404."""
         row = await _job_row(request, job_id, tenant)
@@ -177,7 +206,7 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             image_url_expires_in_s=settings.imagegen.presign_ttl_s if url else None,
         )
 
-    @router.delete("/{job_id}", status_code=202, response_model=ImageAccepted)
+    @router.post("/{job_id}/cancel", status_code=202, response_model=ImageAccepted, responses=responses(404, 409, 422, 503))
     async def cancel_image(job_id: uuid.UUID, tenant: Caller, request: Request) -> ImageAccepted:
         """Cancel a queued or running job (owner only): its saga stops, deletes the object and
         refunds the credits, and the job ends `cancelled`. 409 once it has finished; a job whose
@@ -196,7 +225,7 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             ) from error
         return _accepted(job_id, cast(ImageStatus, status))
 
-    @router.get("/{job_id}/events", response_class=EventSourceResponse)
+    @router.get("/{job_id}/events", response_class=EventSourceResponse, responses=responses(404, 422))
     async def image_events(job_id: uuid.UUID, tenant: Caller, request: Request) -> EventSourceResponse:
         """Server-Sent Events: the job's status now, then each change, until it ends."""
         await _job_row(request, job_id, tenant)  # 404 now, not inside the stream

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from sse_starlette import EventSourceResponse
 
 from services.gateway.auth import Caller
+from services.gateway.errors import AUTHED
 from services.gateway.live import LiveHub, sse_frame
 
 
 def live_routes(hub: LiveHub) -> APIRouter:
     """`GET /v1/events` (SSE) and `WS /v1/ws`."""
-    router = APIRouter(prefix="/v1", tags=["live"])
+    router = APIRouter(prefix="/v1", tags=["live"], responses=AUTHED)
 
     @router.get("/events", response_class=EventSourceResponse)
     async def events(tenant: Caller, request: Request) -> EventSourceResponse:

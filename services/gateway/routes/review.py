@@ -12,10 +12,11 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.broker import publish_event
-from services.common.events import Decision, ModerationDecided, ReviewLane
+from services.common.events import Decision, ModerationDecided, PlainText, ReviewLane
 from services.common.settings import Settings
 from services.common.topics import MODERATION_DECIDED
 from services.gateway.auth import Caller
+from services.gateway.errors import AUTHED, responses
 from services.gateway.tenants import Tenant
 from services.moderation import store
 from services.moderation.policy import configured_policy
@@ -24,10 +25,12 @@ from services.moderation.policy import configured_policy
 class ReviewDecision(BaseModel):
     """A reviewer's decision on a claimed item."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"decision": "reject", "reason": "Targets a group", "lane": "review"}]}
+    )
 
     decision: Decision
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: PlainText = Field(min_length=1, max_length=2000)
     lane: ReviewLane = "review"
 
 
@@ -47,14 +50,16 @@ async def current_reviewer(tenant: Caller) -> Tenant:
 
 
 Reviewer = Annotated[Tenant, Depends(current_reviewer)]
+# In the document: the roles a key needs here (a tenant key gets 403).
+REVIEWERS_ONLY: dict[str, Any] = {"x-required-role": ["reviewer", "admin"]}
 
 
 def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     """The human review queue (reviewer role only)."""
-    router = APIRouter(prefix="/v1/review", tags=["moderation"])
+    router = APIRouter(prefix="/v1/review", tags=["moderation"], responses=AUTHED | responses(403))
     policy_version = configured_policy(settings.moderation.policy_path).version
 
-    @router.get("/queue", response_model=list[store.QueueItem])
+    @router.get("/queue", response_model=list[store.QueueItem], responses=responses(422), openapi_extra=REVIEWERS_ONLY)
     async def queue(
         reviewer: Reviewer,
         request: Request,
@@ -64,7 +69,7 @@ def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         """Open items, oldest first, with tier scores and matched rules; claimed items are hidden."""
         return await store.review_queue(request.app.state.pool, lane, limit)
 
-    @router.post("/{content_id}/claim", response_model=Claimed)
+    @router.post("/{content_id}/claim", response_model=Claimed, responses=responses(404, 409, 422), openapi_extra=REVIEWERS_ONLY)
     async def claim(content_id: uuid.UUID, reviewer: Reviewer, request: Request, lane: ReviewLane = "review") -> Claimed:
         """Claim an item for `MODERATION_REVIEW_CLAIM_TTL_S` seconds (claiming again renews it)."""
         try:
@@ -76,7 +81,12 @@ def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
             raise HTTPException(409, str(error)) from error
         return Claimed(content_id=content_id, lane=lane, claimed_until=until)
 
-    @router.post("/{content_id}/decision", response_model=ModerationDecided)
+    @router.post(
+        "/{content_id}/decision",
+        response_model=ModerationDecided,
+        responses=responses(400, 409, 413, 422),
+        openapi_extra=REVIEWERS_ONLY,
+    )
     async def decide(content_id: uuid.UUID, body: ReviewDecision, reviewer: Reviewer, request: Request) -> ModerationDecided:
         """Decide a claimed item; in the appeal lane the outcome supersedes the original decision."""
         pool = request.app.state.pool

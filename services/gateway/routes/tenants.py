@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from services.gateway.auth import Caller
+from services.gateway.errors import AUTHED
+from services.gateway.tenants import Role
 
 
 class TenantView(BaseModel):
@@ -15,13 +17,13 @@ class TenantView(BaseModel):
 
     id: uuid.UUID
     name: str
-    role: str
+    role: Role
     credits: int
 
 
 def tenant_routes() -> APIRouter:
     """`GET /v1/tenants/me`."""
-    router = APIRouter(prefix="/v1/tenants", tags=["tenants"])
+    router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=AUTHED)
 
     @router.get("/me", response_model=TenantView)
     async def me(tenant: Caller, request: Request) -> TenantView:

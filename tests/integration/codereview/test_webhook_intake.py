@@ -53,7 +53,7 @@ async def test_signed_pull_request_is_queued_once_and_everything_else_is_refused
         refused = {
             "bad signature": (opened, headers(opened, str(uuid.uuid4()), secret="wrong"), 401),
             "no signature": (opened, {**headers(opened, str(uuid.uuid4())), "X-Hub-Signature-256": ""}, 401),
-            "no delivery header": (opened, {"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": sign(opened, SECRET)}, 400),
+            "no delivery header": (opened, {"X-GitHub-Event": "pull_request", "X-Hub-Signature-256": sign(opened, SECRET)}, 422),
             "not JSON": (b"{oops", headers(b"{oops", str(uuid.uuid4())), 400),
         }
         other_repo = body_of("opened", repository={"full_name": "someone/else"})
