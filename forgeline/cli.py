@@ -787,6 +787,23 @@ def drill_render(
             console.print(f"  not rendered: {missing}")
 
 
+@app.command()
+def openapi(
+    out: Annotated[Path | None, typer.Option(help="Write it here (default: print it)")] = None,
+) -> None:
+    """The gateway's OpenAPI document, as it serves it under this configuration (image bounds,
+    policy countries and limits come from the settings), without starting anything.
+    `make client` regenerates the typed Python client (clients/python) from it."""
+    from services.gateway.openapi import openapi_document
+
+    text = json.dumps(openapi_document(get_settings()), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+        console.print(f"{out}: the gateway's OpenAPI document")
+
+
 @containers_app.command("render")
 def containers_render(
     values: Annotated[Path | None, typer.Option(help="Values file (default: the chart's values-podman.yaml)")] = None,

@@ -301,7 +301,7 @@ def not_blank(text: str, what: str) -> str:
     """`text` unless it is whitespace only or holds a NUL (NOT_BLANK, the documents' pattern)."""
     _plain(text)
     if not re.fullmatch(NOT_BLANK, text):
-        raise ValueError(f"{what} is blank")
+        raise ValueError(f"{what} is blank: it must contain more than whitespace")
     return text
 
 

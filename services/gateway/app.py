@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "needs `Authorization: Bearer <API key>` (the GitHub webhook: GitHub's signature)."
         ),
         lifespan=lifespan,
+        # operationId = the handler's name (`submit_image`): what generated clients call it.
+        generate_unique_id_function=lambda route: route.name,
         # The documents below need a key like every other route, so no anonymous Swagger UI.
         openapi_url=None,
         docs_url=None,

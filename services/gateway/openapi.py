@@ -56,3 +56,23 @@ def install_openapi(app: FastAPI, settings: Settings, countries: list[str]) -> N
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# Where no server is configured, the document is built with these: the app's clients connect
+# only in its lifespan, which building a document never runs.
+PLACEHOLDERS = {
+    "kafka_bootstrap_servers": "kafka:9092",
+    "s3_endpoint_url": "http://s3:9000",
+    "database_url": "postgresql://forgeline@postgres:5432/forgeline",
+    "redis_url": "redis://redis:6379/0",
+}
+
+
+def openapi_document(settings: Settings) -> dict[str, Any]:
+    """The document the gateway serves under `settings`, without starting it (`forgeline
+    openapi`; `make client` generates the Python client from it)."""
+    from services.gateway.app import create_app
+
+    endpoints = {name: getattr(settings.endpoints, name) or value for name, value in PLACEHOLDERS.items()}
+    document: dict[str, Any] = create_app(settings.replace(endpoints=endpoints)).openapi()
+    return document

@@ -20,6 +20,9 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("forgeline.gateway.ratelimit")
 REDIS_RETRY_AFTER_S = 5.0
+# Redis gone: a connection reset mid-write surfaces as asyncio's RuntimeError ("the handler is
+# closed") from redis-py's writer, not as its ConnectionError (seen in the Redis partition drill).
+REDIS_DOWN = (RedisError, RuntimeError)
 
 # KEYS[1] bucket; ARGV rate/s, burst, now (s), wanted. Returns {granted (the first `granted`
 # of the wanted requests go ahead), seconds until the next token for the rest}.
@@ -126,7 +129,7 @@ class RateLimiter:
                 granted, wait = await self._script(keys=[f"ratelimit:{tenant_key}"], args=[self._rate, self._burst, now, wanted])
                 refused = RateDecision(False, float(wait))
                 return [RateDecision(True, 0.0)] * int(granted) + [refused] * (wanted - int(granted))
-            except RedisError as error:
+            except REDIS_DOWN as error:
                 self._redis_down_until = now + REDIS_RETRY_AFTER_S
                 log.warning(
                     "rate limiting per replica for %.0fs, Redis unavailable: %s", REDIS_RETRY_AFTER_S, type(error).__name__

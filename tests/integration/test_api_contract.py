@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from services.gateway.tenants import Role, create_tenant
+from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -46,3 +47,25 @@ async def test_schemathesis_finds_nothing(gateway_url: str, db: asyncpg.Pool, ro
     run = schemathesis(gateway_url, key, *selection, report=tmp_path / "junit.xml")
     print(run.stdout[-20_000:])
     assert run.returncode == 0, f"schemathesis ({role} key) found failures:\n{run.stdout[-12_000:]}\n{run.stderr[-2_000:]}"
+
+
+async def test_the_generated_client_speaks_to_the_real_gateway(gateway_url: str, db: asyncpg.Pool) -> None:
+    """clients/python (generated, `make client`) sends an echo and reads it back, typed."""
+    from forgeline_api_client import AuthenticatedClient
+    from forgeline_api_client.api.echo import get_echo, post_echo
+    from forgeline_api_client.models import Accepted, EchoRequest, EchoStatus, ErrorBody
+
+    _, key = await create_tenant(db, f"client-{uuid.uuid4().hex[:6]}", 10)
+    async with AuthenticatedClient(base_url=gateway_url, token=key) as client:
+        accepted = await post_echo.asyncio(client=client, body=EchoRequest(message="hello from the generated client"))
+        assert isinstance(accepted, Accepted), accepted
+
+        async def done() -> EchoStatus | None:
+            status = await get_echo.asyncio(accepted.echo_id, client=client)
+            assert isinstance(status, EchoStatus), status  # queued from the 202 on, never a 404
+            return status if status.status == "done" else None
+
+        finished = await wait_for(done)
+        assert finished.processed_by
+        missing = await get_echo.asyncio(uuid.uuid4(), client=client)
+        assert isinstance(missing, ErrorBody) and missing.error == "not_found"

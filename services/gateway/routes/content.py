@@ -113,14 +113,14 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         return events
 
     @router.post("", status_code=202, response_model=ContentAccepted, responses=LOCATION | responses(400, 409, 413, 422, 503))
-    async def submit(body: ContentRequest, tenant: Caller, request: Request, response: Response) -> ContentAccepted:
+    async def submit_content(body: ContentRequest, tenant: Caller, request: Request, response: Response) -> ContentAccepted:
         """Moderate one item (text up to 5,000 characters, up to 20 http(s) links)."""
         event = (await accept(request, tenant, [body]))[0]
         response.headers["Location"] = f"/v1/content/{event.content_id}"
         return ContentAccepted(content_id=event.content_id)
 
     @router.post("/batch", status_code=202, response_model=BatchAccepted, responses=responses(400, 409, 413, 422, 503))
-    async def submit_batch(body: BatchRequest, tenant: Caller, request: Request) -> BatchAccepted:
+    async def submit_content_batch(body: BatchRequest, tenant: Caller, request: Request) -> BatchAccepted:
         """Moderate up to 500 items in one request."""
         if len(body.items) > settings.moderation.batch_max_items:
             raise HTTPException(
@@ -154,7 +154,7 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         response_model=ContentAccepted,
         responses=LOCATION | responses(400, 404, 409, 413, 422),
     )
-    async def appeal(
+    async def appeal_content(
         content_id: uuid.UUID, body: AppealRequest, tenant: Caller, request: Request, response: Response
     ) -> ContentAccepted:
         """Send a decided item to the appeal lane (once); a reviewer's outcome supersedes the decision."""

@@ -19,7 +19,7 @@ def live_routes(hub: LiveHub) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["live"], responses=AUTHED)
 
     @router.get("/events", response_class=EventSourceResponse)
-    async def events(tenant: Caller, request: Request) -> EventSourceResponse:
+    async def event_stream(tenant: Caller, request: Request) -> EventSourceResponse:
         """Server-Sent Events: every completion event of the caller's tenant, as it happens."""
 
         async def stream() -> AsyncIterator[dict[str, str]]:

@@ -60,7 +60,7 @@ def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     policy_version = configured_policy(settings.moderation.policy_path).version
 
     @router.get("/queue", response_model=list[store.QueueItem], responses=responses(422), openapi_extra=REVIEWERS_ONLY)
-    async def queue(
+    async def review_queue(
         reviewer: Reviewer,
         request: Request,
         lane: ReviewLane = "review",
@@ -70,7 +70,7 @@ def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         return await store.review_queue(request.app.state.pool, lane, limit)
 
     @router.post("/{content_id}/claim", response_model=Claimed, responses=responses(404, 409, 422), openapi_extra=REVIEWERS_ONLY)
-    async def claim(content_id: uuid.UUID, reviewer: Reviewer, request: Request, lane: ReviewLane = "review") -> Claimed:
+    async def claim_review(content_id: uuid.UUID, reviewer: Reviewer, request: Request, lane: ReviewLane = "review") -> Claimed:
         """Claim an item for `MODERATION_REVIEW_CLAIM_TTL_S` seconds (claiming again renews it)."""
         try:
             ttl_s = settings.moderation.review_claim_ttl_s
@@ -87,7 +87,9 @@ def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
         responses=responses(400, 409, 413, 422),
         openapi_extra=REVIEWERS_ONLY,
     )
-    async def decide(content_id: uuid.UUID, body: ReviewDecision, reviewer: Reviewer, request: Request) -> ModerationDecided:
+    async def decide_review(
+        content_id: uuid.UUID, body: ReviewDecision, reviewer: Reviewer, request: Request
+    ) -> ModerationDecided:
         """Decide a claimed item; in the appeal lane the outcome supersedes the original decision."""
         pool = request.app.state.pool
         if not await store.holds_claim(pool, content_id, body.lane, reviewer.id):

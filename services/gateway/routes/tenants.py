@@ -26,7 +26,7 @@ def tenant_routes() -> APIRouter:
     router = APIRouter(prefix="/v1/tenants", tags=["tenants"], responses=AUTHED)
 
     @router.get("/me", response_model=TenantView)
-    async def me(tenant: Caller, request: Request) -> TenantView:
+    async def get_me(tenant: Caller, request: Request) -> TenantView:
         """The calling tenant, with its current credit balance."""
         fresh = await request.app.state.tenants.get(tenant.id)
         return TenantView(**(fresh or tenant).model_dump())

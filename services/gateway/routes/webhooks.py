@@ -56,7 +56,7 @@ def webhook_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
     }
 
     @router.post("/github", status_code=202, responses=signed, openapi_extra=SIGNED_BODY)
-    async def github(
+    async def github_webhook(
         request: Request,
         x_github_event: Annotated[str, Header(min_length=1, description="The event: pull_request, ping, ...")],
         x_github_delivery: Annotated[str, Header(min_length=1, description="GitHub's id of this delivery.")],

@@ -1,0 +1,221 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.moderation_decided import ModerationDecided
+from ...models.review_decision import ReviewDecision
+from ...types import Response
+
+
+def _get_kwargs(
+    content_id: UUID,
+    *,
+    body: ReviewDecision,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/review/{content_id}/decision".format(
+            content_id=quote(str(content_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | ModerationDecided | None:
+    if response.status_code == 200:
+        response_200 = ModerationDecided.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 409:
+        response_409 = ErrorBody.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorBody.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | ModerationDecided]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    content_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ReviewDecision,
+) -> Response[ErrorBody | ModerationDecided]:
+    """Decide Review
+
+     Decide a claimed item; in the appeal lane the outcome supersedes the original decision.
+
+    Args:
+        content_id (UUID):
+        body (ReviewDecision): A reviewer's decision on a claimed item.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | ModerationDecided]
+    """
+
+    kwargs = _get_kwargs(
+        content_id=content_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    content_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ReviewDecision,
+) -> ErrorBody | ModerationDecided | None:
+    """Decide Review
+
+     Decide a claimed item; in the appeal lane the outcome supersedes the original decision.
+
+    Args:
+        content_id (UUID):
+        body (ReviewDecision): A reviewer's decision on a claimed item.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | ModerationDecided
+    """
+
+    return sync_detailed(
+        content_id=content_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    content_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ReviewDecision,
+) -> Response[ErrorBody | ModerationDecided]:
+    """Decide Review
+
+     Decide a claimed item; in the appeal lane the outcome supersedes the original decision.
+
+    Args:
+        content_id (UUID):
+        body (ReviewDecision): A reviewer's decision on a claimed item.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | ModerationDecided]
+    """
+
+    kwargs = _get_kwargs(
+        content_id=content_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    content_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ReviewDecision,
+) -> ErrorBody | ModerationDecided | None:
+    """Decide Review
+
+     Decide a claimed item; in the appeal lane the outcome supersedes the original decision.
+
+    Args:
+        content_id (UUID):
+        body (ReviewDecision): A reviewer's decision on a claimed item.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | ModerationDecided
+    """
+
+    return (
+        await asyncio_detailed(
+            content_id=content_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

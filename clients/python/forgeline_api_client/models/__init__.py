@@ -1,0 +1,101 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .accepted import Accepted
+from .appeal_request import AppealRequest
+from .batch_accepted import BatchAccepted
+from .batch_request import BatchRequest
+from .cart_abandoned_request import CartAbandonedRequest
+from .cart_abandoned_request_currency import CartAbandonedRequestCurrency
+from .cart_item import CartItem
+from .claim_review_lane import ClaimReviewLane
+from .claimed import Claimed
+from .claimed_lane import ClaimedLane
+from .classifier_scores import ClassifierScores
+from .content_accepted import ContentAccepted
+from .content_request import ContentRequest
+from .content_request_country import ContentRequestCountry
+from .content_view import ContentView
+from .content_view_decision_type_0 import ContentViewDecisionType0
+from .content_view_status import ContentViewStatus
+from .echo_request import EchoRequest
+from .echo_status import EchoStatus
+from .echo_status_status import EchoStatusStatus
+from .error_body import ErrorBody
+from .event_accepted import EventAccepted
+from .field_problem import FieldProblem
+from .github_webhook_body import GithubWebhookBody
+from .github_webhook_body_repository import GithubWebhookBodyRepository
+from .image_accepted import ImageAccepted
+from .image_accepted_status import ImageAcceptedStatus
+from .image_job_view import ImageJobView
+from .image_job_view_status import ImageJobViewStatus
+from .image_params import ImageParams
+from .image_request import ImageRequest
+from .judge_verdict import JudgeVerdict
+from .judge_verdict_decision import JudgeVerdictDecision
+from .judge_verdict_severity import JudgeVerdictSeverity
+from .moderation_decided import ModerationDecided
+from .moderation_decided_decision import ModerationDecidedDecision
+from .moderation_decided_tier import ModerationDecidedTier
+from .queue_item import QueueItem
+from .queue_item_evidence import QueueItemEvidence
+from .queue_item_lane import QueueItemLane
+from .review_decision import ReviewDecision
+from .review_decision_decision import ReviewDecisionDecision
+from .review_decision_lane import ReviewDecisionLane
+from .review_queue_lane import ReviewQueueLane
+from .rule_match import RuleMatch
+from .rule_match_severity import RuleMatchSeverity
+from .tenant_view import TenantView
+from .tenant_view_role import TenantViewRole
+
+__all__ = (
+    "Accepted",
+    "AppealRequest",
+    "BatchAccepted",
+    "BatchRequest",
+    "CartAbandonedRequest",
+    "CartAbandonedRequestCurrency",
+    "CartItem",
+    "Claimed",
+    "ClaimedLane",
+    "ClaimReviewLane",
+    "ClassifierScores",
+    "ContentAccepted",
+    "ContentRequest",
+    "ContentRequestCountry",
+    "ContentView",
+    "ContentViewDecisionType0",
+    "ContentViewStatus",
+    "EchoRequest",
+    "EchoStatus",
+    "EchoStatusStatus",
+    "ErrorBody",
+    "EventAccepted",
+    "FieldProblem",
+    "GithubWebhookBody",
+    "GithubWebhookBodyRepository",
+    "ImageAccepted",
+    "ImageAcceptedStatus",
+    "ImageJobView",
+    "ImageJobViewStatus",
+    "ImageParams",
+    "ImageRequest",
+    "JudgeVerdict",
+    "JudgeVerdictDecision",
+    "JudgeVerdictSeverity",
+    "ModerationDecided",
+    "ModerationDecidedDecision",
+    "ModerationDecidedTier",
+    "QueueItem",
+    "QueueItemEvidence",
+    "QueueItemLane",
+    "ReviewDecision",
+    "ReviewDecisionDecision",
+    "ReviewDecisionLane",
+    "ReviewQueueLane",
+    "RuleMatch",
+    "RuleMatchSeverity",
+    "TenantView",
+    "TenantViewRole",
+)

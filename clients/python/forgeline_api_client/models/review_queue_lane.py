@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class ReviewQueueLane(StrEnum):
+    APPEAL = "appeal"
+    REVIEW = "review"
+
+    def __str__(self) -> str:
+        return str(self.value)
