@@ -2,7 +2,7 @@
 answer with the one error model, who may call it, the constraints the handlers enforce as this
 deployment configures them, an example of every request body, and where accepted work is.
 
-Built from the app as served (no servers: the clients connect only in its lifespan)."""
+Built as `forgeline openapi` builds it (no servers: the clients connect only in its lifespan)."""
 
 from typing import Any
 
@@ -10,24 +10,17 @@ import jsonschema
 import pytest
 
 from services.common.settings import Settings
-from services.gateway.app import create_app
+from services.gateway.openapi import openapi_document
 from services.moderation.policy import configured_policy
 
 pytestmark = pytest.mark.contract
 
-ENDPOINTS = {
-    "kafka_bootstrap_servers": "127.0.0.1:9",
-    "s3_endpoint_url": "http://127.0.0.1:9",
-    "database_url": "postgresql://x@127.0.0.1:9/x",
-    "redis_url": "redis://127.0.0.1:9/0",
-}
-SETTINGS = Settings().replace(endpoints=ENDPOINTS, imagegen={"min_side": 128, "max_side": 768, "max_steps": 30})
+SETTINGS = Settings().replace(imagegen={"min_side": 128, "max_side": 768, "max_steps": 30})
 
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    doc: dict[str, Any] = create_app(SETTINGS).openapi()
-    return doc
+    return openapi_document(SETTINGS)
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
