@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from forgeline_api_client.api.email import cart_abandoned
+from forgeline_api_client.models import CartAbandonedRequest
 
+from forgeline.api import expect, gateway_client, refusal
 from forgeline.demos.narrate import Say, gateway_and_key
 from services.common.settings import Settings
 
@@ -34,16 +36,15 @@ async def email(settings: Settings, state: dict[str, Any], say: Say, timeout_s: 
     watcher = _EmailWatcher(endpoints["kafka"])
     await watcher.start()
     try:
-        async with httpx.AsyncClient(base_url=gateway, timeout=15) as client:
-            headers = {"Authorization": f"Bearer {shop['tenant']['api_key']}"}
+        async with gateway_client(gateway, shop["tenant"]["api_key"], timeout_s=15) as client:
             # The repeat cart goes last, once the first has been sent, so the frequency cap
             # has something to cap (carts of one batch run concurrently).
             *first, repeat = carts.items()
             outcomes: dict[str, str] = {}
             for wave in (first, [repeat]):
                 for label, body in wave:
-                    response = await client.post("/v1/events/cart-abandoned", json=body, headers=headers)
-                    answer = response.json().get("status", response.text)
+                    response = await cart_abandoned.asyncio_detailed(client=client, body=CartAbandonedRequest.from_dict(body))
+                    answer = refusal(response).message if response.status_code >= 300 else expect(response).status
                     say(f"2. {label}: cart {body['cart_id']} -> {response.status_code} {answer}")
                 outcomes |= await watcher.follow({body["cart_id"]: label for label, body in wave}, say, timeout_s)
     finally:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from forgeline_api_client import AuthenticatedClient
+from forgeline_api_client.api.images import get_image, submit_image
+from forgeline_api_client.api.tenants import get_me
+from forgeline_api_client.models import ImageJobView, ImageRequest
 
+from forgeline.api import expect, gateway_client, server_sent_events
 from forgeline.demos.narrate import Say, gateway_and_key
 from services.common.settings import Settings
 
@@ -34,11 +39,10 @@ async def image(settings: Settings, state: dict[str, Any], say: Say, timeout_s: 
     ]
     say("== image demo: HTTP -> Kafka -> Temporal saga -> Ray Serve -> S3, with the cache and a compensation ==")
     say("   (the local model is a tiny random network: its pictures are noise; every step around it is real)")
-    headers = {"Authorization": f"Bearer {key}"}
     # The third job's billing step fails for good: the saga must delete its PNG and refund it.
     with extra_fault(faults, f"imagegen.log_transaction: fail 100% match={FAULT_MARK}"):
         try:
-            return await _image_jobs(settings, gateway, headers, prompts, out_dir, say, timeout_s)
+            return await _image_jobs(settings, gateway_client(gateway, key, timeout_s=15), prompts, out_dir, say, timeout_s)
         except TimeoutError:
             say(f"Jobs did not finish within {timeout_s:.0f}s. See `forgeline logs imagegen-worker` and `... imagegen`.")
             return False
@@ -56,10 +60,10 @@ def extra_fault(path: Path, rule: str) -> Iterator[None]:
 
 
 async def _image_jobs(
-    settings: Settings, gateway: str, headers: dict[str, str], prompts: list[str], out_dir: Path, say: Say, timeout_s: float
+    settings: Settings, client: AuthenticatedClient, prompts: list[str], out_dir: Path, say: Say, timeout_s: float
 ) -> bool:
-    async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=15) as client:
-        before = (await client.get("/v1/tenants/me")).json()["credits"]
+    async with client, httpx.AsyncClient(timeout=15) as s3:
+        before = expect(await get_me.asyncio_detailed(client=client)).credits_
         say(
             f"1. Balance before: {before} credits (a generated image costs {settings.imagegen.price_credits}, "
             f"a cache hit {settings.imagegen.cache_price_credits})."
@@ -72,47 +76,45 @@ async def _image_jobs(
         results = {**first, **second}
         say("4. Results:")
         for job_id, job in results.items():
-            prompt = f"{job['params']['prompt'][:44]!r:<48}"
-            line = f"   {prompt} {job['status']:<9} cached={job['cached']!s:<5} charged={job['credits_charged']}"
-            if job["status"] == "succeeded":
+            prompt = f"{job.params.prompt[:44]!r:<48}"
+            line = f"   {prompt} {job.status.value:<9} cached={job.cached!s:<5} charged={job.credits_charged}"
+            if job.image_url:  # a presigned S3 URL: fetched from S3, not from the gateway
                 path = out_dir / f"{job_id}.png"
-                path.write_bytes((await client.get(job["image_url"])).content)
+                path.write_bytes((await s3.get(job.image_url)).content)
                 line += f"  -> {path}"
             else:
-                line += f"  ({job['reason']})"
+                line += f"  ({job.reason})"
             say(line)
-        after = (await client.get("/v1/tenants/me")).json()["credits"]
+        after = expect(await get_me.asyncio_detailed(client=client)).credits_
         expected = before - 2 * settings.imagegen.price_credits - settings.imagegen.cache_price_credits
         say(f"5. Balance after: {after} credits (expected {expected}: two images, one cache hit, one refunded failure).")
         say(f"   PNGs are in S3 under tenants/<tenant id>/images/; copies are in {out_dir}.")
         say(f"   Follow a job end to end with: forgeline trace {next(iter(results))}")
-        statuses = sorted((j["status"], j["cached"]) for j in results.values())
+        statuses = sorted((j.status.value, j.cached) for j in results.values())
         wanted = [("failed", False), ("succeeded", False), ("succeeded", False), ("succeeded", True)]
         return bool(after == expected and statuses == wanted)
 
 
-async def _submit_all(client: httpx.AsyncClient, prompts: list[str], say: Say, start: int = 1) -> dict[str, str]:
+async def _submit_all(client: AuthenticatedClient, prompts: list[str], say: Say, start: int = 1) -> dict[uuid.UUID, str]:
     jobs = {}
     for number, prompt in enumerate(prompts, start=start):
-        response = await client.post("/v1/images", json={"prompt": prompt, "width": 128, "height": 128, "steps": 4, "seed": 42})
-        accepted = response.json()
-        jobs[accepted["job_id"]] = prompt
-        say(f"2. Job {number} queued at once (202): {prompt[:40]!r} -> {accepted['job_id']}")
+        body = ImageRequest(prompt=prompt, width=128, height=128, steps=4, seed=42)
+        accepted = expect(await submit_image.asyncio_detailed(client=client, body=body))
+        jobs[accepted.job_id] = prompt
+        say(f"2. Job {number} queued at once (202): {prompt[:40]!r} -> {accepted.job_id}")
     return jobs
 
 
-async def _follow(client: httpx.AsyncClient, jobs: dict[str, str], say: Say, timeout_s: float) -> dict[str, dict[str, Any]]:
+async def _follow(
+    client: AuthenticatedClient, jobs: dict[uuid.UUID, str], say: Say, timeout_s: float
+) -> dict[uuid.UUID, ImageJobView]:
     """Follow each job's SSE stream, printing every status change as it happens."""
     started = time.monotonic()
 
-    async def one(job_id: str) -> dict[str, Any]:
-        async with client.stream("GET", f"/v1/images/{job_id}/events", timeout=None) as stream:
-            async for line in stream.aiter_lines():
-                if line.startswith("data:"):
-                    status = json.loads(line.split(":", 1)[1]).get("status")
-                    say(f"   [{time.monotonic() - started:5.1f}s] {jobs[job_id][:40]!r}: {status}")
-        job: dict[str, Any] = (await client.get(f"/v1/images/{job_id}")).json()
-        return job
+    async def one(job_id: uuid.UUID) -> ImageJobView:
+        async for _, data in server_sent_events(client, f"/v1/images/{job_id}/events"):
+            say(f"   [{time.monotonic() - started:5.1f}s] {jobs[job_id][:40]!r}: {data.get('status')}")
+        return expect(await get_image.asyncio_detailed(job_id, client=client))
 
     results = await asyncio.wait_for(asyncio.gather(*(one(j) for j in jobs)), timeout_s)
     return dict(zip(jobs, results, strict=True))

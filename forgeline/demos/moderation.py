@@ -8,8 +8,27 @@ from collections import Counter
 from typing import Any
 
 import asyncpg
-import httpx
+from forgeline_api_client import AuthenticatedClient
+from forgeline_api_client.api.moderation import (
+    appeal_content,
+    claim_review,
+    decide_review,
+    get_content,
+    review_queue,
+    submit_content_batch,
+)
+from forgeline_api_client.models import (
+    AppealRequest,
+    BatchRequest,
+    ClaimReviewLane,
+    ContentRequest,
+    ContentRequestCountry,
+    ReviewDecision,
+    ReviewDecisionDecision,
+    ReviewDecisionLane,
+)
 
+from forgeline.api import GatewayError, expect, gateway_client
 from forgeline.demos.narrate import Say, gateway_and_key
 from forgeline.tools.tail import tail_consumer
 from services.common.events import ModerationDecided, ReviewRequested
@@ -44,18 +63,21 @@ async def moderation(settings: Settings, state: dict[str, Any], say: Say, timeou
         say("Moderation is off in this stack (no classifier and no training data): see `forgeline up`'s output.")
         return False
     endpoints = {name: rec["endpoint"] for name, rec in state["components"].items()}
-    auth = {"Authorization": f"Bearer {key}"}
-    reviewer = {"Authorization": f"Bearer {await _reviewer_key(endpoints['postgres'])}"}
+    reviewer = gateway_client(gateway, await _reviewer_key(endpoints["postgres"]))
     say(f"== moderation demo: {len(STREAM)} items through rules -> classifier (Ray Serve) -> LLM judge -> humans ==")
     watcher = await tail_consumer(endpoints["kafka"], (MODERATION_DECIDED.name, MODERATION_REVIEW.name))
-    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+    async with gateway_client(gateway, key) as author, reviewer:
         try:
-            items = [{"text": t, "author_id": "demo-author", "country": c, "links": links} for _, t, c, links in STREAM]
-            response = await client.post("/v1/content/batch", json={"items": items}, headers=auth)
-            if response.status_code != 202:
-                say(f"  the gateway refused the batch: {response.status_code} {response.text}")
+            items = [
+                ContentRequest(text=t, author_id="demo-author", country=ContentRequestCountry(c), links=links)
+                for _, t, c, links in STREAM
+            ]
+            try:
+                accepted = expect(await submit_content_batch.asyncio_detailed(client=author, body=BatchRequest(items=items)))
+            except GatewayError as error:
+                say(f"  the gateway refused the batch: {error}")
                 return False
-            ids = [uuid.UUID(i) for i in response.json()["content_ids"]]
+            ids = accepted.content_ids
             labels = {cid: (what, text) for cid, (what, text, _, _) in zip(ids, STREAM, strict=True)}
             settled = await _narrate(watcher, labels, say, timeout_s)
         finally:
@@ -67,11 +89,11 @@ async def moderation(settings: Settings, state: dict[str, Any], say: Say, timeou
         tiers = Counter(settled.values())
         say(f"Tier mix of this stream: {dict(tiers)} (targets at scale: rules 60%, classifier 35%, judge 5%, humans 1-2%)")
         waiting = [cid for cid, tier in settled.items() if tier == "review"]
-        reviewed = await _review_one(client, reviewer, auth, waiting, labels, say) if waiting else None
+        reviewed = await _review_one(reviewer, waiting, labels, say) if waiting else None
         if reviewed is None:
             say("No item needed a human this time; appealing a rules decision instead.")
         target = reviewed or next(cid for cid, tier in settled.items() if tier == "rules")
-        return await _appeal(client, reviewer, auth, target, labels, say)
+        return await _appeal(author, reviewer, target, labels, say)
 
 
 async def _reviewer_key(database_url: str) -> str:
@@ -108,52 +130,49 @@ async def _narrate(watcher: Any, labels: dict[uuid.UUID, tuple[str, str]], say: 
 
 
 async def _review_one(
-    client: httpx.AsyncClient,
-    reviewer: dict[str, str],
-    auth: dict[str, str],
-    waiting: list[uuid.UUID],
-    labels: dict[uuid.UUID, tuple[str, str]],
-    say: Say,
+    reviewer: AuthenticatedClient, waiting: list[uuid.UUID], labels: dict[uuid.UUID, tuple[str, str]], say: Say
 ) -> uuid.UUID | None:
-    queue = (await client.get("/v1/review/queue", params={"limit": 200}, headers=reviewer)).json()
-    entry = next((q for q in queue if uuid.UUID(q["content_id"]) in waiting), None)
+    queue = expect(await review_queue.asyncio_detailed(client=reviewer, limit=200))
+    entry = next((q for q in queue if q.content_id in waiting), None)
     if entry is None:
         return None
-    cid = uuid.UUID(entry["content_id"])
-    scores = entry["evidence"].get("scores") or {}
-    say(f"Human review: the queue shows {labels[cid][1]!r} with P(hate)={scores.get('hate', 0):.2f} and {entry['reason']!r}.")
-    claim = (await client.post(f"/v1/review/{cid}/claim", headers=reviewer)).json()
-    say(f"  a reviewer claims it until {claim['claimed_until']} (others cannot take it; the claim lapses if abandoned)")
-    body = {"decision": "reject", "reason": "a generalisation that derogates a protected group"}
-    decided = (await client.post(f"/v1/review/{cid}/decision", json=body, headers=reviewer)).json()
-    say(f"  decided: {decided['decision']} by {decided['decided_by']}")
+    cid = entry.content_id
+    scores = entry.evidence.additional_properties.get("scores") or {}
+    say(f"Human review: the queue shows {labels[cid][1]!r} with P(hate)={scores.get('hate', 0):.2f} and {entry.reason!r}.")
+    claim = expect(await claim_review.asyncio_detailed(cid, client=reviewer))
+    say(f"  a reviewer claims it until {claim.claimed_until} (others cannot take it; the claim lapses if abandoned)")
+    body = ReviewDecision(decision=ReviewDecisionDecision.REJECT, reason="a generalisation that derogates a protected group")
+    decided = expect(await decide_review.asyncio_detailed(cid, client=reviewer, body=body))
+    say(f"  decided: {decided.decision.value} by {decided.decided_by}")
     return cid
 
 
 async def _appeal(
-    client: httpx.AsyncClient,
-    reviewer: dict[str, str],
-    auth: dict[str, str],
+    author: AuthenticatedClient,
+    reviewer: AuthenticatedClient,
     cid: uuid.UUID,
     labels: dict[uuid.UUID, tuple[str, str]],
     say: Say,
 ) -> bool:
     say(f"Appeal: the author of {labels[cid][1]!r} appeals.")
-    response = await client.post(f"/v1/content/{cid}/appeal", json={"reason": "I was describing my own experience"}, headers=auth)
-    if response.status_code != 202:
-        say(f"  the appeal was refused: {response.text}")
+    appeal = AppealRequest(reason="I was describing my own experience")
+    try:
+        expect(await appeal_content.asyncio_detailed(cid, client=author, body=appeal))
+    except GatewayError as error:
+        say(f"  the appeal was refused: {error}")
         return False
-    await client.post(f"/v1/review/{cid}/claim", params={"lane": "appeal"}, headers=reviewer)
-    body = {"decision": "approve", "reason": "on reflection, personal experience, not an attack", "lane": "appeal"}
-    await client.post(f"/v1/review/{cid}/decision", json=body, headers=reviewer)
-    view = (await client.get(f"/v1/content/{cid}", headers=auth)).json()
-    for step in view["history"]:
-        superseding = f" (supersedes {step['supersedes'][:8]})" if step["supersedes"] else ""
-        say(f"  audit trail: {step['decision']:<7} by {step['tier']:<10} {step['reasons'][0][:60]}{superseding}")
-    ok = view["tier"] == "appeal" and len(view["history"]) == 2
-    say(
-        f"  now {view['decision']} ({view['tier']}); the original decision stays in the trail."
-        if ok
-        else "  the appeal did not land"
+    expect(await claim_review.asyncio_detailed(cid, client=reviewer, lane=ClaimReviewLane.APPEAL))
+    body = ReviewDecision(
+        decision=ReviewDecisionDecision.APPROVE,
+        reason="on reflection, personal experience, not an attack",
+        lane=ReviewDecisionLane.APPEAL,
     )
+    expect(await decide_review.asyncio_detailed(cid, client=reviewer, body=body))
+    view = expect(await get_content.asyncio_detailed(cid, client=author))
+    for step in view.history:
+        superseding = f" (supersedes {str(step.supersedes)[:8]})" if step.supersedes else ""
+        say(f"  audit trail: {step.decision.value:<7} by {step.tier.value:<10} {step.reasons[0][:60]}{superseding}")
+    ok = view.tier == "appeal" and len(view.history) == 2
+    decision = view.decision.value if view.decision else None
+    say(f"  now {decision} ({view.tier}); the original decision stays in the trail." if ok else "  the appeal did not land")
     return bool(ok)

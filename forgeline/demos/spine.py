@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
-import httpx
+from forgeline_api_client.api.echo import get_echo, post_echo
+from forgeline_api_client.api.tenants import get_me
+from forgeline_api_client.models import EchoRequest
 
+from forgeline.api import expect, gateway_client, refusal, server_sent_events
 from forgeline.demos.narrate import Say, gateway_and_key
 from services.common.settings import Settings
 
@@ -17,49 +19,45 @@ async def spine(settings: Settings, state: dict[str, Any], say: Say, timeout_s: 
     gateway, key = gateway_and_key(state, say)
     if not gateway or not key:
         return False
-    headers = {"Authorization": f"Bearer {key}"}
     say("== spine demo: HTTP -> Kafka -> echo service -> Postgres -> Kafka -> SSE ==")
-    async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=10) as client:
-        me = (await client.get("/v1/tenants/me")).json()
-        say(f"1. Authenticated as tenant {me['name']!r} (balance {me['credits']} credits).")
-        unauth = await client.get("/v1/tenants/me", headers={"Authorization": ""})
-        say(f"2. Without a key the gateway answers {unauth.status_code}: {unauth.json()['message']}")
-        bad = await client.post("/v1/echo", json={"message": ""})
-        say(f"3. An empty message is refused with {bad.status_code}: {bad.json()['message']}")
+    async with gateway_client(gateway, key, timeout_s=10) as client:
+        me = expect(await get_me.asyncio_detailed(client=client))
+        say(f"1. Authenticated as tenant {me.name!r} (balance {me.credits_} credits).")
+        async with gateway_client(gateway, "not-a-forgeline-key") as stranger:
+            unauth = await get_me.asyncio_detailed(client=stranger)
+        say(f"2. With an unknown key the gateway answers {unauth.status_code}: {refusal(unauth).message}")
+        bad = await post_echo.asyncio_detailed(client=client, body=EchoRequest(message=""))
+        say(f"3. An empty message is refused with {bad.status_code}: {refusal(bad).message}")
 
-        got: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        got: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         ready = asyncio.Event()
 
         async def listen() -> None:
-            async with client.stream("GET", "/v1/events", timeout=None) as stream:
-                event = ""
-                async for line in stream.aiter_lines():
-                    if line.startswith("event:"):
-                        event = line.split(":", 1)[1].strip()
-                        if event == "ready":
-                            ready.set()
-                    elif line.startswith("data:") and event not in ("ready", ""):
-                        await got.put({"topic": event, "event": json.loads(line.split(":", 1)[1])})
+            async for event, data in server_sent_events(client, "/v1/events"):
+                if event == "ready":
+                    ready.set()
+                elif event:
+                    await got.put((event, data))
 
         listener = asyncio.create_task(listen())
         try:
             await asyncio.wait_for(ready.wait(), 10)
             say("4. Subscribed to the live event stream (SSE /v1/events).")
-            accepted = (await client.post("/v1/echo", json={"message": "hello, Forgeline"})).json()
-            echo_id = accepted["echo_id"]
-            say(f"5. POST /v1/echo answered 202 at once: echo {echo_id} is {accepted['status']}; it is now on Kafka.")
+            accepted = expect(await post_echo.asyncio_detailed(client=client, body=EchoRequest(message="hello, Forgeline")))
+            echo_id = accepted.echo_id
+            say(f"5. POST /v1/echo answered 202 at once: echo {echo_id} is {accepted.status}; it is now on Kafka.")
             while True:
-                update = await asyncio.wait_for(got.get(), timeout_s)
-                if update["event"].get("echo_id") == echo_id:
+                topic, update = await asyncio.wait_for(got.get(), timeout_s)
+                if update.get("echo_id") == str(echo_id):
                     break
             say(
-                f"6. The echo service recorded it in Postgres and announced {update['topic']}; "
-                f"it reached this tenant's stream (processed by {update['event']['processed_by']})."
+                f"6. The echo service recorded it in Postgres and announced {topic}; "
+                f"it reached this tenant's stream (processed by {update['processed_by']})."
             )
-            status = (await client.get(accepted["status_url"])).json()
-            say(f"7. GET {accepted['status_url']} -> status {status['status']!r}.")
+            status = expect(await get_echo.asyncio_detailed(echo_id, client=client))
+            say(f"7. GET {accepted.status_url} -> status {status.status.value!r}.")
             say(f"   Follow it end to end with: forgeline trace {echo_id}")
-            return bool(status["status"] == "done")
+            return status.status.value == "done"
         except TimeoutError:
             say(f"No completion within {timeout_s:.0f}s. Look at `forgeline logs echo` and `forgeline logs gateway`.")
             return False

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import psutil
+from forgeline_api_client.api.images import cancel_image
 
 from forgeline.drills.probes import Reader
 from forgeline.drills.schema import Fault
@@ -273,8 +274,8 @@ class Striker:
         )
         answers = []
         for row in rows:
-            response = await self.reader.http.post(f"/v1/images/{row['job_id']}/cancel")
-            answers.append(response.status_code)
+            response = await cancel_image.asyncio_detailed(row["job_id"], client=self.reader.api)
+            answers.append(int(response.status_code))
             if response.status_code == 202:
                 self.cancelled.append(str(row["job_id"]))
         return f"cancelled {len(self.cancelled)} charged running job(s) (answers {answers})"

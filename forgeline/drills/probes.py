@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
+from forgeline_api_client import AuthenticatedClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from forgeline.drills.schema import SAGA, Bounds, HttpProbe, LagProbe, MetricProbe, Probe, TemporalProbe
@@ -65,10 +66,20 @@ def json_at(document: Any, path: str) -> Any:
 
 
 class Reader:
-    """The clients a drill reads the platform through (the stack's own endpoints)."""
+    """The clients a drill reads the platform through (the stack's own endpoints): the gateway's
+    generated client with the drill tenant's key (`api`), and plain HTTP for the other parts'
+    /metrics and the GitHub stand-in, which must not see that key."""
 
-    def __init__(self, stack: Stack, settings: Settings, http: httpx.AsyncClient, db: asyncpg.Pool, tenant_id: str) -> None:
-        self.stack, self.settings, self.http, self.db, self.tenant_id = stack, settings, http, db, tenant_id
+    def __init__(
+        self,
+        stack: Stack,
+        settings: Settings,
+        api: AuthenticatedClient,
+        http: httpx.AsyncClient,
+        db: asyncpg.Pool,
+        tenant_id: str,
+    ) -> None:
+        self.stack, self.settings, self.api, self.http, self.db, self.tenant_id = stack, settings, api, http, db, tenant_id
         self._temporal: TemporalClient | None = None
         self._lag_readers: dict[str, AIOKafkaConsumer] = {}
         env = stack.endpoints_env()
@@ -95,7 +106,8 @@ class Reader:
         return ProbeResult(name, within(bounds, value), value)
 
     async def _http(self, name: str, probe: HttpProbe) -> ProbeResult:
-        response = await self.http.get(probe.path)
+        # Any path a drill file names, so the generated client's connection rather than one of its functions.
+        response = await self.api.get_async_httpx_client().get(probe.path)
         if response.status_code != probe.status:
             return ProbeResult(name, False, response.status_code, f"expected status {probe.status}")
         if probe.json_path is None:

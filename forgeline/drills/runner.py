@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from forgeline.api import gateway_client
 from forgeline.demos.narrate import Say
 from forgeline.drills.auditor import Audit, check, unfinished
 from forgeline.drills.chart import timeline_png
@@ -100,9 +101,8 @@ async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
     db = await asyncpg.create_pool(settings.endpoints.database_url, min_size=1, max_size=4)
     try:
         tenant, key = await create_tenant(db, f"drill-{drill.name}-{int(time.time())}", CREDITS)
-        headers = {"Authorization": f"Bearer {key}"}
-        async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=30.0) as http:
-            reader = Reader(stack, settings, http, db, str(tenant.id))
+        async with gateway_client(gateway, key) as api, httpx.AsyncClient(timeout=30.0) as http:
+            reader = Reader(stack, settings, api, http, db, str(tenant.id))
             striker = Striker(stack, reader, str(tenant.id), uuid.uuid4().hex[:12])
             try:
                 await _execute(drill, journal, reader, striker, Caller(gateway, key, str(tenant.id)), say)
@@ -223,26 +223,32 @@ async def _strike(
     fault: Fault, reader: Reader, striker: Striker, tenant_id: str, started: float, say: Say, sent: Path, pipelines: list[str]
 ) -> dict[str, Any]:
     """Wait for the fault's trigger, record what is in flight, strike."""
+
+    def reading() -> Awaitable[dict[str, int]]:
+        return in_flight(reader, tenant_id, sent, pipelines)
+
     trigger = fault.trigger
     if trigger.at_s is not None:
         await asyncio.sleep(max(0.0, started + trigger.at_s - time.monotonic()))
+        flight = await reading()
     else:
         assert trigger.when is not None
         deadline = time.monotonic() + trigger.within_s
-        while not (last := await reader.probe(trigger.when)).ok:
+        # A disrupting fault waits for its condition with the drill's work in flight: a short
+        # job can finish between the condition's reading and the in-flight one.
+        while True:
+            last = await reader.probe(trigger.when)
+            flight = await reading() if last.ok else {}
+            if last.ok and (flight or not fault.disrupts):
+                break
             if time.monotonic() > deadline:
-                seen = last.detail or f"last reading {last.value}"
+                seen = "none of the drill's work in flight" if last.ok else last.detail or f"last reading {last.value}"
                 return {
                     "fault": fault.name,
                     "kind": fault.kind,
                     "outcome": f"its condition never held in {trigger.within_s:g}s ({seen})",
                 }
             await asyncio.sleep(0.5)
-
-    def reading() -> Awaitable[dict[str, int]]:
-        return in_flight(reader, tenant_id, sent, pipelines)
-
-    flight = await reading()
     at = time.monotonic() - started
     say(f"  {at:5.1f}s {fault.name} (in flight: {flight or 'nothing'})")
     try:

@@ -17,7 +17,7 @@ from services.common.http import add_ops_routes, freeze_startup_heap, http_telem
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import LIVE_TOPICS
-from services.gateway.errors import BodySizeLimit, install_error_handlers
+from services.gateway.errors import BodySizeLimit, install_error_handlers, responses
 from services.gateway.live import LiveHub, follow
 from services.gateway.openapi import install_openapi
 from services.gateway.ratelimit import RateLimiter
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "needs `Authorization: Bearer <API key>` (the GitHub webhook: GitHub's signature)."
         ),
         lifespan=lifespan,
+        responses=responses(500),  # any route can fail on a defect, with the one error model
         # operationId = the handler's name (`submit_image`): what generated clients call it.
         generate_unique_id_function=lambda route: route.name,
         # The documents below need a key like every other route, so no anonymous Swagger UI.

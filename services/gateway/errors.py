@@ -31,6 +31,7 @@ CODES = {
     413: "too_large",
     422: "invalid_request",
     429: "rate_limited",
+    500: "internal",
     503: "unavailable",
 }
 WHY = {
@@ -42,6 +43,7 @@ WHY = {
     413: "The body is larger than the route's limit.",
     422: "The request breaks a constraint; `message` names each field and what is wrong with it.",
     429: "Over the tenant's rate limit: retry after `Retry-After` seconds.",
+    500: "A defect in the gateway: it was logged; retrying may not help. Nothing was accepted unless a GET says so.",
     503: "A dependency (the event bus) is unavailable: nothing was lost, retry (image jobs: with an Idempotency-Key).",
 }
 
@@ -96,7 +98,7 @@ async def publish_or_503(broker: KafkaBroker, spec: TopicSpec, event: Event, wha
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that give every 4xx the same readable shape."""
+    """Register the handlers that give every 4xx and 5xx the same readable shape."""
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -119,6 +121,13 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
         code = CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, detail), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def on_defect(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the exception once this is sent; the caller gets the one error model,
+        # never a traceback or a bare text 500.
+        message = "the gateway failed on this request (a defect, logged); check GET of the resource before retrying"
+        return JSONResponse(error_body(CODES[500], message), status_code=500)
 
 
 class BodySizeLimit:

@@ -112,3 +112,22 @@ async def test_follow_survives_read_errors_and_stops_when_cancelled() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     assert update["event"]["tenant_id"] == str(a) and len(calls) >= 2
+
+
+def test_a_defect_answers_500_with_the_error_model_and_no_traceback() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from services.gateway.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise KeyError("secret-column")
+
+    answer = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "internal"
+    assert "secret-column" not in answer.text and "Traceback" not in answer.text

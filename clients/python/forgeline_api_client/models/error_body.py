@@ -21,7 +21,7 @@ class ErrorBody:
 
     Attributes:
         error (str): A stable code: bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict,
-            too_large, invalid_request, rate_limited, unavailable.
+            too_large, invalid_request, rate_limited, internal, unavailable.
         message (str): What is wrong and what to do next.
         details (list[FieldProblem] | None | Unset): 422 from validation: each field's problem.
     """

@@ -59,6 +59,11 @@ def _parse_response(
 
         return response_429
 
+    if response.status_code == 500:
+        response_500 = ErrorBody.from_dict(response.json())
+
+        return response_500
+
     if response.status_code == 503:
         response_503 = ErrorBody.from_dict(response.json())
 
