@@ -41,12 +41,16 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml clients/python/setup.
 models: setup ## build the models once per machine (moderation classifier: ~3 min on 2 cores, then cached)
 	$(BIN)/forgeline models classifier --optional
 
-host-tools: ## Debian packages: iptables (drills' network partitions), podman + runc + netavark (the chart as containers); root, once per machine
+host-tools: ## Debian packages: iptables (drills' network partitions), podman + runc + netavark (the chart as containers), chromium (the console's browser tests), prometheus (promtool: the chart's alerts); root, once per machine
 	@command -v iptables >/dev/null || { echo "==> installing iptables (apt-get)"; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends iptables; }
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v catatonit >/dev/null && [ -x /usr/lib/podman/netavark ] || { \
 	  echo "==> installing podman, runc, netavark, aardvark-dns and catatonit (apt-get)"; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends podman runc netavark aardvark-dns catatonit; }
+	@command -v chromium >/dev/null || { echo "==> installing chromium (apt-get; Playwright drives it: browser downloads are blocked)"; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core; }
+	@command -v promtool >/dev/null || { echo "==> installing prometheus (apt-get; its promtool checks and unit-tests the chart's alerts)"; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends prometheus; }
 
 tools: $(TOOLS_STAMP) ## checkov, hadolint and the client generator, in their own virtualenv (their pins clash with ours)
 
@@ -61,7 +65,7 @@ lint: setup ## ruff (lint and format) and mypy
 	$(BIN)/ruff format --check services forgeline workflows tests
 	$(BIN)/mypy
 
-test-fast: setup tools ## unit and contract tests (no servers; includes the chart, hadolint and checkov)
+test-fast: setup tools host-tools ## unit and contract tests (no servers; includes the chart, its alerts, hadolint and checkov)
 	$(BIN)/pytest -m "unit or contract" $(PYTEST_FLAGS)
 
 test-stack: setup host-tools ## integration, e2e and drill tests through the real local stack

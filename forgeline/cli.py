@@ -19,6 +19,7 @@ from rich.table import Table
 
 from forgeline.bench.output import emit
 from forgeline.containers import BACKING_IMAGE, BACKING_READY, SERVICE_IMAGE, THIN_IMAGE
+from forgeline.demos.narrate import console_url
 from forgeline.stack import Stack, StackError
 from services.common.settings import Settings, get_settings
 
@@ -93,7 +94,31 @@ def up(
     _print_table(state)
     demo = state.get("demo_tenant", {})
     console.print(f"Up in {state.get('started_in_s')}s. Demo tenant '{demo.get('name')}' API key: {demo.get('api_key')}")
+    console.print(f"Console: {console_url(state)} (sign in with that key; `forgeline console` opens it)")
     console.print("Next: `forgeline demo all`, `forgeline status`, `forgeline logs gateway`, `forgeline down`.")
+
+
+@app.command("console")
+def open_console(
+    browser: Annotated[bool, typer.Option(help="Also open it in this machine's web browser")] = True,
+) -> None:
+    """Print the web console's URL and the demo tenant's key to sign in with, and open it.
+
+    The console (served by the gateway at /console) shows images arriving, moderation decisions
+    as they are made and the review queue. The key is pasted into its sign-in form, never put
+    in the URL. Needs `forgeline up`.
+    """
+    import webbrowser
+
+    state = _stack().load_state()
+    url = console_url(state)
+    if url is None:
+        console.print("The stack is not up: run `forgeline up` first.")
+        raise typer.Exit(1)
+    console.print(f"Console: {url}")
+    console.print(f"Sign in with the demo tenant's key: {state.get('demo_tenant', {}).get('api_key')}")
+    if browser:
+        webbrowser.open(url)
 
 
 @app.command()

@@ -6,7 +6,7 @@ from typing import Any
 
 from forgeline.demos.email import email
 from forgeline.demos.image import image
-from forgeline.demos.narrate import Say
+from forgeline.demos.narrate import Say, console_url
 from forgeline.demos.spine import spine
 from services.common.settings import Settings
 
@@ -29,4 +29,5 @@ async def run_all(settings: Settings, state: dict[str, Any], say: Say) -> bool:
     say("")
     for name, ok in results.items():
         say(f"demo {name}: {'PASSED' if ok else 'FAILED'}")
+    say(f"Watch it in the console: {console_url(state)} (sign in with the demo tenant's key: `forgeline console`).")
     return all(results.values())

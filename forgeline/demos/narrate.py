@@ -15,3 +15,9 @@ def gateway_and_key(state: dict[str, Any], say: Say) -> tuple[str | None, str | 
     if not gateway or not key:
         say("The stack is not up (no gateway or demo tenant in stack.json). Run `forgeline up` first.")
     return gateway, key
+
+
+def console_url(state: dict[str, Any]) -> str | None:
+    """Where the web console of the running stack is (None when it is not up)."""
+    gateway = state.get("components", {}).get("gateway", {}).get("endpoint")
+    return f"{gateway}/console" if gateway else None

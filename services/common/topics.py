@@ -121,7 +121,17 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 # Completion topics the gateway fans out to connected clients (SSE / WebSocket).
-LIVE_TOPICS: tuple[TopicSpec, ...] = (ECHO_COMPLETED, IMAGE_STATUS, IMAGE_COMPLETED, IMAGE_FAILED)
+LIVE_TOPICS: tuple[TopicSpec, ...] = (
+    ECHO_COMPLETED,
+    IMAGE_STATUS,
+    IMAGE_COMPLETED,
+    IMAGE_FAILED,
+    MODERATION_DECIDED,
+    MODERATION_REVIEW,
+    EMAIL_OUTBOUND,
+    EMAIL_DELIVERED,
+    EMAIL_FAILED,
+)
 
 
 def all_topic_names(partitions: int | None = None) -> dict[str, int]:

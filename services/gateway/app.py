@@ -17,6 +17,7 @@ from services.common.http import add_ops_routes, freeze_startup_heap, http_telem
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import setup_telemetry, shutdown_telemetry
 from services.common.topics import LIVE_TOPICS
+from services.gateway.console.routes import console_routes
 from services.gateway.errors import BodySizeLimit, install_error_handlers, responses
 from services.gateway.live import LiveHub, follow
 from services.gateway.openapi import install_openapi
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(review_routes(broker, settings))
     app.include_router(webhook_routes(broker, settings))
     app.include_router(docs_routes(VERSION))
+    app.include_router(console_routes(settings))
 
     async def postgres_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")

@@ -61,7 +61,7 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="A stable code: " + ", ".join(CODES.values()) + ".", examples=["invalid_request"])
     message: str = Field(
-        description="What is wrong and what to do next.", examples=["width must be a multiple of 8 between 64 and 512 (got 65)"]
+        description="What is wrong and what to do next.", examples=["width: must be a multiple of 8 between 64 and 512 (got 65)"]
     )
     details: list[FieldProblem] | None = Field(default=None, description="422 from validation: each field's problem.")
 
@@ -69,6 +69,13 @@ class ErrorBody(BaseModel):
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The one error shape: {"error": code, "message": text, ...}."""
     return {"error": code, "message": message, **extra}
+
+
+def invalid(*problems: tuple[str, str]) -> RequestValidationError:
+    """A 422 shaped like pydantic's for a check a handler makes: each (body field, what is wrong),
+    so a client (the console) can show each problem next to its field."""
+    errors = [{"loc": ("body", field), "msg": message, "type": "value_error"} for field, message in problems]
+    return RequestValidationError(errors)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -67,6 +67,13 @@ async def tenant_job(pool: asyncpg.Pool, job_id: uuid.UUID, tenant_id: uuid.UUID
     return await pool.fetchrow("SELECT * FROM image_jobs WHERE job_id = $1 AND tenant_id = $2", job_id, tenant_id)
 
 
+async def tenant_jobs(pool: asyncpg.Pool, tenant_id: uuid.UUID, limit: int) -> list[Any]:
+    """The tenant's latest jobs, newest first (whole rows)."""
+    return list(
+        await pool.fetch("SELECT * FROM image_jobs WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT $2", tenant_id, limit)
+    )
+
+
 async def request_cancel(pool: asyncpg.Pool, job_id: uuid.UUID, tenant_id: uuid.UUID) -> str | None:
     """Record the owner's cancel of an unfinished job; its status then (None: no such job for
     this tenant). A finished job keeps its state and answers its final status."""

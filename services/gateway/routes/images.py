@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
@@ -30,7 +30,7 @@ from services.common.events import (
 from services.common.settings import Settings
 from services.common.topics import IMAGE_CANCEL, IMAGE_REQUESTED
 from services.gateway.auth import Caller
-from services.gateway.errors import AUTHED, LOCATION, responses
+from services.gateway.errors import AUTHED, LOCATION, invalid, responses
 from services.gateway.live import LiveHub, sse_frame
 from services.gateway.tenants import Tenant
 from services.imagegen import store
@@ -102,14 +102,14 @@ def check_request(body: ImageRequest, settings: Settings) -> None:
     problems, bounds = [], settings.imagegen
     for name, value in (("width", body.width), ("height", body.height)):
         if value % 8 or not bounds.min_side <= value <= bounds.max_side:
-            problems.append(f"{name} must be a multiple of 8 between {bounds.min_side} and {bounds.max_side} (got {value})")
+            problems.append((name, f"must be a multiple of 8 between {bounds.min_side} and {bounds.max_side} (got {value})"))
     if body.steps > bounds.max_steps:
-        problems.append(f"steps must be at most {bounds.max_steps} (got {body.steps})")
-    if problems:
-        raise HTTPException(422, "; ".join(problems))
+        problems.append(("steps", f"must be at most {bounds.max_steps} (got {body.steps})"))
     blocked = blocked_term(body.prompt, settings.imagegen.prompt_blocklist)
     if blocked is not None:
-        raise HTTPException(422, f"prompt refused by the input guardrail: it contains the blocked term {blocked!r}")
+        problems.append(("prompt", f"refused by the input guardrail: it contains the blocked term {blocked!r}"))
+    if problems:
+        raise invalid(*problems)
 
 
 def blocked_term(prompt: str, blocklist: list[str]) -> str | None:
@@ -177,10 +177,7 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
         response.headers["Location"] = f"/v1/images/{job_id}"
         return _accepted(job_id, "queued")
 
-    @router.get("/{job_id}", response_model=ImageJobView, responses=responses(404, 422))
-    async def get_image(job_id: uuid.UUID, tenant: Caller, request: Request) -> ImageJobView:
-        """Status, timings, cost and (when done) a presigned URL. Another tenant's job is 404."""
-        row = await _job_row(request, job_id, tenant)
+    async def view(row: Any) -> ImageJobView:
         url = None
         if row["status"] == "succeeded" and row["object_key"]:
             url = await asyncio.to_thread(
@@ -205,6 +202,18 @@ def image_routes(broker: KafkaBroker, hub: LiveHub, settings: Settings, s3: S3Cl
             image_url=url,
             image_url_expires_in_s=settings.imagegen.presign_ttl_s if url else None,
         )
+
+    @router.get("", response_model=list[ImageJobView], responses=responses(422))
+    async def list_images(
+        tenant: Caller, request: Request, limit: Annotated[int, Query(ge=1, le=100, description="How many, newest first.")] = 20
+    ) -> list[ImageJobView]:
+        """The tenant's latest image jobs, newest first, each as `GET /v1/images/{id}` shows it."""
+        return [await view(row) for row in await store.tenant_jobs(request.app.state.pool, tenant.id, limit)]
+
+    @router.get("/{job_id}", response_model=ImageJobView, responses=responses(404, 422))
+    async def get_image(job_id: uuid.UUID, tenant: Caller, request: Request) -> ImageJobView:
+        """Status, timings, cost and (when done) a presigned URL. Another tenant's job is 404."""
+        return await view(await _job_row(request, job_id, tenant))
 
     @router.post("/{job_id}/cancel", status_code=202, response_model=ImageAccepted, responses=responses(404, 409, 422, 503))
     async def cancel_image(job_id: uuid.UUID, tenant: Caller, request: Request) -> ImageAccepted:

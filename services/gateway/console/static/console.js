@@ -1,0 +1,427 @@
+// The Forgeline console. Everything it shows comes from the gateway's API, called with the key
+// the user signed in with (session storage, bearer header). No framework: the page is small, and
+// EventSource cannot send a bearer header, so live updates are read with fetch anyway.
+
+const KEY = "forgeline.console.key";
+const FINAL = new Set(["succeeded", "failed", "rejected", "cancelled"]);
+const $ = (id) => document.getElementById(id);
+
+let live = null; // AbortController of the live stream
+let me = null; // GET /v1/tenants/me
+const submitted = new Map(); // content id -> text, for the items submitted from this tab
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `the gateway answered ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function authorization() {
+  return { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` };
+}
+
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const init = { method, headers: { ...authorization(), ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { error: "unreadable", message: `the gateway answered ${response.status} with something that is not JSON` };
+  }
+  if (response.status === 401 && me) signOut("Your key is no longer accepted: sign in again.");
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+// Build elements from data with textContent only: nothing the API returns is parsed as HTML.
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// --- errors next to their fields -------------------------------------------------------------
+
+function clearErrors(form) {
+  for (const p of form.querySelectorAll(".error")) p.textContent = "";
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+}
+
+function showError(form, error) {
+  const details = error instanceof ApiError ? error.body?.details || [] : [];
+  let placed = false;
+  for (const problem of details) {
+    const field = problem.loc?.[0] === "body" ? problem.loc[1] : problem.loc?.[1];
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(String(field))}"]`);
+    if (slot) {
+      slot.textContent = problem.msg;
+      form.elements[field]?.setAttribute("aria-invalid", "true");
+      placed = true;
+    }
+  }
+  if (!placed) form.querySelector('[data-error-for="form"]').textContent = error.message;
+}
+
+// --- live updates (SSE over fetch) -----------------------------------------------------------
+
+async function follow(path, onEvent, signal) {
+  let delay = 1000;
+  while (!signal.aborted) {
+    try {
+      const response = await fetch(path, { headers: { ...authorization(), Accept: "text/event-stream" }, signal });
+      if (response.status === 401) return signOut("Your key is no longer accepted: sign in again.");
+      if (!response.ok) throw new Error(`live stream answered ${response.status}`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      let event = "";
+      let data = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, end).replace(/\r$/, "");
+          buffer = buffer.slice(end + 1);
+          if (line === "") {
+            if (data) onEvent(event || "message", JSON.parse(data));
+            event = "";
+            data = "";
+          } else if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data += line.slice(5).trim();
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+    }
+    setLive(false);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 15000);
+  }
+}
+
+function setLive(on) {
+  $("live").hidden = false;
+  $("live").textContent = on ? "live" : "reconnecting…";
+  $("live").classList.toggle("off", !on);
+}
+
+function onLive(topic, event) {
+  if (topic === "ready") return setLive(true);
+  if (topic.startsWith("image.")) return refreshJob(event.job_id);
+  if (topic === "moderation.decided") return showDecision(event);
+  if (topic === "moderation.review") return showReviewRequest(event);
+}
+
+// --- sign-in and views -----------------------------------------------------------------------
+
+async function signIn(key) {
+  sessionStorage.setItem(KEY, key);
+  me = await api("/v1/tenants/me");
+  const document_ = await api("/openapi.json");
+  configureForms(document_.components.schemas);
+  $("signin").hidden = true;
+  $("tabs").hidden = false;
+  $("signout").hidden = false;
+  $("who").hidden = false;
+  $("who").textContent = `${me.name} · ${me.role}`;
+  $("credits").textContent = me.credits;
+  $("review").hidden = !["reviewer", "admin"].includes(me.role);
+  show(location.hash.slice(1) || "images");
+  live = new AbortController();
+  follow("/v1/events", onLive, live.signal);
+  await loadJobs();
+  if (!$("review").hidden) await loadQueue();
+}
+
+function signOut(why = "") {
+  sessionStorage.removeItem(KEY);
+  live?.abort();
+  me = null;
+  for (const id of ["images", "moderation", "tabs", "signout", "who", "live"]) $(id).hidden = true;
+  $("jobs").replaceChildren();
+  $("decisions").querySelector("tbody").replaceChildren();
+  submitted.clear();
+  $("signin").hidden = false;
+  $("key").value = "";
+  $("key-error").textContent = why;
+}
+
+function show(view) {
+  if (!["images", "moderation"].includes(view)) view = "images";
+  for (const name of ["images", "moderation"]) $(name).hidden = name !== view;
+  for (const button of $("tabs").querySelectorAll("button")) {
+    if (button.dataset.view === view) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+  }
+  history.replaceState(null, "", `#${view}`);
+}
+
+// The limits this deployment enforces come from its own OpenAPI document.
+function configureForms(schemas) {
+  const image = schemas.ImageRequest.properties;
+  for (const name of ["width", "height"]) {
+    const { minimum = 64, maximum = 512, multipleOf = 8 } = image[name];
+    const select = $(name);
+    select.replaceChildren();
+    const sizes = new Set([minimum]);
+    for (let size = Math.ceil(minimum / 64) * 64; size <= maximum; size += 64) sizes.add(size);
+    for (const size of [...sizes].filter((s) => s % multipleOf === 0).sort((a, b) => a - b)) {
+      select.append(el("option", { value: size, selected: size === 128 }, `${size} px`));
+    }
+  }
+  $("steps").min = image.steps.minimum ?? 1;
+  $("steps").max = image.steps.maximum ?? 50;
+  const countries = schemas.ContentRequest.properties.country.enum || ["US"];
+  $("country").replaceChildren(...countries.map((c) => el("option", { value: c, selected: c === "US" }, c)));
+}
+
+// --- images ----------------------------------------------------------------------------------
+
+let idempotencyKey = null; // kept until the job is accepted, so a retried submit is one job
+
+async function loadJobs() {
+  const jobs = await api("/v1/images?limit=20");
+  $("jobs").replaceChildren(...jobs.map(jobCard));
+  $("jobs-empty").hidden = jobs.length > 0;
+}
+
+function jobCard(job) {
+  const seconds = (ms) => (ms === null || ms === undefined ? "–" : `${(ms / 1000).toFixed(1)} s`);
+  const p = job.params;
+  const picture = job.image_url
+    ? el("img", { src: job.image_url, alt: `Generated: ${p.prompt}`, width: p.width, height: p.height })
+    : el("div", { class: "placeholder" }, job.status === "succeeded" ? "stored" : FINAL.has(job.status) ? "no image" : "…");
+  const cancel =
+    !FINAL.has(job.status) &&
+    el("button", { type: "button", class: "quiet", onclick: () => cancelJob(job.job_id) }, "Cancel");
+  return el(
+    "li",
+    { class: "job card", "data-job": job.job_id },
+    picture,
+    el(
+      "div",
+      { class: "job-text" },
+      el("p", { class: "prompt" }, p.prompt),
+      el("p", {}, el("span", { class: `badge ${job.status}` }, job.status), job.cached ? el("span", { class: "badge cached" }, "cache hit") : null),
+      el(
+        "p",
+        { class: "meta" },
+        `${p.width}×${p.height}, ${p.steps} steps · queued ${seconds(job.queued_ms)} · ran ${seconds(job.run_ms)} · ${job.credits_charged} credits`,
+      ),
+      job.reason ? el("p", { class: "reason" }, job.reason) : null,
+      cancel,
+    ),
+  );
+}
+
+async function refreshJob(jobId) {
+  if (!jobId || !me) return;
+  const job = await api(`/v1/images/${jobId}`);
+  const card = jobCard(job);
+  const old = $("jobs").querySelector(`[data-job="${CSS.escape(jobId)}"]`);
+  if (old) old.replaceWith(card);
+  else $("jobs").prepend(card);
+  $("jobs-empty").hidden = true;
+  if (FINAL.has(job.status)) $("credits").textContent = (await api("/v1/tenants/me")).credits;
+}
+
+async function cancelJob(jobId) {
+  try {
+    await api(`/v1/images/${jobId}/cancel`, { method: "POST" });
+  } catch (error) {
+    alertIn($("images"), error.message);
+  }
+  await refreshJob(jobId);
+}
+
+function alertIn(section, message) {
+  section.querySelector('[data-error-for="form"]').textContent = message;
+}
+
+async function submitImage(form) {
+  clearErrors(form);
+  const data = new FormData(form);
+  const body = {
+    prompt: data.get("prompt"),
+    width: Number(data.get("width")),
+    height: Number(data.get("height")),
+    steps: Number(data.get("steps")),
+  };
+  if (data.get("seed") !== "") body.seed = Number(data.get("seed"));
+  idempotencyKey ??= crypto.randomUUID();
+  try {
+    const accepted = await api("/v1/images", { method: "POST", body, headers: { "Idempotency-Key": idempotencyKey } });
+    idempotencyKey = null;
+    form.elements.prompt.value = "";
+    await refreshJob(accepted.job_id);
+    $("credits").textContent = (await api("/v1/tenants/me")).credits;
+  } catch (error) {
+    if (error instanceof ApiError && error.status < 500) idempotencyKey = null; // refused: a new request next time
+    showError(form, error);
+  }
+}
+
+// --- moderation ------------------------------------------------------------------------------
+
+async function submitContent(form) {
+  clearErrors(form);
+  const data = new FormData(form);
+  const body = { text: data.get("text"), author_id: `console:${me.name}`, country: data.get("country") };
+  if (data.get("links")) body.links = [data.get("links")];
+  try {
+    const accepted = await api("/v1/content", { method: "POST", body });
+    submitted.set(accepted.content_id, body.text);
+    decisionRow(accepted.content_id, { tier: "…", decision: "pending", why: "waiting for the tiers" });
+    form.elements.text.value = "";
+    form.elements.links.value = "";
+  } catch (error) {
+    showError(form, error);
+  }
+}
+
+function decisionRow(contentId, { tier, decision, why, scores = "", policy = "" }) {
+  const table = $("decisions");
+  const body = table.querySelector("tbody");
+  const item = submitted.get(contentId) || `item ${contentId.slice(0, 8)}`;
+  const row = el(
+    "tr",
+    { "data-content": contentId },
+    el("td", { class: "item", "data-label": "Item" }, item),
+    el("td", { "data-label": "Tier" }, tier),
+    el("td", { "data-label": "Decision" }, el("span", { class: `badge ${decision}` }, decision)),
+    el("td", { class: "why", "data-label": "Why" }, why),
+    el("td", { class: "scores", "data-label": "Scores" }, scores),
+    el("td", { "data-label": "Policy" }, policy),
+  );
+  const old = body.querySelector(`[data-content="${CSS.escape(contentId)}"]`);
+  if (old) old.replaceWith(row);
+  else body.prepend(row);
+  table.hidden = false;
+  $("decisions-empty").hidden = true;
+}
+
+function showDecision(event) {
+  const scores = event.scores
+    ? Object.entries(event.scores)
+        .filter(([, v]) => typeof v === "number")
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(", ")
+    : "";
+  decisionRow(event.content_id, {
+    tier: event.tier,
+    decision: event.decision,
+    why: (event.reasons || []).join("; "),
+    scores,
+    policy: event.policy_version,
+  });
+  if (!$("review").hidden) loadQueue();
+}
+
+function showReviewRequest(event) {
+  decisionRow(event.content_id, { tier: "human", decision: "review", why: event.reason });
+  if (!$("review").hidden) loadQueue();
+}
+
+async function loadQueue() {
+  const queue = await api("/v1/review/queue?limit=50");
+  $("queue").replaceChildren(...queue.map(queueItem));
+  $("queue-empty").hidden = queue.length > 0;
+}
+
+function queueItem(item) {
+  const reason = el("input", { type: "text", "aria-label": "Reason for the decision", placeholder: "Reason (required)" });
+  const error = el("p", { class: "error", role: "alert" });
+  const decide = async (decision) => {
+    error.textContent = "";
+    try {
+      await api(`/v1/review/${item.content_id}/decision`, {
+        method: "POST",
+        body: { decision, reason: reason.value, lane: item.lane },
+      });
+      await loadQueue();
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  };
+  const actions = el("div", { class: "actions", hidden: true }, reason,
+    el("button", { type: "button", onclick: () => decide("approve") }, "Approve"),
+    el("button", { type: "button", class: "danger", onclick: () => decide("reject") }, "Reject"));
+  const claim = el("button", {
+    type: "button",
+    onclick: async () => {
+      error.textContent = "";
+      try {
+        const claimed = await api(`/v1/review/${item.content_id}/claim?lane=${item.lane}`, { method: "POST" });
+        claim.hidden = true;
+        actions.hidden = false;
+        claim.after(el("p", { class: "meta" }, `Claimed until ${new Date(claimed.claimed_until).toLocaleTimeString()}`));
+      } catch (failure) {
+        error.textContent = failure.message;
+      }
+    },
+  }, "Claim");
+  return el(
+    "li",
+    { class: "card", "data-queue": item.content_id },
+    el("p", { class: "prompt" }, item.text),
+    el("p", { class: "meta" }, `${item.lane} · ${item.country} · ${item.reason}`),
+    claim,
+    actions,
+    error,
+  );
+}
+
+// --- wiring ----------------------------------------------------------------------------------
+
+function boot() {
+  $("signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const key = $("key").value.trim();
+    if (!key) {
+      $("key-error").textContent = "Paste an API key first.";
+      return;
+    }
+    try {
+      await signIn(key);
+    } catch (error) {
+      sessionStorage.removeItem(KEY);
+      me = null;
+      $("key-error").textContent = error.status === 401 ? "That key is not known to this gateway." : error.message;
+    }
+  });
+  $("signout").addEventListener("click", () => signOut());
+  for (const button of $("tabs").querySelectorAll("button")) button.addEventListener("click", () => show(button.dataset.view));
+  $("image-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitImage(event.target);
+  });
+  $("image-form").addEventListener("input", () => (idempotencyKey = null)); // a changed request is a new one
+  $("content-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitContent(event.target);
+  });
+  const key = sessionStorage.getItem(KEY);
+  if (key) signIn(key).catch(() => signOut("Sign in again."));
+}
+
+boot();

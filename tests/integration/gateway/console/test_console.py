@@ -1,0 +1,204 @@
+"""The web console in a real Chromium (Debian's, driven by Playwright) through the real stack:
+sign in, an image submitted and seen arriving, a moderation decision streaming in, a reviewer
+claiming and deciding, bad input shown next to its field, another tenant seeing none of it, and
+no Content-Security-Policy violation or serious accessibility finding. Screenshots of each view
+(laptop and phone width) are written to build/screenshots/console/ for people to look at."""
+
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+
+from forgeline.stack import Stack
+from services.gateway.tenants import create_tenant
+from tests.integration.conftest import new_tenant
+from tests.integration.test_moderation import UNSURE, pick_by_outcome
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[4]
+SHOTS = ROOT / "build" / "screenshots" / "console"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+SLOW = 90_000  # ms: an image goes through Kafka, the saga and Ray Serve on 2 busy cores
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Chromium is missing: `make host-tools` installs Debian's chromium package"
+    async with async_playwright() as playwright:
+        # As root (CI) Chromium's sandbox cannot start; the pages are the console's own.
+        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture(scope="module")
+async def keys(db: asyncpg.Pool) -> dict[str, Any]:
+    owner, owner_key = await new_tenant(db, credits=50)
+    _, other_key = await new_tenant(db, credits=50)
+    _, reviewer_key = await create_tenant(db, f"rev-{uuid.uuid4().hex[:8]}", 0, role="reviewer")
+    return {"owner": owner_key, "owner_name": owner.name, "other": other_key, "reviewer": reviewer_key}
+
+
+class Watched:
+    """A signed-in page and what its browser complained about."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.complaints: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.complaints.append(f"page error: {error}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # Chromium logs every 4xx answer as an error; those are refusals the page shows the user.
+        if re.match(r"Failed to load resource: the server responded with a status of 4\d\d", message.text):
+            return
+        if message.type == "error" or "Content Security Policy" in message.text:
+            self.complaints.append(message.text)
+
+
+async def signed_in(browser: Browser, gateway_url: str, key: str, viewport: dict[str, int] = LAPTOP) -> Watched:
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    watched = Watched(await context.new_page())
+    page = watched.page
+    await page.goto(f"{gateway_url}/console")
+    await page.get_by_label("API key").fill(key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#who")).to_be_visible()
+    await expect(page.locator("#live")).to_have_text("live")
+    assert key not in page.url
+    return watched
+
+
+async def accessibility_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical findings (evaluated through DevTools, so the page's CSP,
+    which forbids inline scripts, stays as it is)."""
+    await page.evaluate(AXE.read_text())
+    violations: list[dict[str, Any]] = await page.evaluate("async () => (await axe.run(document)).violations")
+    return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
+
+
+async def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_sign_in_refuses_an_unknown_key_and_the_page_holds_no_data(browser: Browser, gateway_url: str) -> None:
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        response = await page.goto(f"{gateway_url}/console")
+        assert response is not None and response.status == 200
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        await page.get_by_label("API key").fill("fl_not-a-key")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#key-error")).to_have_text("That key is not known to this gateway.")
+        await expect(page.locator("#images")).to_be_hidden()
+        await shoot(page, "sign-in-refused")
+        assert await accessibility_problems(page) == []
+    finally:
+        await context.close()
+
+
+async def test_an_image_arrives_live_and_bad_input_is_shown_at_its_field(
+    browser: Browser, gateway_url: str, keys: dict[str, Any]
+) -> None:
+    owner = await signed_in(browser, gateway_url, keys["owner"])
+    other = await signed_in(browser, gateway_url, keys["other"])
+    page = owner.page
+    before = int(await page.locator("#credits").inner_text())
+
+    await page.get_by_label("Prompt").fill("a lighthouse at dusk, seen from the console")
+    await page.get_by_label("Steps").fill("9999")
+    await page.get_by_role("button", name="Generate").click()
+    await expect(page.locator('[data-error-for="steps"]')).to_contain_text("must be at most")
+    await expect(page.get_by_label("Steps")).to_have_attribute("aria-invalid", "true")
+    await shoot(page, "images-bad-input")
+
+    await page.get_by_label("Steps").fill("4")
+    await page.get_by_role("button", name="Generate").click()
+    card = page.locator(".job").filter(has_text="seen from the console")
+    await expect(card.locator(".badge.succeeded")).to_be_visible(timeout=SLOW)
+    picture = card.locator("img")
+    await expect(picture).to_be_visible()
+    # The PNG came from S3 (a presigned URL the CSP allows) and decoded.
+    assert await picture.evaluate("img => img.complete && img.naturalWidth") == 128
+    await expect(page.locator("#credits")).not_to_have_text(str(before))
+    assert int(await page.locator("#credits").inner_text()) < before
+    await shoot(page, "images-laptop")
+    assert await accessibility_problems(page) == []
+
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "images-phone")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+
+    # The other tenant was connected all along and saw none of it.
+    await expect(other.page.locator("#jobs-empty")).to_be_visible()
+    assert await other.page.locator(".job").count() == 0
+    assert owner.complaints == [] and other.complaints == []
+    await page.context.close()
+    await other.page.context.close()
+
+
+async def test_a_decision_streams_in_and_a_reviewer_decides_from_the_queue(
+    browser: Browser, stack: Stack, gateway_url: str, keys: dict[str, Any], env: dict[str, str]
+) -> None:
+    if "moderation-rules" not in stack.load_state()["components"]:
+        pytest.skip("moderation is off: no training data (../shared/data/moderation/labeled_data.csv is absent)")
+    owner = await signed_in(browser, gateway_url, keys["owner"])
+    other = await signed_in(browser, gateway_url, keys["other"])
+    page = owner.page
+    await page.get_by_role("button", name="Moderation").click()
+    await other.page.get_by_role("button", name="Moderation").click()
+
+    await page.get_by_label("Text").fill("What a lovely day at the beach with my family")
+    await page.get_by_role("button", name="Submit for moderation").click()
+    clean = page.locator("#decisions tr").filter(has_text="lovely day at the beach")
+    await expect(clean.locator(".badge.approve")).to_be_visible(timeout=SLOW)
+    await expect(clean).to_contain_text("rules")
+
+    unsure = await pick_by_outcome(env, "uncertain", UNSURE)
+    await page.get_by_label("Text").fill(unsure)
+    await page.get_by_role("button", name="Submit for moderation").click()
+    waiting = page.locator("#decisions tr").filter(has_text=unsure)
+    await expect(waiting.locator(".badge.review")).to_be_visible(timeout=SLOW)
+    content_id = await waiting.get_attribute("data-content")
+    await shoot(page, "moderation-laptop")
+    assert await accessibility_problems(page) == []
+
+    reviewer = await signed_in(browser, gateway_url, keys["reviewer"])
+    review = reviewer.page
+    await review.get_by_role("button", name="Moderation").click()
+    entry = review.locator(f'[data-queue="{content_id}"]')
+    await expect(entry).to_contain_text(unsure)
+    await entry.get_by_role("button", name="Claim").click()
+    await entry.get_by_label("Reason for the decision").fill("derogates a protected group")
+    await shoot(review, "review-queue")
+    await entry.get_by_role("button", name="Reject").click()
+    await expect(entry).to_have_count(0)
+    # The reviewer's decision reached the owner's page live, and it is what the API records.
+    await expect(waiting.locator(".badge.reject")).to_be_visible(timeout=SLOW)
+    async with httpx.AsyncClient(base_url=gateway_url, headers={"Authorization": f"Bearer {keys['owner']}"}) as api:
+        recorded = (await api.get(f"/v1/content/{content_id}")).json()
+    assert (recorded["decision"], recorded["tier"]) == ("reject", "human")
+
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "moderation-phone")
+    assert await other.page.locator("#decisions tbody tr").count() == 0
+    assert owner.complaints == [] and other.complaints == [] and reviewer.complaints == []
+    for watched in (owner, other, reviewer):
+        await watched.page.context.close()
