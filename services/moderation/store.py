@@ -9,10 +9,15 @@ import uuid
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from services.common.events import ContentSubmitted, ModerationDecided, ReviewLane
 from services.common.retry import PermanentError
+
+DECISIONS = Counter(
+    "forgeline_moderation_decisions_total", "Moderation decisions stored, by tier and decision.", ["tier", "decision"]
+)
 
 
 class ConflictError(Exception):
@@ -127,7 +132,8 @@ async def record_decision(pool: asyncpg.Pool, decided: ModerationDecided) -> Mod
             decided.content_id,
             lane,
         )
-        return decided
+    DECISIONS.labels(decided.tier, decided.decision).inc()  # once per stored decision, after it committed
+    return decided
 
 
 async def enqueue_review(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -43,6 +43,10 @@ BATCH_SIZE = Histogram(
     "forgeline_image_batch_size", "Requests that shared one model call on Ray Serve.", buckets=(1, 2, 4, 8, 16, 32)
 )
 GENERATE_SECONDS = Histogram("forgeline_image_generate_seconds", "Time for one image on Ray Serve, queueing included.")
+# Counted once an effect committed; an activity retried after a failure had not counted yet.
+JOBS_FINISHED = Counter("forgeline_image_jobs_finished_total", "Image sagas finished, by final status.", ["status"])
+CREDITS = Counter("forgeline_image_credits_total", "Credits charged and refunded by image sagas.", ["kind"])
+COMPENSATIONS = Counter("forgeline_saga_compensations_total", "Saga compensations run, by step.", ["step"])
 
 INSUFFICIENT_CREDITS = "InsufficientCredits"
 CANCEL_REQUESTED = "CancelRequested"
@@ -122,11 +126,13 @@ class ImageActivities:
         the tenant cancelled it."""
         job = charge.job
         try:
-            return await store.deduct(self.d.pool, f"{job.workflow_id}:deduct", job.tenant_id, job.job_id, charge.amount)
+            balance = await store.deduct(self.d.pool, f"{job.workflow_id}:deduct", job.tenant_id, job.job_id, charge.amount)
         except store.InsufficientCreditsError as error:
             raise ApplicationError(str(error), type=INSUFFICIENT_CREDITS, non_retryable=True) from error
         except store.CancelRequestedError as error:
             raise ApplicationError(str(error), type=CANCEL_REQUESTED, non_retryable=True) from error
+        CREDITS.labels("charged").inc(charge.amount)
+        return balance
 
     @activity.defn
     async def refund_credits(self, job: ImageJob) -> int:
@@ -134,7 +140,10 @@ class ImageActivities:
         deduct_key, op_key = f"{job.workflow_id}:deduct", f"{job.workflow_id}:refund"
         if self.d.faults.skips("imagegen.refund", _fault_subject(job)):
             return 0  # a planted defect (fault flag), for drills to catch
-        return await store.refund(self.d.pool, op_key, deduct_key, job.tenant_id, job.job_id)
+        refunded = await store.refund(self.d.pool, op_key, deduct_key, job.tenant_id, job.job_id)
+        COMPENSATIONS.labels("refund_credits").inc()
+        CREDITS.labels("refunded").inc(refunded)
+        return refunded
 
     @activity.defn
     async def generate_image(self, job: ImageJob) -> GeneratedImage:
@@ -183,6 +192,7 @@ class ImageActivities:
     async def delete_image(self, job: ImageJob) -> None:
         """Compensation: remove the job's object if it was written (deleting nothing is fine)."""
         await asyncio.to_thread(self.d.s3.delete_object, Bucket=self.d.bucket, Key=job.object_key)
+        COMPENSATIONS.labels("delete_image").inc()
 
     @activity.defn
     async def remember_in_cache(self, job: ImageJob) -> bool:
@@ -214,6 +224,7 @@ class ImageActivities:
             "object_key": outcome.object_key,
         }
         await self.d.publish(ImageCompleted(**fields) if outcome.status == "succeeded" else ImageFailed(**fields))
+        JOBS_FINISHED.labels(outcome.status).inc()
 
 
 async def _heartbeat_forever() -> None:

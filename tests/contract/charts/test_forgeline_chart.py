@@ -50,6 +50,7 @@ CUSTOM = {
     ("kafka.strimzi.io/v1", "KafkaTopic"): "kafka.strimzi.io_kafkatopics.yaml",
     ("ray.io/v1", "RayService"): "ray.io_rayservices.yaml",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com_servicemonitors.yaml",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com_prometheusrules.yaml",
     ("karpenter.sh/v1", "NodePool"): "karpenter.sh_nodepools.yaml",
     ("karpenter.k8s.aws/v1", "EC2NodeClass"): "karpenter.k8s.aws_ec2nodeclasses.yaml",
 }
@@ -123,7 +124,10 @@ def test_custom_resources_validate_against_the_official_crds(profile: str, objec
         crd = yaml.safe_load((CRDS / CUSTOM[(obj["apiVersion"], obj["kind"])]).read_text())
         version = obj["apiVersion"].split("/")[1]
         [served] = [v for v in crd["spec"]["versions"] if v["name"] == version and v.get("served", True)]
-        jsonschema.validate(obj, served["schema"]["openAPIV3Schema"])
+        schema = served["schema"]["openAPIV3Schema"]
+        # Not jsonschema.validate: it checks the schema itself first, and the PrometheusRule CRD
+        # holds a Go regex (`(?i)` mid-pattern) that Python's re rejects, on a field we never set.
+        jsonschema.validators.validator_for(schema)(schema).validate(obj)
         checked += 1
     assert checked > 0
 
