@@ -118,8 +118,8 @@ async def deliver_email(event: EmailOutbound, deps: DeliveryDeps) -> str:
             outcome = "claimed"
         if outcome in ("claimed", "suppressed", "capped"):
             await conn.execute(
-                "INSERT INTO email_sends (tenant_id, cart_id, user_id, recipient, status, message_id, fallback, failed_checks) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO email_sends (tenant_id, cart_id, user_id, recipient, status, message_id, fallback, failed_checks, "
+                "subject, html, template_id, stage_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 event.tenant_id,
                 event.cart_id,
                 event.user_id,
@@ -128,6 +128,10 @@ async def deliver_email(event: EmailOutbound, deps: DeliveryDeps) -> str:
                 msg_id,
                 event.fallback,
                 json.dumps(event.failed_checks),
+                event.subject,
+                event.html,
+                event.template_id,
+                json.dumps(event.stage_ms),
             )
     if outcome != "claimed":
         OUTCOMES.labels(outcome).inc()
@@ -194,4 +198,16 @@ def _failed(event: EmailOutbound, outcome: str) -> EmailFailed:
         cart_id=event.cart_id,
         user_id=event.user_id,
         reason=f"{outcome}: {REASONS[outcome]}",
+    )
+
+
+async def recent_sends(pool: asyncpg.Pool, tenant_id: uuid.UUID, limit: int) -> list[asyncpg.Record]:
+    """The tenant's latest send records, newest first (no recipient address)."""
+    return list(
+        await pool.fetch(
+            "SELECT cart_id, user_id, status, fallback, failed_checks, subject, html, template_id, stage_ms, created_at, sent_at "
+            "FROM email_sends WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT $2",
+            tenant_id,
+            limit,
+        )
     )

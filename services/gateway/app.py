@@ -26,6 +26,7 @@ from services.gateway.routes.carts import cart_routes
 from services.gateway.routes.content import content_routes
 from services.gateway.routes.docs import docs_routes
 from services.gateway.routes.echo import echo_routes
+from services.gateway.routes.emails import email_routes
 from services.gateway.routes.images import image_routes
 from services.gateway.routes.live import live_routes
 from services.gateway.routes.review import review_routes
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_routes(hub))
     app.include_router(image_routes(broker, hub, settings, create_s3(settings)))
     app.include_router(cart_routes(broker))
+    app.include_router(email_routes())
     app.include_router(content_routes(broker, settings))
     app.include_router(review_routes(broker, settings))
     app.include_router(webhook_routes(broker, settings))

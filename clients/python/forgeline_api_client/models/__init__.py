@@ -20,6 +20,9 @@ from .content_view_status import ContentViewStatus
 from .echo_request import EchoRequest
 from .echo_status import EchoStatus
 from .echo_status_status import EchoStatusStatus
+from .email_view import EmailView
+from .email_view_stage_ms import EmailViewStageMs
+from .email_view_status import EmailViewStatus
 from .error_body import ErrorBody
 from .event_accepted import EventAccepted
 from .field_problem import FieldProblem
@@ -70,6 +73,9 @@ __all__ = (
     "EchoRequest",
     "EchoStatus",
     "EchoStatusStatus",
+    "EmailView",
+    "EmailViewStageMs",
+    "EmailViewStatus",
     "ErrorBody",
     "EventAccepted",
     "FieldProblem",

@@ -4,6 +4,7 @@
 
 const KEY = "forgeline.console.key";
 const FINAL = new Set(["succeeded", "failed", "rejected", "cancelled"]);
+const VIEWS = ["images", "moderation", "email"];
 const $ = (id) => document.getElementById(id);
 
 let live = null; // AbortController of the live stream
@@ -130,6 +131,13 @@ function onLive(topic, event) {
   if (topic.startsWith("image.")) return refreshJob(event.job_id);
   if (topic === "moderation.decided") return showDecision(event);
   if (topic === "moderation.review") return showReviewRequest(event);
+  if (topic.startsWith("email.")) return soon(loadEmails);
+}
+
+// Several events of one cart arrive together: reload once for all of them.
+const scheduled = new Map();
+function soon(load) {
+  if (!scheduled.has(load)) scheduled.set(load, setTimeout(() => scheduled.delete(load) && load(), 300));
 }
 
 // --- sign-in and views -----------------------------------------------------------------------
@@ -149,16 +157,16 @@ async function signIn(key) {
   show(location.hash.slice(1) || "images");
   live = new AbortController();
   follow("/v1/events", onLive, live.signal);
-  await loadJobs();
-  if (!$("review").hidden) await loadQueue();
+  await Promise.all([loadJobs(), loadEmails(), $("review").hidden ? null : loadQueue()]);
 }
 
 function signOut(why = "") {
   sessionStorage.removeItem(KEY);
   live?.abort();
   me = null;
-  for (const id of ["images", "moderation", "tabs", "signout", "who", "live"]) $(id).hidden = true;
+  for (const id of [...VIEWS, "tabs", "signout", "who", "live"]) $(id).hidden = true;
   $("jobs").replaceChildren();
+  $("emails").replaceChildren();
   $("decisions").querySelector("tbody").replaceChildren();
   submitted.clear();
   $("signin").hidden = false;
@@ -167,8 +175,8 @@ function signOut(why = "") {
 }
 
 function show(view) {
-  if (!["images", "moderation"].includes(view)) view = "images";
-  for (const name of ["images", "moderation"]) $(name).hidden = name !== view;
+  if (!VIEWS.includes(view)) view = "images";
+  for (const name of VIEWS) $(name).hidden = name !== view;
   for (const button of $("tabs").querySelectorAll("button")) {
     if (button.dataset.view === view) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
@@ -388,6 +396,41 @@ function queueItem(item) {
     claim,
     actions,
     error,
+  );
+}
+
+// --- email ----------------------------------------------------------------------------------
+
+async function loadEmails() {
+  if (!me) return;
+  const emails = await api("/v1/emails?limit=20");
+  $("emails").replaceChildren(...emails.map(emailCard));
+  $("emails-empty").hidden = emails.length > 0;
+}
+
+function emailCard(mail) {
+  const sent = { sent: "sent", sending: "sending", suppressed: "not sent: address suppressed", capped: "not sent: frequency cap" };
+  const stages = Object.entries(mail.stage_ms)
+    .map(([stage, ms]) => `${stage} ${Math.round(ms)} ms`)
+    .join(" · ");
+  // The email's own HTML, in a frame that may run nothing and reach nothing (sandbox, and the
+  // page's CSP applies to it).
+  const frame = el("iframe", { sandbox: "", title: `The email for cart ${mail.cart_id}`, class: "email-frame" });
+  frame.srcdoc = mail.html;
+  return el(
+    "li",
+    { class: "card email", "data-cart": mail.cart_id },
+    el("p", { class: "prompt" }, mail.subject || "(no subject)"),
+    el(
+      "p",
+      {},
+      el("span", { class: `badge ${mail.status}` }, sent[mail.status] || mail.status),
+      mail.fallback ? el("span", { class: "badge fallback" }, "fallback") : null,
+    ),
+    el("p", { class: "meta" }, `cart ${mail.cart_id} · user ${mail.user_id} · template ${mail.template_id}`),
+    stages ? el("p", { class: "meta" }, stages) : null,
+    mail.fallback ? el("p", { class: "reason" }, `Guardrails failed: ${mail.failed_checks.join("; ")}`) : null,
+    el("details", {}, el("summary", {}, mail.status === "sent" ? "The email as sent" : "The email that was composed"), frame),
   );
 }
 

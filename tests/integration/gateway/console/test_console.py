@@ -16,9 +16,12 @@ import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
+from forgeline.load.requests import cart_catalogue
 from forgeline.stack import Stack
+from forgeline.tools.seed import seed_shop
 from services.gateway.tenants import create_tenant
 from tests.integration.conftest import new_tenant
+from tests.integration.test_email import mails_for
 from tests.integration.test_moderation import UNSURE, pick_by_outcome
 
 pytestmark = pytest.mark.e2e
@@ -201,4 +204,46 @@ async def test_a_decision_streams_in_and_a_reviewer_decides_from_the_queue(
     assert await other.page.locator("#decisions tbody tr").count() == 0
     assert owner.complaints == [] and other.complaints == [] and reviewer.complaints == []
     for watched in (owner, other, reviewer):
+        await watched.page.context.close()
+
+
+async def test_a_carts_email_appears_as_sent_and_matches_the_smtp_sink(
+    browser: Browser, stack: Stack, db: asyncpg.Pool, gateway_url: str, keys: dict[str, Any]
+) -> None:
+    owner = await signed_in(browser, gateway_url, keys["owner"])
+    other = await signed_in(browser, gateway_url, keys["other"])
+    page = owner.page
+    await page.get_by_role("button", name="Email").click()
+    await other.page.get_by_role("button", name="Email").click()
+    async with db.acquire() as conn:
+        me = await conn.fetchval("SELECT id FROM tenants WHERE name = $1", keys["owner_name"])
+        shop = cart_catalogue(await seed_shop(conn, me, 11, users=20))
+    cart_id = f"console-{uuid.uuid4().hex[:8]}"
+    (sku, price), user_id = shop["skus"][0], shop["users"][0]
+    body = {
+        "cart_id": cart_id,
+        "user_id": user_id,
+        "currency": "USD",
+        "items": [{"sku": sku, "quantity": 1, "unit_price": str(price)}],
+    }
+    async with httpx.AsyncClient(base_url=gateway_url, headers={"Authorization": f"Bearer {keys['owner']}"}) as api:
+        assert (await api.post("/v1/events/cart-abandoned", json=body)).status_code == 202
+
+    card = page.locator(f'[data-cart="{cart_id}"]')
+    await expect(card.locator(".badge.sent")).to_be_visible(timeout=SLOW)
+    [mail] = mails_for(stack, cart_id)  # exactly one mail reached the SMTP sink
+    await expect(card.locator(".prompt")).to_have_text(str(mail["Subject"]))
+    await card.get_by_text("The email as sent").click()
+    shown = page.frame_locator(f'[data-cart="{cart_id}"] iframe')
+    await expect(shown.locator("body")).not_to_be_empty()
+    assert mail["To"] and str(mail["To"]) not in await page.content()  # the address stays off the page
+    await shoot(page, "email-laptop")
+    assert await accessibility_problems(page) == []
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "email-phone")
+
+    await expect(other.page.locator("#emails-empty")).to_be_visible()
+    assert await other.page.locator(".email").count() == 0
+    assert owner.complaints == [] and other.complaints == []
+    for watched in (owner, other):
         await watched.page.context.close()
