@@ -182,6 +182,17 @@ async def load_reports(conn: Conn, key: RunKey) -> dict[ReviewAgent, StoredRepor
     }
 
 
+async def recent_runs(conn: Conn, limit: int) -> list[asyncpg.Record]:
+    """The latest runs, newest first (whole rows but the plan)."""
+    return list(
+        await conn.fetch(
+            "SELECT repo, number, head_sha, title, author, agents, status, requested_at, ready_at, posted_at, review_id, "
+            "review_event FROM review_runs ORDER BY requested_at DESC LIMIT $1",
+            limit,
+        )
+    )
+
+
 async def record_posted(
     conn: Conn,
     key: RunKey,

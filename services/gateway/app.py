@@ -23,6 +23,7 @@ from services.gateway.live import LiveHub, follow
 from services.gateway.openapi import install_openapi
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes.carts import cart_routes
+from services.gateway.routes.codereview import codereview_routes
 from services.gateway.routes.content import content_routes
 from services.gateway.routes.docs import docs_routes
 from services.gateway.routes.echo import echo_routes
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(content_routes(broker, settings))
     app.include_router(review_routes(broker, settings))
     app.include_router(webhook_routes(broker, settings))
+    app.include_router(codereview_routes())
     app.include_router(docs_routes(VERSION))
     app.include_router(console_routes(settings))
 

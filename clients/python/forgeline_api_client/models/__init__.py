@@ -1,6 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .accepted import Accepted
+from .agent_report_view import AgentReportView
 from .appeal_request import AppealRequest
 from .batch_accepted import BatchAccepted
 from .batch_request import BatchRequest
@@ -11,6 +12,8 @@ from .claim_review_lane import ClaimReviewLane
 from .claimed import Claimed
 from .claimed_lane import ClaimedLane
 from .classifier_scores import ClassifierScores
+from .code_review_view import CodeReviewView
+from .code_review_view_status import CodeReviewViewStatus
 from .content_accepted import ContentAccepted
 from .content_request import ContentRequest
 from .content_request_country import ContentRequestCountry
@@ -26,6 +29,9 @@ from .email_view_status import EmailViewStatus
 from .error_body import ErrorBody
 from .event_accepted import EventAccepted
 from .field_problem import FieldProblem
+from .finding import Finding
+from .finding_agent import FindingAgent
+from .finding_severity import FindingSeverity
 from .github_webhook_body import GithubWebhookBody
 from .github_webhook_body_repository import GithubWebhookBodyRepository
 from .image_accepted import ImageAccepted
@@ -54,6 +60,7 @@ from .tenant_view_role import TenantViewRole
 
 __all__ = (
     "Accepted",
+    "AgentReportView",
     "AppealRequest",
     "BatchAccepted",
     "BatchRequest",
@@ -64,6 +71,8 @@ __all__ = (
     "ClaimedLane",
     "ClaimReviewLane",
     "ClassifierScores",
+    "CodeReviewView",
+    "CodeReviewViewStatus",
     "ContentAccepted",
     "ContentRequest",
     "ContentRequestCountry",
@@ -79,6 +88,9 @@ __all__ = (
     "ErrorBody",
     "EventAccepted",
     "FieldProblem",
+    "Finding",
+    "FindingAgent",
+    "FindingSeverity",
     "GithubWebhookBody",
     "GithubWebhookBodyRepository",
     "ImageAccepted",

@@ -4,11 +4,12 @@
 
 const KEY = "forgeline.console.key";
 const FINAL = new Set(["succeeded", "failed", "rejected", "cancelled"]);
-const VIEWS = ["images", "moderation", "email"];
+const VIEWS = ["images", "moderation", "email", "codereview"];
 const $ = (id) => document.getElementById(id);
 
 let live = null; // AbortController of the live stream
 let me = null; // GET /v1/tenants/me
+let runsTimer = null; // review runs belong to no tenant, so no stream carries them: an admin's view polls
 const submitted = new Map(); // content id -> text, for the items submitted from this tab
 
 class ApiError extends Error {
@@ -154,19 +155,24 @@ async function signIn(key) {
   $("who").textContent = `${me.name} · ${me.role}`;
   $("credits").textContent = me.credits;
   $("review").hidden = !["reviewer", "admin"].includes(me.role);
+  const admin = me.role === "admin";
+  $("tabs").querySelector('[data-view="codereview"]').hidden = !admin;
+  if (admin) runsTimer = setInterval(loadRuns, 5000);
   show(location.hash.slice(1) || "images");
   live = new AbortController();
   follow("/v1/events", onLive, live.signal);
-  await Promise.all([loadJobs(), loadEmails(), $("review").hidden ? null : loadQueue()]);
+  await Promise.all([loadJobs(), loadEmails(), $("review").hidden ? null : loadQueue(), admin ? loadRuns() : null]);
 }
 
 function signOut(why = "") {
   sessionStorage.removeItem(KEY);
   live?.abort();
+  clearInterval(runsTimer);
   me = null;
   for (const id of [...VIEWS, "tabs", "signout", "who", "live"]) $(id).hidden = true;
   $("jobs").replaceChildren();
   $("emails").replaceChildren();
+  $("runs").replaceChildren();
   $("decisions").querySelector("tbody").replaceChildren();
   submitted.clear();
   $("signin").hidden = false;
@@ -175,7 +181,7 @@ function signOut(why = "") {
 }
 
 function show(view) {
-  if (!VIEWS.includes(view)) view = "images";
+  if (!VIEWS.includes(view) || (view === "codereview" && me?.role !== "admin")) view = "images";
   for (const name of VIEWS) $(name).hidden = name !== view;
   for (const button of $("tabs").querySelectorAll("button")) {
     if (button.dataset.view === view) button.setAttribute("aria-current", "page");
@@ -431,6 +437,62 @@ function emailCard(mail) {
     stages ? el("p", { class: "meta" }, stages) : null,
     mail.fallback ? el("p", { class: "reason" }, `Guardrails failed: ${mail.failed_checks.join("; ")}`) : null,
     el("details", {}, el("summary", {}, mail.status === "sent" ? "The email as sent" : "The email that was composed"), frame),
+  );
+}
+
+// --- code review ----------------------------------------------------------------------------
+
+async function loadRuns() {
+  if (me?.role !== "admin") return;
+  const runs = await api("/v1/code-reviews?limit=10");
+  const open = new Set([...$("runs").querySelectorAll("details[open]")].map((d) => d.dataset.run));
+  $("runs").replaceChildren(...runs.map((run) => runCard(run, open)));
+  $("runs-empty").hidden = runs.length > 0;
+}
+
+function runCard(run, open) {
+  const name = `${run.repo}#${run.number}@${run.head_sha.slice(0, 7)}`;
+  const findings = run.reports.flatMap((report) => report.findings);
+  const rows = findings
+    .sort((a, b) => a.path.localeCompare(b.path) || a.line - b.line)
+    .map((f) =>
+      el(
+        "tr",
+        {},
+        el("td", { "data-label": "Line" }, `${f.path}:${f.line}`),
+        el("td", { "data-label": "Agent" }, f.agent),
+        el("td", { "data-label": "Severity" }, el("span", { class: `badge ${f.severity}` }, f.severity)),
+        el("td", { "data-label": "Rule" }, f.rule),
+        el("td", { class: "why", "data-label": "Comment" }, f.message),
+      ),
+    );
+  const table = el(
+    "table",
+    { class: "findings stack" },
+    el("thead", {}, el("tr", {}, ...["Line", "Agent", "Severity", "Rule", "Comment"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows),
+  );
+  return el(
+    "li",
+    { class: "card run", "data-run": name },
+    el("p", { class: "prompt" }, `${run.repo}#${run.number}: ${run.title || "(untitled)"}`),
+    el(
+      "p",
+      {},
+      el("span", { class: `badge ${run.status}` }, run.status),
+      run.review_event ? el("span", { class: `badge ${run.review_event.toLowerCase()}` }, run.review_event.replace("_", " ").toLowerCase()) : null,
+    ),
+    el("p", { class: "meta" }, `head ${run.head_sha.slice(0, 7)} · by ${run.author || "?"} · review #${run.review_id ?? "–"}`),
+    el(
+      "ul",
+      { class: "agents" },
+      run.reports.map((r) =>
+        el("li", {}, `${r.agent}: ${r.error ? `gave up (${r.error})` : `${r.findings.length} finding(s)`} in ${r.seconds.toFixed(2)} s`),
+      ),
+    ),
+    findings.length
+      ? el("details", { "data-run": name, open: open.has(name) }, el("summary", {}, `${findings.length} inline comment(s)`), el("div", { class: "table-wrap" }, table))
+      : null,
   );
 }
 

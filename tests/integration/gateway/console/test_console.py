@@ -18,6 +18,8 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from forgeline.load.requests import cart_catalogue
 from forgeline.stack import Stack
+from forgeline.standins.github import StandInClient
+from forgeline.standins.review_samples import fake_sha, planted_pull, pull_request_payload, send_webhook
 from forgeline.tools.seed import seed_shop
 from services.gateway.tenants import create_tenant
 from tests.integration.conftest import new_tenant
@@ -52,7 +54,8 @@ async def keys(db: asyncpg.Pool) -> dict[str, Any]:
     owner, owner_key = await new_tenant(db, credits=50)
     _, other_key = await new_tenant(db, credits=50)
     _, reviewer_key = await create_tenant(db, f"rev-{uuid.uuid4().hex[:8]}", 0, role="reviewer")
-    return {"owner": owner_key, "owner_name": owner.name, "other": other_key, "reviewer": reviewer_key}
+    _, admin_key = await create_tenant(db, f"adm-{uuid.uuid4().hex[:8]}", 0, role="admin")
+    return {"owner": owner_key, "owner_name": owner.name, "other": other_key, "reviewer": reviewer_key, "admin": admin_key}
 
 
 class Watched:
@@ -91,6 +94,11 @@ async def accessibility_problems(page: Page) -> list[str]:
     await page.evaluate(AXE.read_text())
     violations: list[dict[str, Any]] = await page.evaluate("async () => (await axe.run(document)).violations")
     return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
+
+
+async def fits_a_phone(page: Page) -> None:
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
 
 
 async def shoot(page: Page, name: str) -> None:
@@ -146,8 +154,7 @@ async def test_an_image_arrives_live_and_bad_input_is_shown_at_its_field(
 
     await page.set_viewport_size(PHONE)
     await shoot(page, "images-phone")
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page scrolls sideways on a phone ({width}px)"
+    await fits_a_phone(page)
 
     # The other tenant was connected all along and saw none of it.
     await expect(other.page.locator("#jobs-empty")).to_be_visible()
@@ -201,6 +208,7 @@ async def test_a_decision_streams_in_and_a_reviewer_decides_from_the_queue(
 
     await page.set_viewport_size(PHONE)
     await shoot(page, "moderation-phone")
+    await fits_a_phone(page)
     assert await other.page.locator("#decisions tbody tr").count() == 0
     assert owner.complaints == [] and other.complaints == [] and reviewer.complaints == []
     for watched in (owner, other, reviewer):
@@ -241,9 +249,48 @@ async def test_a_carts_email_appears_as_sent_and_matches_the_smtp_sink(
     assert await accessibility_problems(page) == []
     await page.set_viewport_size(PHONE)
     await shoot(page, "email-phone")
+    await fits_a_phone(page)
 
     await expect(other.page.locator("#emails-empty")).to_be_visible()
     assert await other.page.locator(".email").count() == 0
     assert owner.complaints == [] and other.complaints == []
     for watched in (owner, other):
+        await watched.page.context.close()
+
+
+async def test_an_admin_sees_a_pull_requests_review_with_its_inline_comments(
+    browser: Browser, stack: Stack, gateway_url: str, keys: dict[str, Any]
+) -> None:
+    components = stack.load_state()["components"]
+    if "codereview-orchestrator" not in components or components["github"].get("external"):
+        pytest.skip("code review needs the local GitHub stand-in")
+    admin = await signed_in(browser, gateway_url, keys["admin"])
+    tenant = await signed_in(browser, gateway_url, keys["owner"])
+    await expect(tenant.page.get_by_role("button", name="Code review")).to_be_hidden()  # not the tenant's data
+    repo, number = "forgeline/demo-shop", int(uuid.uuid4().int % 900_000) + 100_000  # a repository the stack serves
+    head = fake_sha(f"console-{number}")
+    async with httpx.AsyncClient(timeout=30) as http:
+        github = StandInClient(http, components["github"]["endpoint"])
+        await github.add_pull(repo, number, head, planted_pull())
+        payload = pull_request_payload(repo, number, head, fake_sha("console-base"), title="Orders: lookups and exports")
+        assert (await send_webhook(http, gateway_url, stack.webhook_secret(), payload)).status_code == 202
+
+        page = admin.page
+        await page.get_by_role("button", name="Code review").click()
+        card = page.locator(f'[data-run="{repo}#{number}@{head[:7]}"]').first
+        await expect(card.locator(".badge.posted")).to_be_visible(timeout=SLOW)
+        [review] = await github.reviews(repo, number)  # exactly one review reached the GitHub stand-in
+        await expect(card).to_contain_text(f"review #{review['id']}")
+        await card.get_by_text("inline comment(s)").click()
+        shown = card.locator("table.findings tbody tr")
+        assert await shown.count() >= len(review["comments"]) > 0  # agents may agree on a line: one comment
+        for comment in review["comments"]:
+            await expect(card).to_contain_text(f"{comment['path']}:{comment['line']}")
+    await shoot(page, "codereview-laptop")
+    assert await accessibility_problems(page) == []
+    await page.set_viewport_size(PHONE)
+    await shoot(page, "codereview-phone")
+    await fits_a_phone(page)
+    assert admin.complaints == [] and tenant.complaints == []
+    for watched in (admin, tenant):
         await watched.page.context.close()

@@ -1,0 +1,82 @@
+"""`GET /v1/code-reviews`: the latest review runs, each agent's report and the review posted.
+Runs belong to the installation (its GitHub webhook), not to a tenant, so only admin keys read them.
+No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+
+from services.codereview import store
+from services.common.events import Finding
+from services.gateway.auth import Caller
+from services.gateway.errors import AUTHED, responses
+from services.gateway.tenants import Tenant
+
+ADMINS_ONLY: dict[str, Any] = {"x-required-role": ["admin"]}
+
+
+async def current_admin(tenant: Caller) -> Tenant:
+    """Dependency: a caller with the admin role, else 403."""
+    if tenant.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "code review runs are the installation's: this needs an admin key")
+    return tenant
+
+
+Admin = Annotated[Tenant, Depends(current_admin)]
+
+
+class AgentReportView(BaseModel):
+    """What one agent reported on a run."""
+
+    agent: str
+    seconds: float
+    error: str | None = Field(description="Why the agent gave up (its findings are then empty).")
+    findings: list[Finding]
+
+
+class CodeReviewView(BaseModel):
+    """One review run: a pull request at one head SHA."""
+
+    repo: str
+    number: int
+    head_sha: str
+    title: str
+    author: str
+    status: Literal["collecting", "ready", "posted"]
+    agents: list[str] = Field(description="The agents the plan asked for.")
+    requested_at: datetime
+    ready_at: datetime | None
+    posted_at: datetime | None
+    review_id: int | None = Field(description="The review's id at GitHub, once posted.")
+    review_event: str | None = Field(description="COMMENT or REQUEST_CHANGES, once posted.")
+    reports: list[AgentReportView]
+
+
+def codereview_routes() -> APIRouter:
+    """The installation's latest review runs (admin keys)."""
+    router = APIRouter(prefix="/v1/code-reviews", tags=["code review"], responses=AUTHED | responses(403))
+
+    @router.get("", response_model=list[CodeReviewView], responses=responses(422), openapi_extra=ADMINS_ONLY)
+    async def list_code_reviews(
+        admin: Admin, request: Request, limit: Annotated[int, Query(ge=1, le=50, description="How many, newest first.")] = 10
+    ) -> list[CodeReviewView]:
+        """The latest review runs, newest first, with each agent's findings (path, line, rule, message)."""
+        pool = request.app.state.pool
+        views = []
+        for row in await store.recent_runs(pool, limit):
+            reports = await store.load_reports(pool, store.RunKey(row["repo"], row["number"], row["head_sha"]))
+            views.append(
+                CodeReviewView(
+                    **dict(row),
+                    reports=[
+                        AgentReportView(agent=agent, seconds=r.seconds, error=r.error, findings=r.findings)
+                        for agent, r in sorted(reports.items())
+                    ],
+                )
+            )
+        return views
+
+    return router
