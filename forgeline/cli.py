@@ -813,6 +813,19 @@ def drill_render(
 
 
 @app.command()
+def dashboards(
+    out: Annotated[Path, typer.Option(help="The folder to write them to")] = Path("charts/forgeline/files/dashboards"),
+) -> None:
+    """Write the Grafana dashboards (one JSON per pipeline and a platform overview) that the chart
+    ships as ConfigMaps for kube-prometheus-stack's Grafana. They are declared in
+    forgeline/monitoring/dashboards.py; `make test` fails if the committed files differ."""
+    from forgeline.monitoring.dashboards import write_dashboards
+
+    for path in write_dashboards(out):
+        console.print(f"{path}")
+
+
+@app.command()
 def openapi(
     out: Annotated[Path | None, typer.Option(help="Write it here (default: print it)")] = None,
 ) -> None:

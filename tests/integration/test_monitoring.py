@@ -1,4 +1,4 @@
-"""Every metric the chart's alerts read is one a running service really exports."""
+"""Every metric the chart's alerts and dashboards read is one a running service really exports."""
 
 import re
 from pathlib import Path
@@ -8,6 +8,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from forgeline.monitoring.dashboards import metrics_read
 from forgeline.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -45,3 +46,10 @@ async def test_every_metric_an_alert_reads_is_exported(stack: Stack) -> None:
     # The parser names a counter's family without `_total`.
     missing = {name for name in read if name not in names and name.removesuffix("_total") not in names}
     assert not missing, f"alerts read metrics no service exports: {sorted(missing)}"
+
+
+async def test_every_metric_a_dashboard_panel_queries_is_exported(stack: Stack) -> None:
+    read = {name for name in metrics_read() if name.startswith("forgeline_")}  # not Ray's own (ray_serve_...)
+    names = await exported(stack)
+    missing = {name for name in read if name not in names and name.removesuffix("_total") not in names}
+    assert not missing, f"dashboard panels query metrics no service exports: {sorted(missing)}"

@@ -1,0 +1,1 @@
+"""What the chart ships for operators: Grafana dashboards, generated from data."""
