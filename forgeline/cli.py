@@ -104,16 +104,23 @@ def open_console(
 ) -> None:
     """Print the web console's URL and the demo tenant's key to sign in with, and open it.
 
-    The console (served by the gateway at /console) shows images arriving, moderation decisions
-    as they are made and the review queue. The key is pasted into its sign-in form, never put
-    in the URL. Needs `forgeline up`.
+    The console (served by the gateway at /console) shows image jobs arriving, moderation
+    decisions as they are made, each cart's email, and, for reviewer and admin keys, the review
+    queue and the code reviews. The key is pasted into its sign-in form, never put in the URL.
+    Needs `forgeline up`.
     """
     import webbrowser
 
+    import httpx
+
     state = _stack().load_state()
     url = console_url(state)
-    if url is None:
-        console.print("The stack is not up: run `forgeline up` first.")
+    try:
+        answered = url is not None and httpx.get(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        answered = False
+    if url is None or not answered:
+        console.print("The gateway is not answering: run `forgeline up` first (`forgeline status` shows what runs).")
         raise typer.Exit(1)
     console.print(f"Console: {url}")
     console.print(f"Sign in with the demo tenant's key: {state.get('demo_tenant', {}).get('api_key')}")
