@@ -6,6 +6,7 @@ running service (tests/integration/test_monitoring.py), except Ray's own `ray_se
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,13 +275,11 @@ def write_dashboards(folder: Path) -> list[Path]:
     return written
 
 
+def metric_names(expr: str) -> set[str]:
+    """The metric families a PromQL expression reads (a histogram's `_bucket`/`_count`/`_sum` as its family)."""
+    return {re.sub(r"_(bucket|count|sum)$", "", name) for name in re.findall(r"\b(?:forgeline|ray)_[a-z_]+", expr)}
+
+
 def metrics_read() -> set[str]:
     """Every metric family the dashboards query."""
-    import re
-
-    names = set()
-    for dashboard in DASHBOARDS:
-        for panel in dashboard.panels:
-            for expr, _ in panel.queries:
-                names |= {re.sub(r"_(bucket|count|sum)$", "", n) for n in re.findall(r"\b(?:forgeline|ray)_[a-z_]+", expr)}
-    return names
+    return {name for d in DASHBOARDS for panel in d.panels for expr, _ in panel.queries for name in metric_names(expr)}

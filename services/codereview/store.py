@@ -171,15 +171,30 @@ class StoredReport:
     error: str | None
 
 
+def _report(row: asyncpg.Record) -> StoredReport:
+    findings = [Finding.model_validate(f) for f in json.loads(row["findings"])]
+    return StoredReport(findings, row["seconds"], row["tokens_used"], row["error"])
+
+
 async def load_reports(conn: Conn, key: RunKey) -> dict[ReviewAgent, StoredReport]:
     """Each reporting agent's report."""
     rows = await conn.fetch(f"SELECT * FROM review_reports WHERE {_WHERE}", *_args(key))
-    return {
-        r["agent"]: StoredReport(
-            [Finding.model_validate(f) for f in json.loads(r["findings"])], r["seconds"], r["tokens_used"], r["error"]
-        )
-        for r in rows
-    }
+    return {r["agent"]: _report(r) for r in rows}
+
+
+async def reports_of(conn: Conn, keys: list[RunKey]) -> dict[RunKey, dict[ReviewAgent, StoredReport]]:
+    """Each run's reports, by agent, in one query."""
+    rows = await conn.fetch(
+        "SELECT r.* FROM review_reports r JOIN unnest($1::text[], $2::int[], $3::text[]) AS k(repo, number, head_sha) "
+        "USING (repo, number, head_sha)",
+        [k.repo for k in keys],
+        [k.number for k in keys],
+        [k.head_sha for k in keys],
+    )
+    found: dict[RunKey, dict[ReviewAgent, StoredReport]] = {key: {} for key in keys}
+    for row in rows:
+        found[RunKey(row["repo"], row["number"], row["head_sha"])][row["agent"]] = _report(row)
+    return found
 
 
 async def recent_runs(conn: Conn, limit: int) -> list[asyncpg.Record]:

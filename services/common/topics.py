@@ -120,7 +120,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     BENCH_OUT,
 )
 
-# Completion topics the gateway fans out to connected clients (SSE / WebSocket).
+# Completion topics the gateway fans out to connected clients (SSE / WebSocket). Not
+# email.outbound: it carries the recipient's address, which no page should receive.
 LIVE_TOPICS: tuple[TopicSpec, ...] = (
     ECHO_COMPLETED,
     IMAGE_STATUS,
@@ -128,7 +129,6 @@ LIVE_TOPICS: tuple[TopicSpec, ...] = (
     IMAGE_FAILED,
     MODERATION_DECIDED,
     MODERATION_REVIEW,
-    EMAIL_OUTBOUND,
     EMAIL_DELIVERED,
     EMAIL_FAILED,
 )

@@ -3,6 +3,7 @@
 No `from __future__ import annotations` here: FastAPI reads these annotations at runtime.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -45,3 +46,14 @@ async def current_tenant(
 
 
 Caller = Annotated[Tenant, Depends(current_tenant)]
+
+
+def role_check(roles: tuple[str, ...], refusal: str) -> Callable[[Tenant], Awaitable[Tenant]]:
+    """A dependency: the caller, when its key has one of `roles`; 403 with `refusal` otherwise."""
+
+    async def check(tenant: Caller) -> Tenant:
+        if tenant.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
+        return tenant
+
+    return check

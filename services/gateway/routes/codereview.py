@@ -6,26 +6,18 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from services.codereview import store
 from services.common.events import Finding
-from services.gateway.auth import Caller
+from services.gateway.auth import role_check
 from services.gateway.errors import AUTHED, responses
 from services.gateway.tenants import Tenant
 
-ADMINS_ONLY: dict[str, Any] = {"x-required-role": ["admin"]}
-
-
-async def current_admin(tenant: Caller) -> Tenant:
-    """Dependency: a caller with the admin role, else 403."""
-    if tenant.role != "admin":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "code review runs are the installation's: this needs an admin key")
-    return tenant
-
-
-Admin = Annotated[Tenant, Depends(current_admin)]
+ROLES = ("admin",)
+Admin = Annotated[Tenant, Depends(role_check(ROLES, "code review runs are the installation's: this needs an admin key"))]
+ADMINS_ONLY: dict[str, Any] = {"x-required-role": list(ROLES)}
 
 
 class AgentReportView(BaseModel):
@@ -65,18 +57,17 @@ def codereview_routes() -> APIRouter:
     ) -> list[CodeReviewView]:
         """The latest review runs, newest first, with each agent's findings (path, line, rule, message)."""
         pool = request.app.state.pool
-        views = []
-        for row in await store.recent_runs(pool, limit):
-            reports = await store.load_reports(pool, store.RunKey(row["repo"], row["number"], row["head_sha"]))
-            views.append(
-                CodeReviewView(
-                    **dict(row),
-                    reports=[
-                        AgentReportView(agent=agent, seconds=r.seconds, error=r.error, findings=r.findings)
-                        for agent, r in sorted(reports.items())
-                    ],
-                )
+        runs = await store.recent_runs(pool, limit)
+        reports = await store.reports_of(pool, [store.RunKey(r["repo"], r["number"], r["head_sha"]) for r in runs])
+        return [
+            CodeReviewView(
+                **dict(row),
+                reports=[
+                    AgentReportView(agent=agent, seconds=r.seconds, error=r.error, findings=r.findings)
+                    for agent, r in sorted(reports[store.RunKey(row["repo"], row["number"], row["head_sha"])].items())
+                ],
             )
-        return views
+            for row in runs
+        ]
 
     return router

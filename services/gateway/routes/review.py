@@ -7,7 +7,7 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,7 @@ from services.common.broker import publish_event
 from services.common.events import Decision, ModerationDecided, PlainText, ReviewLane
 from services.common.settings import Settings
 from services.common.topics import MODERATION_DECIDED
-from services.gateway.auth import Caller
+from services.gateway.auth import role_check
 from services.gateway.errors import AUTHED, responses
 from services.gateway.tenants import Tenant
 from services.moderation import store
@@ -42,16 +42,10 @@ class Claimed(BaseModel):
     claimed_until: str
 
 
-async def current_reviewer(tenant: Caller) -> Tenant:
-    """Dependency: a caller with the reviewer (or admin) role, else 403."""
-    if tenant.role not in ("reviewer", "admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key has no reviewer role; ask an admin for a reviewer key")
-    return tenant
-
-
-Reviewer = Annotated[Tenant, Depends(current_reviewer)]
+ROLES = ("reviewer", "admin")
+Reviewer = Annotated[Tenant, Depends(role_check(ROLES, "this API key has no reviewer role; ask an admin for a reviewer key"))]
 # In the document: the roles a key needs here (a tenant key gets 403).
-REVIEWERS_ONLY: dict[str, Any] = {"x-required-role": ["reviewer", "admin"]}
+REVIEWERS_ONLY: dict[str, Any] = {"x-required-role": list(ROLES)}
 
 
 def review_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:

@@ -37,3 +37,10 @@ def test_registry_names_retry_and_dlq_topics() -> None:
     assert len({t.name for t in ALL_TOPICS}) == len(ALL_TOPICS)
     with pytest.raises(KeyError, match="unknown topic"):
         spec_for("nope")
+
+
+def test_no_live_topic_carries_a_recipient_address() -> None:
+    from services.common.topics import LIVE_TOPICS
+
+    # The live stream reaches browsers (the console): no event on it may hold an address.
+    assert [spec.name for spec in LIVE_TOPICS if "to" in spec.event.model_fields] == []
