@@ -19,13 +19,12 @@ from forgeline.drills.schema import SAGA, Bounds, HttpProbe, LagProbe, MetricPro
 from forgeline.load.requests import INTAKE
 from forgeline.stack import Stack
 from forgeline.standins.github import StandInClient
-from services.common.broker import kafka_client_options
 from services.common.clients import create_temporal_client
+from services.common.lag import LagReader
 from services.common.settings import Settings
 from workflows.imagegen.contracts import workflow_id
 
 if TYPE_CHECKING:
-    from aiokafka import AIOKafkaConsumer
     from temporalio.client import Client as TemporalClient
 
 TEMPORAL_STATUS = {
@@ -81,7 +80,7 @@ class Reader:
     ) -> None:
         self.stack, self.settings, self.api, self.http, self.db, self.tenant_id = stack, settings, api, http, db, tenant_id
         self._temporal: TemporalClient | None = None
-        self._lag_readers: dict[str, AIOKafkaConsumer] = {}
+        self._lag: LagReader | None = None
         env = stack.endpoints_env()
         self.github = StandInClient(http, env["GITHUB_API_URL"], env["GITHUB_TOKEN"])  # the stand-in, as the services reach it
 
@@ -127,39 +126,17 @@ class Reader:
         return total
 
     async def lag(self, probe: LagProbe) -> int:
-        """Records of a topic a consumer group has not committed yet. The group's committed offsets
-        are fetched without joining it (the embedded broker does not answer the admin API's
-        group-offsets request), through one consumer per group kept for the run."""
-        from aiokafka import TopicPartition
-
-        consumer = await self._group_reader(probe.group)
-        await consumer.topics()  # refreshes the metadata partitions_for_topic reads
-        partitions = [TopicPartition(probe.topic, p) for p in sorted(consumer.partitions_for_topic(probe.topic) or ())]
-        if not partitions:
-            raise ValueError(f"no topic {probe.topic!r}")
-        ends = await consumer.end_offsets(partitions)
-        lag = 0
-        for tp in partitions:
-            committed = await consumer.committed(tp)
-            # Never below zero: the embedded broker has answered an end offset one behind a
-            # commit it had just taken (seen as a lag of -1).
-            lag += max(0, ends[tp] - (committed or 0))
-        return lag
-
-    async def _group_reader(self, group: str) -> AIOKafkaConsumer:
-        if group not in self._lag_readers:
-            from aiokafka import AIOKafkaConsumer
-
-            consumer = AIOKafkaConsumer(**kafka_client_options(self.settings), group_id=group, enable_auto_commit=False)
-            await consumer.start()
-            self._lag_readers[group] = consumer
-        return self._lag_readers[group]
+        """Records of a topic a consumer group has not committed yet (one reader kept for the run)."""
+        if self._lag is None:
+            self._lag = await LagReader(self.settings).start()
+        [backlog] = await self._lag.backlog(probe.group, [probe.topic])
+        return backlog.lag
 
     async def close(self) -> None:
-        """Stop the consumers the lag readings kept."""
-        for consumer in self._lag_readers.values():
-            await consumer.stop()
-        self._lag_readers.clear()
+        """Stop the lag reader, if a probe opened one."""
+        if self._lag is not None:
+            lag, self._lag = self._lag, None
+            await lag.close()
 
     async def sql(self, query: str) -> Any:
         """The first value of a query; `$1`, where the query names it, is the drill's tenant id."""

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict
 
 from services.codereview.github import PullFile
 from services.common.events import ReviewAgent as Agent
+from services.common.topics import REVIEW_AGENTS
 
-ALL_AGENTS: tuple[Agent, ...] = ("quality", "security", "performance", "tests", "docs")
+ALL_AGENTS: tuple[Agent, ...] = REVIEW_AGENTS
 DOC_SUFFIXES = frozenset({".md", ".rst", ".txt", ".adoc"})
 LOCKFILES = frozenset(
     {"poetry.lock", "uv.lock", "Pipfile.lock", "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "Cargo.lock", "go.sum",

@@ -5,12 +5,15 @@ addressed to the consumer group that gave up on it (so other groups of the topic
 nothing), with a fresh retry budget. Progress is the committed offset of the group
 `forgeline-dlq-replay` on the DLQ topic, so every dead letter is replayed exactly once,
 however often the command runs. Records that arrive while it runs wait for the next run.
+A replay holds its topic's lock (a Postgres advisory lock) throughout, so two at once (the
+command, the console, two gateway replicas) never send one dead letter back twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.common.broker import kafka_client_options
@@ -42,8 +45,29 @@ def replay_headers(headers: dict[str, str], partition: int, offset: int) -> dict
     return out
 
 
+class ReplayBusyError(RuntimeError):
+    """Another replay of the topic's dead letters holds its lock."""
+
+
 async def replay_dead_letters(settings: Settings, spec: TopicSpec, dry_run: bool = False) -> list[DeadLetter]:
-    """Replay (or, with `dry_run`, only list) the dead letters not replayed yet."""
+    """Replay (or, with `dry_run`, only list) the dead letters not replayed yet; a replay while
+    another of the same topic runs raises ReplayBusyError."""
+    if dry_run:
+        return await _read_dead_letters(settings, spec, dry_run=True)
+    lock = f"{REPLAY_GROUP}:{spec.dlq}"
+    conn = await asyncpg.connect(settings.endpoints.database_url, timeout=settings.client.timeout_s)
+    try:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
+            raise ReplayBusyError(f"a replay of {spec.dlq} is running; try again when it has finished")
+        try:
+            return await _read_dead_letters(settings, spec, dry_run=False)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+    finally:
+        await conn.close()
+
+
+async def _read_dead_letters(settings: Settings, spec: TopicSpec, dry_run: bool) -> list[DeadLetter]:
     options = kafka_client_options(settings)
     consumer = AIOKafkaConsumer(**options, group_id=REPLAY_GROUP, enable_auto_commit=False, auto_offset_reset="earliest")
     producer = AIOKafkaProducer(**options, acks="all")

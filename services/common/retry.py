@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from services.common.errors import error_reason
+
 # Headers the policy reads and writes. Original headers are always kept alongside.
 H_ATTEMPT = "x-retry-attempt"
 H_NOT_BEFORE = "x-retry-not-before-ms"
@@ -62,7 +64,7 @@ def is_permanent(error: BaseException) -> bool:
 
 def decide(policy: RetryPolicy, attempt: int, error: BaseException) -> Decision:
     """Decide between another retry and the DLQ after attempt `attempt` failed with `error`."""
-    reason = f"{type(error).__name__}: {error}"[:2000]
+    reason = error_reason(error)
     if is_permanent(error):
         return Decision("dead_letter", attempt, reason=f"permanent error: {reason}")
     if attempt >= policy.max_attempts:

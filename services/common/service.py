@@ -30,7 +30,7 @@ from services.common.consumer import consume
 from services.common.http import ReadyCheck, consumer_service
 from services.common.settings import Settings
 from services.common.telemetry import setup_telemetry
-from services.common.topics import TopicSpec
+from services.common.topics import TopicSpec, consumer_group
 
 D = TypeVar("D")
 
@@ -57,7 +57,9 @@ class ConsumerService(Generic[D]):
         return publisher(self.broker)
 
     def consume(self, spec: TopicSpec, group: str, handler: Callable[[Any, D], Awaitable[object]], **options: Any) -> None:
-        """Subscribe `handler(event, deps)` under the one consumer policy (`consume`'s options)."""
+        """Subscribe `handler(event, deps)` under the one consumer policy (`consume`'s options);
+        the group must be registered in `CONSUMER_GROUPS`."""
+        consumer_group(group, spec)
 
         async def with_deps(event: Any) -> None:
             await handler(event, self.deps)

@@ -6,6 +6,7 @@ No string topic names elsewhere. Retry and dead-letter topics derive from their 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 from services.common.events import (
     AgentReport,
@@ -26,6 +27,7 @@ from services.common.events import (
     ImageStatusChanged,
     ModerationDecided,
     ModerationTask,
+    ReviewAgent,
     ReviewPosted,
     ReviewReady,
     ReviewRequested,
@@ -132,6 +134,42 @@ LIVE_TOPICS: tuple[TopicSpec, ...] = (
     EMAIL_DELIVERED,
     EMAIL_FAILED,
 )
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A consumer group of the platform: the topics it reads (each with its retry topic) and
+    the service that runs it. The console's lag and the chart's autoscaling read this list."""
+
+    name: str
+    topics: tuple[TopicSpec, ...]
+    service: str
+
+
+REVIEW_AGENTS: tuple[ReviewAgent, ...] = get_args(ReviewAgent)
+
+CONSUMER_GROUPS: tuple[ConsumerGroup, ...] = (
+    ConsumerGroup("echo", (ECHO_REQUESTED,), "echo"),
+    ConsumerGroup("imagegen", (IMAGE_REQUESTED, IMAGE_CANCEL), "imagegen"),
+    ConsumerGroup("email-composer", (CART_ABANDONED,), "email"),
+    ConsumerGroup("email-delivery", (EMAIL_OUTBOUND,), "email-delivery"),
+    ConsumerGroup("moderation-rules", (CONTENT_SUBMITTED,), "moderation-rules"),
+    ConsumerGroup("moderation-classifier", (MODERATION_TIER2,), "moderation-classifier"),
+    ConsumerGroup("moderation-judge", (MODERATION_TIER3,), "moderation-judge"),
+    ConsumerGroup("codereview-orchestrator", (REVIEW_REQUESTED,), "codereview-orchestrator"),
+    ConsumerGroup("codereview-aggregator", (REVIEW_FINDINGS,), "codereview-aggregator"),
+    ConsumerGroup("codereview-publisher", (REVIEW_READY,), "codereview-publisher"),
+    *(ConsumerGroup(f"codereview-{agent}", (REVIEW_TASKS,), f"codereview-{agent}") for agent in REVIEW_AGENTS),
+)
+
+
+def consumer_group(name: str, spec: TopicSpec) -> ConsumerGroup:
+    """The registered group `name` reading `spec`; a service may consume nothing else, so the
+    console's lag and the chart's scaling see every consumer."""
+    for group in CONSUMER_GROUPS:
+        if group.name == name and spec in group.topics:
+            return group
+    raise KeyError(f"consumer group {name!r} on {spec.name} is not in CONSUMER_GROUPS (services/common/topics.py)")
 
 
 def all_topic_names(partitions: int | None = None) -> dict[str, int]:

@@ -69,3 +69,15 @@ def test_dlq_headers_carry_the_error_and_original_headers() -> None:
     assert headers[H_ERROR_TYPE] == "InjectedFaultError"
     assert "boom" in headers[H_ERROR]
     assert headers[H_ATTEMPT] == "3"
+
+
+def test_a_dead_letters_reason_names_fields_but_quotes_no_values_or_addresses() -> None:
+    class Mail(BaseModel):
+        to: int
+
+    with pytest.raises(ValidationError) as invalid:
+        Mail.model_validate({"to": "ann@example.com"})
+    reason = decide(POLICY, 1, invalid.value).reason
+    assert reason.startswith("permanent error: ValidationError: to: ") and "ann@" not in reason
+    refused = decide(POLICY, 1, ConnectionError("550 <bob.smith+x@mail.example.org>: mailbox unavailable")).reason
+    assert "bob" not in refused and "<<address>>: mailbox unavailable" in refused
