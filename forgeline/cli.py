@@ -352,7 +352,7 @@ def dlq_replay(
     """Send every dead letter of TOPIC not replayed before back through TOPIC.retry, to the
     consumer group that gave up on it, with a fresh retry budget. Fix the cause first (e.g.
     bring SMTP back): what fails again lands in the DLQ again."""
-    from services.common.dlq import replay_dead_letters
+    from services.common.dlq import ReplayBusyError, replay_dead_letters
     from services.common.topics import spec_for
 
     settings = use_stack_env()
@@ -364,7 +364,11 @@ def dlq_replay(
     if not spec.consumed:
         console.print(f"{topic} has no DLQ: nothing consumes it through the retry policy.")
         raise typer.Exit(2)
-    letters = asyncio.run(replay_dead_letters(settings, spec, dry_run=dry_run))
+    try:
+        letters = asyncio.run(replay_dead_letters(settings, spec, dry_run=dry_run))
+    except ReplayBusyError as error:
+        console.print(str(error))
+        raise typer.Exit(1) from error
     for letter in letters:
         console.print(
             f"  {spec.dlq}[{letter.partition}]@{letter.offset} key={letter.key} group={letter.group}: {letter.error[:120]}"
@@ -926,12 +930,21 @@ def drill_run(
     name: Annotated[str, typer.Argument(help="A drill's name (`forgeline drill list`), a drill file, or `all`")],
     report: Annotated[Path | None, typer.Option(help="Folder for the journal (one subfolder per drill)")] = None,
     seed: Annotated[int | None, typer.Option(help="Send another seed's requests than the file's")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="Name of the run's folder under the stack's drills/runs (one drill only)", hidden=True)
+    ] = None,
 ) -> None:
     """Run drills against the running stack (`forgeline up` first): steady state, load, faults
     when their triggers hold, rollbacks, then the invariants. Exits 1 unless every drill passed
-    (a drill this machine cannot strike is `skipped`, which is not a pass)."""
+    (a drill this machine cannot strike is `skipped`, which is not a pass). Each run also keeps
+    its journal, live while it runs and its reports at the end, under the stack's drills/runs/
+    <time>-<drill>/, which the console's Drills view shows."""
+    import os
+    from datetime import UTC, datetime
+
     from forgeline.drills.catalogue import DrillFileError, catalogue, find
     from forgeline.drills.runner import run_drill, write_report
+    from services.gateway.drills import RUNNER_PID
 
     try:
         drills = list(catalogue().values()) if name == "all" else [find(name)]
@@ -945,11 +958,18 @@ def drill_run(
     if not stack.load_state().get("components", {}).get("gateway", {}).get("healthy"):
         console.print("The stack is not up: run `forgeline up` first.")
         raise typer.Exit(1)
+    if run_id is not None and len(drills) != 1:
+        console.print("--run-id names one drill's run: give one drill, not `all`.")
+        raise typer.Exit(2)
     statuses = {}
     for drill in drills:
         if seed is not None:
             drill = drill.model_copy(update={"workload": drill.workload.model_copy(update={"seed": seed})})
-        journal = asyncio.run(run_drill(stack, drill, console.print))
+        folder = stack.drill_runs / (run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{drill.name}")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / RUNNER_PID).write_text(str(os.getpid()))
+        journal = asyncio.run(run_drill(stack, drill, console.print, live=folder / "journal.json"))
+        write_report(folder, journal)
         if report is not None:
             console.print(
                 f"  journal, JUnit XML, report (Markdown, HTML) and chart in {write_report(report / drill.name, journal)}"

@@ -3,6 +3,7 @@ and the line (`drills/kill-worker.yaml:14: method.0.kill.part: unknown part 'wor
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from forgeline.drills.schema import Drill
+from services.gateway.drills import CATALOGUE, DrillSummary, FaultSummary
 
 DRILLS_DIR = Path(__file__).resolve().parents[2] / "drills"
 
@@ -73,3 +75,37 @@ def find(name: str, directory: Path = DRILLS_DIR) -> Drill:
         names = sorted(p.stem for p in directory.glob("*.yaml"))
         raise DrillFileError(f"no drill {name!r} in {directory}; `forgeline drill list` shows {names}")
     return load(path)
+
+
+def summaries(directory: Path = DRILLS_DIR) -> list[DrillSummary]:
+    """The catalogue as the console lists it (the valid drill files; `forgeline drill check`
+    names what is wrong with the others)."""
+    found = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            drill = load(path)
+        except DrillFileError:
+            continue
+        workflow = f"k8s/chaos/{drill.name}.yaml"  # `forgeline drill render all --k8s --out k8s/chaos`
+        found.append(
+            DrillSummary(
+                name=drill.name,
+                proves=drill.proves,
+                tags=drill.tags,
+                smoke=drill.smoke,
+                pipelines={name: load.rate_per_s for name, load in drill.workload.pipelines.items()},
+                duration_s=drill.workload.duration_s,
+                method=[FaultSummary(name=f.name, kind=f.kind, disrupts=f.disrupts) for f in drill.method],
+                invariants=drill.invariants,
+                chaos_mesh=workflow if (directory.parent / workflow).exists() else None,
+            )
+        )
+    return found
+
+
+def write_catalogue(home: Path, directory: Path = DRILLS_DIR) -> Path:
+    """`catalogue.json` in the stack's drills home, which the gateway's Drills view reads."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / CATALOGUE
+    path.write_text(json.dumps([s.model_dump() for s in summaries(directory)], indent=1) + "\n")
+    return path

@@ -87,9 +87,37 @@ def _all_ok(results: list[ProbeResult]) -> bool:
     return all(r.ok for r in results)
 
 
-async def run_drill(stack: Stack, drill: Drill, say: Say) -> dict[str, Any]:
-    """Run `drill` on the running `stack`; return its journal."""
+async def run_drill(stack: Stack, drill: Drill, say: Say, live: Path | None = None) -> dict[str, Any]:
+    """Run `drill` on the running `stack`; return its journal. With `live`, the journal so far
+    is kept at that path, rewritten every second (what the console shows); the final one is
+    `write_report`'s, once the reports beside it are written."""
     journal = Journal(drill)
+    keeping = asyncio.create_task(_keep_live(journal, live)) if live is not None else None
+    try:
+        return await _run(stack, drill, say, journal)
+    finally:
+        if keeping is not None:
+            keeping.cancel()
+
+
+LIVE_EVERY_S = 1.0
+
+
+def write_journal(path: Path, journal: dict[str, Any]) -> None:
+    """Replace the journal at `path` whole (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(journal, indent=2, default=str) + "\n")
+    partial.replace(path)
+
+
+async def _keep_live(journal: Journal, path: Path) -> None:
+    while True:
+        write_journal(path, journal.as_json())
+        await asyncio.sleep(LIVE_EVERY_S)
+
+
+async def _run(stack: Stack, drill: Drill, say: Say, journal: Journal) -> dict[str, Any]:
     cannot = cannot_strike_here(drill)
     if cannot:
         journal.status, journal.reason = "skipped", cannot
@@ -128,13 +156,14 @@ def cannot_strike_here(drill: Drill) -> str:
 
 
 def write_report(report: Path, journal: dict[str, Any]) -> Path:
-    """`journal.json`, `junit.xml`, `report.md`, `timeline.png` and `report.html` in the `report` folder."""
+    """`junit.xml`, `report.md`, `timeline.png`, `report.html` and, last (so a reader that sees
+    the verdict finds the reports), `journal.json` in the `report` folder."""
     report.mkdir(parents=True, exist_ok=True)
-    (report / "journal.json").write_text(json.dumps(journal, indent=2, default=str) + "\n")
     (report / "junit.xml").write_text(junit(journal))
     (report / "report.md").write_text(markdown(journal) + ("\n![timeline](timeline.png)\n" if journal.get("timeline") else ""))
     chart = timeline_png(journal, report / "timeline.png") if journal.get("timeline") else None
     (report / "report.html").write_text(html(journal, chart))
+    write_journal(report / "journal.json", journal)
     return report
 
 

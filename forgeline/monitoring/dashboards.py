@@ -161,6 +161,18 @@ DASHBOARDS = (
                 "LLM answers that broke their schema per minute",
                 (("sum by (backend) (rate(forgeline_llm_invalid_answers_total[5m])) * 60", "{{backend}}"),),
             ),
+            Panel(
+                "LLM application: requests per batch (mean) and replicas",
+                (
+                    (
+                        'sum(rate(ray_serve_actual_batch_size_sum{application="llm"}[5m]))'
+                        ' / sum(rate(ray_serve_actual_batch_size_count{application="llm"}[5m]))',
+                        "requests per batch",
+                    ),
+                    ('sum(ray_serve_deployment_replica_healthy{application="llm"})', "healthy replicas"),
+                ),
+                description="Ray Serve's own metrics for the built-in LLM application's @serve.batch, from the Ray head scrape.",
+            ),
         ),
     ),
     Dashboard(

@@ -42,7 +42,8 @@ from forgeline.stack.components import (
 )
 from forgeline.stack.errors import PortTakenError, StackError
 from forgeline.stack.health import probes
-from services.common.settings import Settings
+from services.common.settings import Endpoints, Settings
+from services.gateway.drills import RUNS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -120,7 +121,32 @@ class Stack:
         env["FORGELINE_SERVICE"] = name
         env["PYTHONUNBUFFERED"] = "1"
         env["FORGELINE_FAULTS"] = str(self.faults_file)
+        if name == "gateway":
+            env["GATEWAY_PARTS"] = json.dumps(self.readiness_urls())
+            env["GATEWAY_DRILLS_HOME"] = str(self.drills_home)
+            # The endpoints of the stack's own parts, which up added: a runner inheriting them would
+            # take those parts for outside ones (ports, home and paths it must keep).
+            own = {k for k in self.endpoints_env() if k.lower() in Endpoints.model_fields and k not in os.environ}
+            env["GATEWAY_DRILLS_ENV_UNSET"] = json.dumps(sorted(own))
         return env
+
+    @property
+    def drills_home(self) -> Path:
+        """The drill catalogue and runs the console shows (services/gateway/drills.py's layout)."""
+        return self.home / "drills"
+
+    @property
+    def drill_runs(self) -> Path:
+        """One folder per drill run: its live journal, then its reports."""
+        return self.drills_home / RUNS
+
+    def readiness_urls(self) -> dict[str, str]:
+        """What the console's System view reads: each service's /readyz and each Serve
+        application's /healthz, for the parts this stack runs."""
+        c = self.components
+        apps = [a for a in self.APPS if a != "llm-serve" or self.llm_served()]
+        services = [n for n in self.SERVICES if self.moderation_available() or not n.startswith("moderation-")]
+        return {**{a: f"{c[a].endpoint}/healthz" for a in apps}, **{n: f"{c[n].endpoint}/readyz" for n in services}}
 
     # ---- state file ---------------------------------------------------------------------
 
@@ -182,6 +208,9 @@ class Stack:
         state = self.load_state()
         state["home"] = str(self.home)
         state["faults_file"] = str(self.faults_file)
+        from forgeline.drills.catalogue import write_catalogue  # here: the drills' schema imports this package
+
+        write_catalogue(self.drills_home)  # the console's Drills view lists it
         names = [n for n in (*self.INFRA, *self.APPS, *self.SERVICES) if only is None or n in only]
         if not self.moderation_available() and any(n.startswith("moderation-") for n in names):
             self.progress(

@@ -175,7 +175,7 @@ class ClientPolicy(BaseSettings):
 
 
 class GatewaySettings(BaseSettings):
-    """The HTTP API's limits."""
+    """The HTTP API's limits, and the parts the console's System view reads."""
 
     model_config = _config("GATEWAY_")
 
@@ -183,6 +183,14 @@ class GatewaySettings(BaseSettings):
     rate_limit_per_second: float = _renamed("GATEWAY_RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_SECOND", 200.0)
     rate_limit_burst: int = _renamed("GATEWAY_RATE_LIMIT_BURST", "RATE_LIMIT_BURST", 400)
     auth_cache_ttl_s: float = _renamed("GATEWAY_AUTH_CACHE_TTL_S", "AUTH_CACHE_TTL_S", 10.0)
+    # GATEWAY_PARTS, JSON: each part's name -> its readiness URL (`forgeline up` and the chart set it).
+    parts: dict[str, str] = {}
+    # GATEWAY_DRILLS_HOME: the local stack's drill catalogue and runs (`forgeline up` sets it);
+    # unset (a cluster), the console lists no drills and says how to run them there.
+    drills_home: Path | None = None
+    # GATEWAY_DRILLS_ENV_UNSET: the variables `forgeline up` added to the gateway's environment
+    # (endpoints of the stack's own parts), which a drill runner started here must not inherit.
+    drills_env_unset: list[str] = []
 
 
 class EchoSettings(BaseSettings):

@@ -26,13 +26,16 @@ from services.gateway.routes.carts import cart_routes
 from services.gateway.routes.codereview import codereview_routes
 from services.gateway.routes.content import content_routes
 from services.gateway.routes.docs import docs_routes
+from services.gateway.routes.drills import drill_routes
 from services.gateway.routes.echo import echo_routes
 from services.gateway.routes.emails import email_routes
 from services.gateway.routes.images import image_routes
 from services.gateway.routes.live import live_routes
 from services.gateway.routes.review import review_routes
+from services.gateway.routes.system import system_routes
 from services.gateway.routes.tenants import tenant_routes
 from services.gateway.routes.webhooks import webhook_routes
+from services.gateway.system import RecentErrors
 from services.gateway.tenants import TenantDirectory
 from services.moderation.policy import configured_policy
 
@@ -42,10 +45,12 @@ HTTP_SECONDS = Histogram("forgeline_http_request_seconds", "Gateway request late
 
 
 class HttpMetrics:
-    """Request count and latency per route template (pure ASGI: cheap on the hot path)."""
+    """Request count and latency per route template, and the latest 5xx kept for the console
+    (pure ASGI: cheap on the hot path)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, errors: RecentErrors) -> None:
         self.app = app
+        self.errors = errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,6 +71,8 @@ class HttpMetrics:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
             HTTP_SECONDS.labels(scope["method"], path, str(code)).observe(time.perf_counter() - start)
+            if code >= 500:
+                self.errors.record(scope["method"], path, code)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     setup_telemetry(settings, SERVICE)
     broker = create_broker(settings, SERVICE)
     hub = LiveHub()
+    errors = RecentErrors()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(review_routes(broker, settings))
     app.include_router(webhook_routes(broker, settings))
     app.include_router(codereview_routes())
+    app.include_router(system_routes(settings, errors))
+    app.include_router(drill_routes(settings))
     app.include_router(docs_routes(VERSION))
     app.include_router(console_routes(settings))
 
@@ -151,5 +161,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/v1/webhooks/github": settings.github.webhook_max_bytes,
         },
     )
-    app.add_middleware(HttpMetrics)
+    app.add_middleware(HttpMetrics, errors=errors)
     return app

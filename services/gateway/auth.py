@@ -4,13 +4,15 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway.tenants import Tenant
 
+ADMIN_ROLES = ("admin",)
+ADMINS_ONLY: dict[str, Any] = {"x-required-role": list(ADMIN_ROLES)}  # the OpenAPI extension naming a route's roles
 BEARER = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
 
 

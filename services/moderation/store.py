@@ -238,6 +238,20 @@ async def content_row(pool: asyncpg.Pool, content_id: uuid.UUID) -> asyncpg.Reco
     return await pool.fetchrow("SELECT * FROM moderation_content WHERE content_id = $1", content_id)
 
 
+async def recent_content(
+    pool: asyncpg.Pool, tenant_id: uuid.UUID, limit: int
+) -> list[tuple[asyncpg.Record, ModerationDecided | None]]:
+    """A tenant's latest items, newest first, each with its current decision (None: pending)."""
+    rows = await pool.fetch(
+        "SELECT c.content_id, c.text, c.country, c.status, c.submitted_at, d.event FROM moderation_content c "
+        "LEFT JOIN moderation_decisions d ON d.decision_id = c.current_decision_id "
+        "WHERE c.tenant_id = $1 ORDER BY c.submitted_at DESC LIMIT $2",
+        tenant_id,
+        limit,
+    )
+    return [(r, ModerationDecided.model_validate_json(r["event"]) if r["event"] else None) for r in rows]
+
+
 async def decisions_of(pool: asyncpg.Pool, content_id: uuid.UUID) -> list[ModerationDecided]:
     """Every decision on the item, oldest first (the audit trail)."""
     rows = await pool.fetch("SELECT event FROM moderation_decisions WHERE content_id = $1 ORDER BY decided_at", content_id)

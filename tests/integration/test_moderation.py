@@ -132,10 +132,14 @@ async def test_reviewer_role_and_tenant_isolation(
     client: httpx.AsyncClient, db: asyncpg.Pool, tenant: dict[str, Any], reviewers: list[dict[str, str]]
 ) -> None:
     own = await submit(client, tenant["auth"], CLEAN)
-    await final(client, tenant["auth"], own)
+    settled = await final(client, tenant["auth"], own)
     _, other_key = await new_tenant(db)
     other = {"Authorization": f"Bearer {other_key}"}
     assert (await client.get(f"/v1/content/{own}", headers=other)).status_code == 404
+    assert own not in {i["content_id"] for i in (await client.get("/v1/content", headers=other)).json()}
+    [latest] = (await client.get("/v1/content?limit=1", headers=tenant["auth"])).json()
+    assert latest["content_id"] == own and latest["text"] == CLEAN and latest["status"] == settled["status"]
+    assert (latest["decision"] or {}).get("decision") == settled["decision"]  # the current one, or none in review
     assert (await client.post(f"/v1/content/{own}/appeal", json={"reason": "x"}, headers=other)).status_code == 404
     assert (await client.get("/v1/review/queue", headers=tenant["auth"])).status_code == 403
     assert (await client.post(f"/v1/review/{own}/claim", headers=tenant["auth"])).status_code == 403

@@ -4,20 +4,18 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from services.codereview import store
 from services.common.events import Finding
-from services.gateway.auth import role_check
+from services.gateway.auth import ADMIN_ROLES, ADMINS_ONLY, role_check
 from services.gateway.errors import AUTHED, responses
 from services.gateway.tenants import Tenant
 
-ROLES = ("admin",)
-Admin = Annotated[Tenant, Depends(role_check(ROLES, "code review runs are the installation's: this needs an admin key"))]
-ADMINS_ONLY: dict[str, Any] = {"x-required-role": list(ROLES)}
+Admin = Annotated[Tenant, Depends(role_check(ADMIN_ROLES, "code review runs are the installation's: this needs an admin key"))]
 
 
 class AgentReportView(BaseModel):

@@ -6,9 +6,10 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 
 import asyncio
 import uuid
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +76,17 @@ class ContentView(BaseModel):
     history: list[ModerationDecided]
 
 
+class ContentItem(BaseModel):
+    """One of the tenant's items, as the latest list shows it."""
+
+    content_id: uuid.UUID
+    text: str
+    country: str
+    status: Literal["pending", "in_review", "decided", "appealed"]
+    submitted_at: datetime
+    decision: ModerationDecided | None = Field(description="The current decision; null while pending or in review.")
+
+
 class AppealRequest(BaseModel):
     """Why the decision is wrong."""
 
@@ -128,6 +140,24 @@ def content_routes(broker: KafkaBroker, settings: Settings) -> APIRouter:
             )
         events = await accept(request, tenant, body.items)
         return BatchAccepted(content_ids=[e.content_id for e in events])
+
+    @router.get("", response_model=list[ContentItem], responses=responses(422))
+    async def list_content(
+        tenant: Caller, request: Request, limit: Annotated[int, Query(ge=1, le=50, description="How many, newest first.")] = 20
+    ) -> list[ContentItem]:
+        """The tenant's latest items, newest first, each with its current decision."""
+        found = await store.recent_content(request.app.state.pool, tenant.id, limit)
+        return [
+            ContentItem(
+                content_id=row["content_id"],
+                text=row["text"],
+                country=row["country"],
+                status=row["status"],
+                submitted_at=row["submitted_at"],
+                decision=decided,
+            )
+            for row, decided in found
+        ]
 
     @router.get("/{content_id:uuid}", response_model=ContentView, responses=responses(404, 422))
     async def get_content(content_id: uuid.UUID, tenant: Caller, request: Request) -> ContentView:

@@ -4,12 +4,14 @@
 
 import functools
 import importlib
+import json
 import pkgutil
 import runpy
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import helm_python
 import jsonschema
@@ -21,7 +23,7 @@ import services
 from forgeline.stack import Stack
 from services.common import http, service
 from services.common.settings import Settings, get_settings, variables
-from services.common.topics import ALL_TOPICS, all_topic_names
+from services.common.topics import ALL_TOPICS, CONSUMER_GROUPS, all_topic_names
 
 pytestmark = pytest.mark.contract
 
@@ -275,10 +277,29 @@ def test_every_consumer_is_scaled_by_keda_on_the_topics_and_group_its_code_consu
         triggers = scaled.get(f"forgeline-{name}", {}).get("spec", {}).get("triggers", [])
         scaled_on = {(t["metadata"]["topic"], t["metadata"]["consumerGroup"]) for t in triggers}
         assert consumed == scaled_on, f"{name}: the code consumes {consumed}, KEDA scales on {scaled_on}"
+        registered = {(t.name, g.name) for g in CONSUMER_GROUPS if g.service == name for t in g.topics}
+        assert consumed == registered, f"{name}: the code consumes {consumed}, CONSUMER_GROUPS says {registered}"
         for trigger in triggers:
             assert int(trigger["metadata"]["lagThreshold"]) > int(trigger["metadata"]["activationLagThreshold"]) > 0
         if triggers:
             assert scaled[f"forgeline-{name}"]["spec"]["fallback"]["replicas"] >= 1
+
+
+def test_the_gateway_reads_every_part_readiness_where_its_service_answers() -> None:
+    objects = rendered("default")
+    parts = json.loads(by_kind(objects, "ConfigMap")["forgeline-config"]["data"]["GATEWAY_PARTS"])
+    services = by_kind(objects, "Service")
+    values = values_of("default")
+    apps = {f"{app}-serve" for app in values["ray"]["applications"]}  # named as the local stack names them
+    assert set(parts) == set(values["services"]) | apps
+    for name in values["services"]:
+        host = urlsplit(parts[name]).hostname
+        assert parts[name].endswith("/readyz") and host in services, f"{name}: {parts[name]} is no Service of the chart"
+    # The gateway may reach the services' port (the network policy lets only Prometheus in otherwise).
+    [rule] = by_kind(objects, "NetworkPolicy")["forgeline-metrics-ingress"]["spec"]["ingress"]
+    assert {
+        "podSelector": {"matchLabels": {"app.kubernetes.io/instance": "forgeline", "app.kubernetes.io/component": "gateway"}}
+    } in rule["from"]
 
 
 def test_every_serve_application_has_a_ray_service_entry() -> None:

@@ -4,12 +4,14 @@
 
 const KEY = "forgeline.console.key";
 const FINAL = new Set(["succeeded", "failed", "rejected", "cancelled"]);
-const VIEWS = ["images", "moderation", "email", "codereview"];
+const VIEWS = ["images", "moderation", "email", "codereview", "drills", "system"];
+const ADMIN_VIEWS = new Set(["codereview", "drills", "system"]);
+const VERDICTS = new Set(["passed", "failed", "deviated", "inconclusive", "aborted", "skipped"]);
 const $ = (id) => document.getElementById(id);
 
 let live = null; // AbortController of the live stream
 let me = null; // GET /v1/tenants/me
-let runsTimer = null; // review runs belong to no tenant, so no stream carries them: an admin's view polls
+let adminTimer = null; // re-reads the open admin view (refreshAdminView)
 const submitted = new Map(); // content id -> text, for the items submitted from this tab
 
 class ApiError extends Error {
@@ -156,23 +158,40 @@ async function signIn(key) {
   $("credits").textContent = me.credits;
   $("review").hidden = !["reviewer", "admin"].includes(me.role);
   const admin = me.role === "admin";
-  $("tabs").querySelector('[data-view="codereview"]').hidden = !admin;
-  if (admin) runsTimer = setInterval(loadRuns, 5000);
+  for (const view of ADMIN_VIEWS) $("tabs").querySelector(`[data-view="${view}"]`).hidden = !admin;
+  if (admin) adminTimer = setInterval(refreshAdminView, 5000);
   show(location.hash.slice(1) || "images");
   live = new AbortController();
   follow("/v1/events", onLive, live.signal);
-  await Promise.all([loadJobs(), loadEmails(), $("review").hidden ? null : loadQueue(), admin ? loadRuns() : null]);
+  // One view that cannot load must not undo the sign-in: say so, and let the others load.
+  const loads = await Promise.allSettled([loadJobs(), loadDecisions(), loadEmails(), $("review").hidden ? null : loadQueue(), admin ? loadRuns() : null]);
+  const failed = loads.filter((l) => l.status === "rejected").map((l) => l.reason.message);
+  if (failed.length) alertIn($("images"), `Some of your data could not be loaded: ${failed.join("; ")}`);
+}
+
+// The open admin view is read again: review runs, drills and the system's state are no
+// tenant's, so no stream carries them.
+function refreshAdminView() {
+  if (!$("system").hidden) return loadSystem();
+  if (!$("drills").hidden) return loadDrills();
+  return loadRuns();
 }
 
 function signOut(why = "") {
   sessionStorage.removeItem(KEY);
   live?.abort();
-  clearInterval(runsTimer);
+  clearInterval(adminTimer);
   me = null;
   for (const id of [...VIEWS, "tabs", "signout", "who", "live"]) $(id).hidden = true;
   $("jobs").replaceChildren();
   $("emails").replaceChildren();
   $("runs").replaceChildren();
+  for (const id of ["parts", "lag", "dead", "server-errors", "drill-list"]) $(id).querySelector("tbody").replaceChildren();
+  $("letters").hidden = true;
+  $("drill-runs").replaceChildren();
+  $("drill-run").hidden = true;
+  clearTimeout(runTimer);
+  shownRun = null;
   $("decisions").querySelector("tbody").replaceChildren();
   submitted.clear();
   $("signin").hidden = false;
@@ -181,13 +200,15 @@ function signOut(why = "") {
 }
 
 function show(view) {
-  if (!VIEWS.includes(view) || (view === "codereview" && me?.role !== "admin")) view = "images";
+  if (!VIEWS.includes(view) || (ADMIN_VIEWS.has(view) && me?.role !== "admin")) view = "images";
   for (const name of VIEWS) $(name).hidden = name !== view;
   for (const button of $("tabs").querySelectorAll("button")) {
     if (button.dataset.view === view) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
   }
   history.replaceState(null, "", `#${view}`);
+  if (view === "system") loadSystem();
+  if (view === "drills") loadDrills();
 }
 
 // The limits this deployment enforces come from its own OpenAPI document.
@@ -334,7 +355,17 @@ function decisionRow(contentId, { tier, decision, why, scores = "", policy = "" 
   $("decisions-empty").hidden = true;
 }
 
-function showDecision(event) {
+// The tenant's latest items and their decisions, oldest first so the newest ends on top.
+async function loadDecisions() {
+  const items = await api("/v1/content?limit=20");
+  for (const item of items.reverse()) {
+    submitted.set(item.content_id, item.text);
+    if (item.decision) showDecision(item.decision, false);
+    else decisionRow(item.content_id, { tier: "…", decision: item.status === "in_review" ? "review" : "pending", why: item.status === "in_review" ? "waiting for a human" : "waiting for the tiers" });
+  }
+}
+
+function showDecision(event, live = true) {
   const scores = event.scores
     ? Object.entries(event.scores)
         .filter(([, v]) => typeof v === "number")
@@ -348,7 +379,7 @@ function showDecision(event) {
     scores,
     policy: event.policy_version,
   });
-  if (!$("review").hidden) loadQueue();
+  if (live && !$("review").hidden) loadQueue();
 }
 
 function showReviewRequest(event) {
@@ -494,6 +525,293 @@ function runCard(run, open) {
       ? el("details", { "data-run": name, open: open.has(name) }, el("summary", {}, `${findings.length} inline comment(s)`), el("div", { class: "table-wrap" }, table))
       : null,
   );
+}
+
+// --- system ---------------------------------------------------------------------------------
+
+async function loadSystem() {
+  if (me?.role !== "admin") return;
+  let status;
+  try {
+    status = await api("/v1/system");
+  } catch (error) {
+    $("system-error").textContent = `Could not read the system's state: ${error.message}`;
+    return;
+  }
+  const ready = status.parts.filter((p) => p.ready).length;
+  $("system-read").textContent = `${ready} of ${status.parts.length} parts ready · read ${new Date(status.read_at).toLocaleTimeString()}`;
+  $("system-error").textContent = status.kafka_error ? `Kafka could not be read, so lag and dead letters are missing: ${status.kafka_error}` : "";
+  $("parts").querySelector("tbody").replaceChildren(...status.parts.map(partRow));
+  $("lag").querySelector("tbody").replaceChildren(...lagRows(status.consumers));
+  $("dead").querySelector("tbody").replaceChildren(...status.dead_letters.map(deadRow));
+  const errors = status.errors.map((e) =>
+    el(
+      "tr",
+      {},
+      el("td", { "data-label": "When" }, new Date(e.at).toLocaleString()),
+      el("td", { "data-label": "Request" }, `${e.method} ${e.route}`),
+      el("td", { "data-label": "Status" }, el("span", { class: "badge failed" }, e.status)),
+    ),
+  );
+  $("server-errors").querySelector("tbody").replaceChildren(...errors);
+  $("server-errors").hidden = errors.length === 0;
+  $("server-errors-empty").hidden = errors.length > 0;
+}
+
+function partRow(part) {
+  const checks = Object.entries(part.checks).map(([name, state]) => (state === "ok" ? `${name} ok` : `${name}: ${state}`));
+  return el(
+    "tr",
+    { "data-part": part.name },
+    el("td", { "data-label": "Part" }, part.name),
+    el("td", { "data-label": "State" }, el("span", { class: `badge ${part.ready ? "healthy" : "failed"}` }, part.ready ? "ready" : "not ready")),
+    el("td", { class: "why", "data-label": "Checks" }, part.detail || checks.join(" · ") || "–"),
+  );
+}
+
+// A topic and its retry topic on one row: the retry topic holds what waits for another attempt.
+function lagRows(consumers) {
+  const rows = new Map();
+  for (const c of consumers) {
+    const topic = c.topic.replace(/\.retry$/, "");
+    const key = `${c.group} ${topic}`;
+    const row = rows.get(key) || { group: c.group, topic, behind: 0, retrying: 0 };
+    if (topic === c.topic) row.behind = c.lag;
+    else row.retrying = c.lag;
+    rows.set(key, row);
+  }
+  return [...rows.values()].map((r) =>
+    el(
+      "tr",
+      { "data-group": r.group, "data-topic": r.topic },
+      el("td", { "data-label": "Group" }, r.group),
+      el("td", { "data-label": "Topic" }, r.topic),
+      el("td", { "data-label": "Behind", class: r.behind ? "warn" : "" }, r.behind),
+      el("td", { "data-label": "Retrying", class: r.retrying ? "warn" : "" }, r.retrying),
+    ),
+  );
+}
+
+function deadRow(dead) {
+  const actions = dead.waiting
+    ? [
+        el("button", { type: "button", class: "quiet", onclick: () => showLetters(dead.topic) }, "Show"),
+        el("button", { type: "button", onclick: () => replay(dead.topic) }, "Replay"),
+      ]
+    : ["–"];
+  return el(
+    "tr",
+    { "data-dead": dead.topic },
+    el("td", { "data-label": "Topic" }, dead.topic),
+    el("td", { "data-label": "Kept" }, dead.total),
+    el("td", { "data-label": "Waiting", class: dead.waiting ? "warn" : "" }, dead.waiting),
+    el("td", { "data-label": "Actions", class: "row-actions" }, ...actions),
+  );
+}
+
+function showLetterList(title, letters) {
+  $("letters-title").textContent = title;
+  $("letters-list").replaceChildren(
+    ...letters.map((l) => el("li", {}, el("span", { class: "meta" }, `#${l.offset} · ${l.group} · key ${l.key}`), el("span", { class: "reason" }, l.error))),
+  );
+  $("letters").hidden = false;
+}
+
+async function showLetters(topic) {
+  try {
+    showLetterList(`Waiting in ${topic}.dlq`, await api(`/v1/system/dead-letters/${encodeURIComponent(topic)}`));
+  } catch (error) {
+    $("system-error").textContent = error.message;
+  }
+}
+
+async function replay(topic) {
+  try {
+    const result = await api(`/v1/system/dead-letters/${encodeURIComponent(topic)}/replay`, { method: "POST" });
+    showLetterList(`Replayed from ${topic}.dlq: ${result.replayed.length}`, result.replayed);
+  } catch (error) {
+    $("system-error").textContent = error.message;
+  }
+  await loadSystem();
+}
+
+// --- drills ---------------------------------------------------------------------------------
+
+let shownRun = null; // the run whose journal is on show
+let runTimer = null; // re-reads that journal every 2 s while it runs
+
+async function loadDrills() {
+  if (me?.role !== "admin") return;
+  let catalogue;
+  try {
+    catalogue = await api("/v1/drills?limit=10");
+  } catch (error) {
+    $("drills-error").textContent = `Could not read the drills: ${error.message}`;
+    return;
+  }
+  $("drills-error").textContent = catalogue.why_not || "";
+  const busy = catalogue.runs.some((r) => r.status === "starting" || r.status === "running");
+  $("drill-list").querySelector("tbody").replaceChildren(...catalogue.drills.map((d) => drillRow(d, catalogue.runs_here && !busy)));
+  $("drill-runs").replaceChildren(...catalogue.runs.map(runItem));
+  $("drill-runs-empty").hidden = catalogue.runs.length > 0;
+  if (!shownRun && catalogue.runs.length) showRun(catalogue.runs[0].run_id);
+}
+
+function drillRow(drill, canRun) {
+  const load = Object.entries(drill.pipelines).map(([name, rate]) => `${name} ${rate}/s`).join(", ");
+  return el(
+    "tr",
+    { "data-drill": drill.name },
+    el("td", { "data-label": "Drill" }, el("strong", {}, drill.name), el("br"), el("span", { class: "meta" }, drill.proves)),
+    el("td", { "data-label": "Load" }, `${load} for ${drill.duration_s} s`),
+    el("td", { "data-label": "Faults" }, drill.method.map((f) => `${f.name} (${f.kind})`).join("; ")),
+    el("td", { "data-label": "Invariants" }, drill.invariants.join(", ")),
+    el("td", { "data-label": "Run" }, el("button", { type: "button", disabled: !canRun, onclick: () => startDrill(drill.name) }, "Run")),
+  );
+}
+
+function runItem(run) {
+  return el(
+    "li",
+    { "data-run": run.run_id },
+    el("button", { type: "button", class: "link", onclick: () => showRun(run.run_id) }, run.drill),
+    " ",
+    el("span", { class: `badge ${run.status}` }, run.status),
+    el("span", { class: "meta" }, ` ${new Date(run.started_at).toLocaleString()} · ${Math.round(run.duration_s)} s`),
+  );
+}
+
+async function startDrill(name) {
+  $("drills-error").textContent = "";
+  try {
+    const started = await api(`/v1/drills/${encodeURIComponent(name)}/runs`, { method: "POST" });
+    await loadDrills();
+    showRun(started.run_id);
+  } catch (error) {
+    $("drills-error").textContent = error.message;
+  }
+}
+
+async function showRun(runId) {
+  clearTimeout(runTimer);
+  shownRun = runId;
+  let journal;
+  try {
+    journal = await api(`/v1/drills/runs/${encodeURIComponent(runId)}`);
+  } catch (error) {
+    $("drills-error").textContent = error.message;
+    return;
+  }
+  if (shownRun !== runId) return;
+  renderRun(runId, journal);
+  if (!VERDICTS.has(journal.status)) runTimer = setTimeout(() => !$("drills").hidden && showRun(runId), 2000);
+  else loadDrills();
+}
+
+function renderRun(runId, journal) {
+  $("drill-run").hidden = false;
+  $("drill-run").dataset.run = runId;
+  $("drill-run-title").textContent = `${journal.drill} · ${runId.split("-")[0]}`;
+  $("drill-run-status").replaceChildren(
+    el("span", { class: `badge ${journal.status}` }, journal.status),
+    ` ${Math.round(journal.duration || 0)} s`,
+    journal.recovery_s !== null && journal.recovery_s !== undefined ? ` · recovered ${journal.recovery_s} s after the last fault` : "",
+    journal.reason ? el("span", { class: "reason" }, ` ${journal.reason}`) : "",
+  );
+  $("drill-faults").replaceChildren(
+    ...(journal.run || []).map((f) =>
+      el(
+        "li",
+        {},
+        el("span", { class: `badge ${f.outcome === "struck" ? "passed" : "failed"}` }, f.outcome === "struck" ? "struck" : "missed"),
+        ` ${f.fault} (${f.kind})`,
+        f.at_s !== undefined ? el("span", { class: "meta" }, ` at ${f.at_s} s, in flight: ${inFlight(f.in_flight)}`) : "",
+        f.outcome !== "struck" ? el("span", { class: "reason" }, ` ${f.outcome}`) : "",
+      ),
+    ),
+  );
+  const phases = ["before", "during", "after"].map((phase) => {
+    const readings = journal.steady_states?.[phase] || [];
+    if (!readings.length) return el("li", {}, `${phase}: –`);
+    const ok = readings.filter((r) => r.ok).length;
+    return el("li", {}, `${phase}: ${ok} of ${readings.length} ${phase === "during" ? "readings held" : "probes held"}`);
+  });
+  $("drill-steady").replaceChildren(...phases);
+  $("drill-invariants").replaceChildren(
+    ...(journal.invariants || []).map((v) =>
+      el("li", {}, el("span", { class: `badge ${v.ok ? "passed" : "failed"}` }, v.ok ? "held" : "broken"), ` ${v.name}`, v.detail ? el("span", { class: "meta" }, ` ${v.detail}`) : ""),
+    ),
+  );
+  if (!(journal.invariants || []).length) $("drill-invariants").append(el("li", { class: "meta" }, "checked once the load has drained"));
+  drawTimeline(journal);
+}
+
+function inFlight(flight) {
+  const entries = Object.entries(flight || {});
+  return entries.length ? entries.map(([k, v]) => `${v} ${k}`).join(", ") : "nothing";
+}
+
+// An SVG drawn from the journal's numbers (elements and attributes only: nothing parsed).
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function drawTimeline(journal) {
+  const W = 800, H = 240, left = 40, right = 10, mid = 110, bottom = 220;
+  const timeline = journal.timeline || {};
+  const requests = timeline.requests || [];
+  const lag = timeline.lag || [];
+  const windows = (timeline.faults || []).length
+    ? timeline.faults
+    : (journal.run || []).filter((f) => f.at_s !== undefined).map((f) => [f.at_s, f.ended_s ?? f.at_s, f.fault]);
+  const span = Math.max(10, journal.duration || 0, ...requests.map((r) => r[1]), ...lag.map((l) => l[0]));
+  const x = (s) => left + (s / span) * (W - left - right);
+  const parts = [];
+  for (const [start, end, name] of windows) {
+    parts.push(svg("rect", { x: x(start), y: 5, width: Math.max(2, x(end) - x(start)), height: bottom - 5, class: "fault-window" }, undefined));
+    parts.push(svg("text", { x: x(start) + 3, y: 16, class: "axis" }, name));
+  }
+  // Requests per second, errors (5xx, or no answer) on top in red.
+  const seconds = new Map();
+  for (const [, at, status] of requests) {
+    const s = Math.floor(at);
+    const bucket = seconds.get(s) || { ok: 0, bad: 0 };
+    if (status === 0 || status >= 500) bucket.bad += 1;
+    else bucket.ok += 1;
+    seconds.set(s, bucket);
+  }
+  const most = Math.max(1, ...[...seconds.values()].map((b) => b.ok + b.bad));
+  const barW = Math.max(1, (W - left - right) / span - 1);
+  for (const [s, b] of seconds) {
+    const okH = (b.ok / most) * (mid - 25);
+    const badH = (b.bad / most) * (mid - 25);
+    parts.push(svg("rect", { x: x(s), y: mid - okH, width: barW, height: okH, class: "bar-ok" }));
+    if (b.bad) parts.push(svg("rect", { x: x(s), y: mid - okH - badH, width: barW, height: badH, class: "bar-bad" }));
+  }
+  parts.push(svg("text", { x: 2, y: 30, class: "axis" }, `${most}/s`));
+  // Intake lag per pipeline, as read during the run.
+  const maxLag = Math.max(1, ...lag.map((l) => l[2]));
+  const byPipeline = new Map();
+  for (const [at, pipeline, value] of lag) {
+    if (!byPipeline.has(pipeline)) byPipeline.set(pipeline, []);
+    byPipeline.get(pipeline).push(`${x(at).toFixed(1)},${(bottom - (value / maxLag) * (bottom - mid - 15)).toFixed(1)}`);
+  }
+  let legend = 0;
+  for (const [pipeline, points] of byPipeline) {
+    parts.push(svg("polyline", { points: points.join(" "), class: `lag-line lag-${legend % 4}` }));
+    parts.push(svg("text", { x: W - right - 150, y: mid + 15 + legend * 12, class: `axis lag-label-${legend % 4}` }, `${pipeline} lag`));
+    legend += 1;
+  }
+  parts.push(svg("text", { x: 2, y: mid + 20, class: "axis" }, `lag ${maxLag}`));
+  parts.push(svg("line", { x1: left, y1: mid, x2: W - right, y2: mid, class: "axis-line" }));
+  parts.push(svg("line", { x1: left, y1: bottom, x2: W - right, y2: bottom, class: "axis-line" }));
+  const step = span > 120 ? 30 : 10;
+  for (let s = 0; s <= span; s += step) parts.push(svg("text", { x: x(s), y: H - 4, class: "axis" }, `${s}s`));
+  $("drill-timeline").replaceChildren(...parts);
 }
 
 // --- wiring ----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The web console in a real Chromium (Debian's, driven by Playwright) through the real stack:
 sign in, an image submitted and seen arriving, a moderation decision streaming in, a reviewer
-claiming and deciding, bad input shown next to its field, another tenant seeing none of it, and
+claiming and deciding, an email, a review, the System view's parts, lag and a dead letter
+replayed, a drill run and followed to its verdict, bad input shown next to its field, another tenant seeing none of it, and
 no Content-Security-Policy violation or serious accessibility finding. Screenshots of each view
 (laptop and phone width) are written to build/screenshots/console/ for people to look at."""
 
@@ -16,14 +17,18 @@ import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
+from forgeline.drills.catalogue import DRILLS_DIR
 from forgeline.load.requests import cart_catalogue
 from forgeline.stack import Stack
 from forgeline.standins.github import StandInClient
 from forgeline.standins.review_samples import fake_sha, planted_pull, pull_request_payload, send_webhook
 from forgeline.tools.seed import seed_shop
+from services.common.events import EchoRequested
+from services.common.topics import CONSUMER_GROUPS
 from services.gateway.tenants import create_tenant
-from tests.integration.conftest import new_tenant
+from tests.integration.conftest import new_tenant, wait_for
 from tests.integration.test_email import mails_for
+from tests.integration.test_kafka_paths import publish, rows_for
 from tests.integration.test_moderation import UNSURE, pick_by_outcome
 
 pytestmark = pytest.mark.e2e
@@ -104,6 +109,19 @@ async def fits_a_phone(page: Page) -> None:
 async def shoot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def looks_right(page: Page, view: str, *watched: Watched) -> None:
+    """The view at laptop width (screenshot, no serious axe finding), then at phone width
+    (screenshot, no sideways scroll); no page of the test complained; the pages close."""
+    await shoot(page, f"{view}-laptop")
+    assert await accessibility_problems(page) == []
+    await page.set_viewport_size(PHONE)
+    await shoot(page, f"{view}-phone")
+    await fits_a_phone(page)
+    assert [w.complaints for w in watched] == [[] for _ in watched]
+    for each in watched:
+        await each.page.context.close()
 
 
 async def test_sign_in_refuses_an_unknown_key_and_the_page_holds_no_data(browser: Browser, gateway_url: str) -> None:
@@ -245,17 +263,9 @@ async def test_a_carts_email_appears_as_sent_and_matches_the_smtp_sink(
     shown = page.frame_locator(f'[data-cart="{cart_id}"] iframe')
     await expect(shown.locator("body")).not_to_be_empty()
     assert mail["To"] and str(mail["To"]) not in await page.content()  # the address stays off the page
-    await shoot(page, "email-laptop")
-    assert await accessibility_problems(page) == []
-    await page.set_viewport_size(PHONE)
-    await shoot(page, "email-phone")
-    await fits_a_phone(page)
-
     await expect(other.page.locator("#emails-empty")).to_be_visible()
     assert await other.page.locator(".email").count() == 0
-    assert owner.complaints == [] and other.complaints == []
-    for watched in (owner, other):
-        await watched.page.context.close()
+    await looks_right(page, "email", owner, other)
 
 
 async def test_an_admin_sees_a_pull_requests_review_with_its_inline_comments(
@@ -286,11 +296,83 @@ async def test_an_admin_sees_a_pull_requests_review_with_its_inline_comments(
         assert await shown.count() >= len(review["comments"]) > 0  # agents may agree on a line: one comment
         for comment in review["comments"]:
             await expect(card).to_contain_text(f"{comment['path']}:{comment['line']}")
-    await shoot(page, "codereview-laptop")
+    await looks_right(page, "codereview", admin, tenant)
+
+
+async def test_an_admin_sees_every_part_and_replays_a_dead_letter_from_the_system_view(
+    browser: Browser, stack: Stack, gateway_url: str, keys: dict[str, Any], db: asyncpg.Pool, faults: Path
+) -> None:
+    admin = await signed_in(browser, gateway_url, keys["admin"])
+    tenant = await signed_in(browser, gateway_url, keys["owner"])
+    await expect(tenant.page.get_by_role("button", name="System")).to_be_hidden()  # the platform is not a tenant's
+    page = admin.page
+    await page.get_by_role("button", name="System").click()
+    parts = stack.readiness_urls()
+    await expect(page.locator("#system-read")).to_contain_text(f"{len(parts)} of {len(parts)} parts ready", timeout=SLOW)
+    for name in parts:
+        await expect(page.locator(f'[data-part="{name}"] .badge')).to_have_text("ready")
+    for group in CONSUMER_GROUPS:
+        for spec in group.topics:
+            await expect(page.locator(f'#lag [data-group="{group.name}"][data-topic="{spec.name}"]')).to_be_visible()
+
+    # A dead letter: an echo whose handler fails every attempt, for a tenant that exists.
+    owner = await db.fetchval("SELECT id FROM tenants WHERE name = $1", keys["owner_name"])
+    marker = f"console-dead-{uuid.uuid4().hex[:8]}"
+    faults.write_text(f"echo.handle: fail 100% match={marker}\n")
+    event = EchoRequested(tenant_id=owner, message=marker)
+    await publish(stack.endpoints_env()["KAFKA_BOOTSTRAP_SERVERS"], [event], key=f"k-{marker}".encode())
+    async with httpx.AsyncClient(base_url=gateway_url, headers={"Authorization": f"Bearer {keys['admin']}"}) as http:
+
+        async def dead() -> bool:
+            letters = (await http.get("/v1/system/dead-letters/echo.requested")).json()
+            return any(letter["key"] == f"k-{marker}" for letter in letters)
+
+        await wait_for(dead)
+    row = page.locator('#dead [data-dead="echo.requested"]')
+    await row.get_by_role("button", name="Show").click(timeout=SLOW)  # shown once the page reads the count again
+    await expect(page.locator("#letters")).to_contain_text(f"k-{marker}")
+    await expect(page.locator("#letters")).to_contain_text("InjectedFaultError")
+    await shoot(page, "system-laptop")
     assert await accessibility_problems(page) == []
+
+    faults.write_text("")  # the cause is fixed: replay
+    await row.get_by_role("button", name="Replay").click()
+    await expect(page.locator("#letters-title")).to_contain_text("Replayed from echo.requested.dlq")
+    await wait_for(lambda: rows_for(db, [event]))  # the replayed echo's row, where its effect lands
+    await expect(row.locator('[data-label="Waiting"]')).to_have_text("0", timeout=SLOW)
     await page.set_viewport_size(PHONE)
-    await shoot(page, "codereview-phone")
+    await shoot(page, "system-phone")
     await fits_a_phone(page)
     assert admin.complaints == [] and tenant.complaints == []
     for watched in (admin, tenant):
         await watched.page.context.close()
+
+
+async def test_an_admin_runs_a_drill_and_watches_its_journal_to_the_verdict(
+    browser: Browser, stack: Stack, gateway_url: str, keys: dict[str, Any]
+) -> None:
+    drill = "echo-crashed-between-effect-and-commit"  # the shortest: 15 s of echoes, one crash
+    admin = await signed_in(browser, gateway_url, keys["admin"])
+    tenant = await signed_in(browser, gateway_url, keys["owner"])
+    await expect(tenant.page.get_by_role("button", name="Drills")).to_be_hidden()
+    page = admin.page
+    await page.get_by_role("button", name="Drills").click()
+    await expect(page.locator("#drill-list tbody tr")).to_have_count(len(list(DRILLS_DIR.glob("*.yaml"))))
+    await page.locator(f'#drill-list [data-drill="{drill}"]').get_by_role("button", name="Run").click()
+    await expect(page.locator("#drill-run-title")).to_contain_text(drill)
+    run_id = await page.locator("#drill-run").get_attribute("data-run")
+    assert run_id is not None
+    async with httpx.AsyncClient(base_url=gateway_url, headers={"Authorization": f"Bearer {keys['admin']}"}) as http:
+        again = await http.post(f"/v1/drills/{drill}/runs")
+        assert again.status_code == 409 and run_id in again.json()["message"]  # one drill at a time
+    # The journal is live: the intake lag, read every 2 s, is drawn while the 15 s load still runs.
+    await expect(page.locator("#drill-timeline polyline")).to_have_count(1, timeout=SLOW)
+    assert await page.locator("#drill-run-status .badge").text_content() == "running"
+    await expect(page.locator("#drill-run-status .badge")).to_have_text("passed", timeout=4 * SLOW)
+    await expect(page.locator("#drill-faults")).to_contain_text("struck")
+    await expect(page.locator("#drill-invariants")).to_contain_text("one_effect_per_echo")
+    assert await page.locator("#drill-timeline rect.bar-ok").count() > 0  # the load, second by second
+    assert await page.locator("#drill-timeline rect.fault-window").count() == 1
+    folder = stack.drill_runs / run_id
+    assert (folder / "report.html").exists() and (folder / "junit.xml").exists()
+    await looks_right(page, "drills", admin, tenant)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from forgeline.drills.catalogue import DRILLS_DIR, DrillFileError, catalogue, find, load
+from forgeline.drills.catalogue import DRILLS_DIR, DrillFileError, catalogue, find, load, write_catalogue
 from forgeline.drills.schema import INVARIANTS, PARTS
 
 pytestmark = pytest.mark.unit
@@ -100,3 +100,16 @@ def test_the_runner_does_everything_the_schema_accepts() -> None:
     assert set(PIPELINES) == set(ID_FIELD) == set(USER_CLASSES)
     assert set(FAULT_KINDS) == set(STRUCK)
     assert set(INVARIANTS) == set(CHECKS)
+
+
+def test_the_catalogue_the_console_reads_lists_every_drill_with_its_chaos_mesh_workflow(tmp_path: Path) -> None:
+    from services.gateway import drills
+
+    write_catalogue(tmp_path)
+    listed = {d.name: d for d in drills.catalogue(tmp_path)}
+    assert set(listed) == set(catalogue())
+    for name, drill in catalogue().items():
+        assert [f.name for f in listed[name].method] == [f.name for f in drill.method]
+        workflow = listed[name].chaos_mesh
+        assert workflow is None or (DRILLS_DIR.parent / workflow).exists()
+    assert listed["worker-killed-inside-generate"].chaos_mesh == "k8s/chaos/worker-killed-inside-generate.yaml"
