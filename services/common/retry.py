@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+import asyncpg
 from pydantic import ValidationError
 
 from services.common.errors import error_reason
@@ -57,9 +58,20 @@ class Decision:
     reason: str = ""
 
 
+# Postgres refusing the data itself (a row naming a tenant that does not exist, a value its
+# column cannot hold): the same message fails the same way every time. Not unique violations:
+# two consumers racing on one key is resolved by the next attempt seeing the row.
+REFUSED_DATA = (
+    asyncpg.ForeignKeyViolationError,
+    asyncpg.CheckViolationError,
+    asyncpg.NotNullViolationError,
+    asyncpg.DataError,
+)
+
+
 def is_permanent(error: BaseException) -> bool:
     """Errors that a retry cannot fix."""
-    return isinstance(error, PermanentError | ValidationError | UnicodeDecodeError | ValueError)
+    return isinstance(error, (PermanentError, ValidationError, UnicodeDecodeError, ValueError, *REFUSED_DATA))
 
 
 def decide(policy: RetryPolicy, attempt: int, error: BaseException) -> Decision:

@@ -81,3 +81,11 @@ def test_a_dead_letters_reason_names_fields_but_quotes_no_values_or_addresses() 
     assert reason.startswith("permanent error: ValidationError: to: ") and "ann@" not in reason
     refused = decide(POLICY, 1, ConnectionError("550 <bob.smith+x@mail.example.org>: mailbox unavailable")).reason
     assert "bob" not in refused and "<<address>>: mailbox unavailable" in refused
+
+
+def test_data_postgres_refuses_is_dead_lettered_at_once_but_a_race_on_a_key_is_retried() -> None:
+    import asyncpg
+
+    refused = decide(POLICY, 1, asyncpg.ForeignKeyViolationError("insert violates foreign key constraint"))
+    assert refused.action == "dead_letter" and refused.reason.startswith("permanent error: ForeignKeyViolationError")
+    assert decide(POLICY, 1, asyncpg.UniqueViolationError("duplicate key")).action == "retry"
