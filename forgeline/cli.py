@@ -95,6 +95,7 @@ def up(
     demo = state.get("demo_tenant", {})
     console.print(f"Up in {state.get('started_in_s')}s. Demo tenant '{demo.get('name')}' API key: {demo.get('api_key')}")
     console.print(f"Console: {console_url(state)} (sign in with that key; `forgeline console` opens it)")
+    console.print(f"Operator key (System, Drills, Code review): {state.get('ops_tenant', {}).get('api_key')}")
     console.print("Next: `forgeline demo all`, `forgeline status`, `forgeline logs gateway`, `forgeline down`.")
 
 
@@ -106,7 +107,9 @@ def open_console(
 
     The console (served by the gateway at /console) shows image jobs arriving, moderation
     decisions as they are made, each cart's email, and, for reviewer and admin keys, the review
-    queue and the code reviews. The key is pasted into its sign-in form, never put in the URL.
+    queue; for admin keys (the local operator's), the code reviews, the drills and the
+    system's health, lag and dead letters. The key is pasted into its sign-in form, never put
+    in the URL.
     Needs `forgeline up`.
     """
     import webbrowser
@@ -124,6 +127,8 @@ def open_console(
         raise typer.Exit(1)
     console.print(f"Console: {url}")
     console.print(f"Sign in with the demo tenant's key: {state.get('demo_tenant', {}).get('api_key')}")
+    operator = state.get("ops_tenant", {}).get("api_key")
+    console.print(f"or, for the System, Drills and Code review views, the operator's: {operator}")
     if browser:
         webbrowser.open(url)
 

@@ -48,12 +48,15 @@ from services.gateway.drills import RUNS
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from services.gateway.tenants import Role
+
 # Tansu on S3 stores each partition's part of a produce request as two objects (its watermark,
 # then the batch), one partition after another: every partition a publish touches adds ~3 ms to
 # its ack. The local stack runs one consumer per group, so more partitions would buy nothing.
 EMBEDDED_BROKER_PARTITIONS = 1
 DEMO_TENANT = "demo"
 DEMO_CREDITS = 1000
+OPS_TENANT = "ops"  # the local operator: an admin key for the console's System, Drills and Code review views
 
 Progress = Callable[[str], None]
 
@@ -542,7 +545,8 @@ class Stack:
         if created:
             each = f"{partitions} partitions each" if partitions else "partitions as in services/common/topics.py"
             self.progress(f"kafka     topics created: {len(created)} ({each})")
-        state["demo_tenant"] = await self._ensure_demo_tenant(state.get("demo_tenant"))
+        state["demo_tenant"] = await self._ensure_tenant(state.get("demo_tenant"), DEMO_TENANT, DEMO_CREDITS, "tenant")
+        state["ops_tenant"] = await self._ensure_tenant(state.get("ops_tenant"), OPS_TENANT, 0, "admin")
         self._save_state(state)
 
     def s3_client(self, retries: int | None = None) -> S3Client:
@@ -578,7 +582,8 @@ class Stack:
         finally:
             await conn.close()
 
-    async def _ensure_demo_tenant(self, known: dict[str, str] | None) -> dict[str, str]:
+    async def _ensure_tenant(self, known: dict[str, str] | None, name: str, credits: int, role: Role) -> dict[str, str]:
+        """The stack's own tenant `name` and a key that works (the recorded one, else a new one)."""
         import asyncpg
 
         from services.gateway.tenants import create_tenant, hash_api_key, rotate_api_key
@@ -587,10 +592,10 @@ class Stack:
         try:
             if known and await conn.fetchval("SELECT true FROM tenants WHERE api_key_hash = $1", hash_api_key(known["api_key"])):
                 return known
-            key = await rotate_api_key(conn, DEMO_TENANT)
+            key = await rotate_api_key(conn, name)
             if key is None:
-                _, key = await create_tenant(conn, DEMO_TENANT, DEMO_CREDITS)
-            return {"name": DEMO_TENANT, "api_key": key}
+                _, key = await create_tenant(conn, name, credits, role=role)
+            return {"name": name, "api_key": key}
         finally:
             await conn.close()
 

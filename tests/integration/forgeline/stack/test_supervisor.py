@@ -2,6 +2,7 @@
 
 import json
 
+import httpx
 import pytest
 
 from forgeline.stack import Stack
@@ -43,3 +44,10 @@ async def test_up_again_while_up_keeps_every_process(stack: Stack) -> None:
 async def test_status_checks_every_part_for_real(stack: Stack) -> None:
     state = await stack.status()
     assert all(rec["healthy"] and rec["running"] for rec in state["components"].values())
+
+
+async def test_up_keeps_an_operator_key_for_the_consoles_admin_views(stack: Stack, client: httpx.AsyncClient) -> None:
+    operator = {"Authorization": f"Bearer {stack.load_state()['ops_tenant']['api_key']}"}
+    me = (await client.get("/v1/tenants/me", headers=operator)).json()
+    assert me["name"] == "ops" and me["role"] == "admin"
+    assert (await client.get("/v1/system", headers=operator)).status_code == 200
