@@ -743,6 +743,11 @@ function renderRun(runId, journal) {
     ),
   );
   if (!(journal.invariants || []).length) $("drill-invariants").append(el("li", { class: "meta" }, "checked once the load has drained"));
+  const load = journal.load || {};
+  const accepted = Object.entries(load.accepted || {}).map(([name, n]) => `${n} ${name}`).join(", ");
+  $("drill-load").textContent = load.sent === undefined
+    ? "The load's counts come once it has been sent."
+    : `Load: ${load.sent} requests sent, accepted ${accepted || "none"}; ${load.server_errors} answered 5xx or not at all, ${load.retried} resent.`;
   drawTimeline(journal);
 }
 

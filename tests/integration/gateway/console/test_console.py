@@ -370,6 +370,7 @@ async def test_an_admin_runs_a_drill_and_watches_its_journal_to_the_verdict(
     assert await page.locator("#drill-run-status .badge").text_content() == "running"
     await expect(page.locator("#drill-run-status .badge")).to_have_text("passed", timeout=4 * SLOW)
     await expect(page.locator("#drill-faults")).to_contain_text("struck")
+    await expect(page.locator("#drill-load")).to_contain_text("requests sent, accepted")
     await expect(page.locator("#drill-invariants")).to_contain_text("one_effect_per_echo")
     assert await page.locator("#drill-timeline rect.bar-ok").count() > 0  # the load, second by second
     assert await page.locator("#drill-timeline rect.fault-window").count() == 1
