@@ -46,14 +46,24 @@ def container(request: pytest.FixtureRequest) -> str:
     return name
 
 
+# buildah seals an in-memory copy of itself before it runs a command; the kernel can refuse the
+# seal for a moment (EBUSY; seen once in CI), and then the command never ran at all.
+NOT_STARTED = "sealing memfd copy"
+
+
 def run_in(container: str, *command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["buildah", "run", "--isolation", "chroot", container, "--", *command],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """`command` in the working container (started again when buildah itself could not start it)."""
+    for _ in range(3):
+        done = subprocess.run(
+            ["buildah", "run", "--isolation", "chroot", container, "--", *command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if NOT_STARTED not in done.stderr:
+            break
+    return done
 
 
 ENTRY_POINTS = sorted(
