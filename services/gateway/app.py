@@ -35,7 +35,7 @@ from services.gateway.routes.review import review_routes
 from services.gateway.routes.system import system_routes
 from services.gateway.routes.tenants import tenant_routes
 from services.gateway.routes.webhooks import webhook_routes
-from services.gateway.system import RecentErrors
+from services.gateway.system import RecentErrors, SystemReader
 from services.gateway.tenants import TenantDirectory
 from services.moderation.policy import configured_policy
 
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     broker = create_broker(settings, SERVICE)
     hub = LiveHub()
     errors = RecentErrors()
+    system = SystemReader(settings, timeout_s=10.0)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with suppress(asyncio.CancelledError):
                 await relaying
             await completions.stop()
+            await system.close()
             await broker.stop()
             await app.state.redis.aclose()
             await app.state.pool.close()
@@ -141,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(review_routes(broker, settings))
     app.include_router(webhook_routes(broker, settings))
     app.include_router(codereview_routes())
-    app.include_router(system_routes(settings, errors))
+    app.include_router(system_routes(settings, system, errors))
     app.include_router(drill_routes(settings))
     app.include_router(docs_routes(VERSION))
     app.include_router(console_routes(settings))

@@ -106,14 +106,12 @@ async def parts_health(http: httpx.AsyncClient, parts: dict[str, str]) -> list[P
 async def consumer_lag(reader: LagReader) -> list[GroupLag]:
     """Every registered group's lag on each topic it reads and on that topic's retry topic
     (which the consumer policy reads under a group of its own, `retry_group`)."""
-    asked: list[tuple[str, list[str]]] = []
-    for g in CONSUMER_GROUPS:
-        asked += [(g.name, [spec.name for spec in g.topics]), (retry_group(g.name), [spec.retry for spec in g.topics])]
-    answers = await reader.backlogs(asked)
-    groups = [g for g in CONSUMER_GROUPS for _ in range(2)]
+    asked = [(g, g.name, [spec.name for spec in g.topics]) for g in CONSUMER_GROUPS]
+    asked += [(g, retry_group(g.name), [spec.retry for spec in g.topics]) for g in CONSUMER_GROUPS]
+    answers = await reader.backlogs([(kafka_group, topics) for _, kafka_group, topics in asked])
     return [
         GroupLag(group=group.name, service=group.service, topic=b.topic, lag=b.lag)
-        for group, backlogs in zip(groups, answers, strict=True)
+        for (group, _, _), backlogs in zip(asked, answers, strict=True)
         for b in backlogs
     ]
 
@@ -125,7 +123,40 @@ async def dead_letter_counts(reader: LagReader) -> list[DeadLetterCount]:
     return [DeadLetterCount(topic=spec.name, total=b.total, waiting=b.lag) for spec, b in zip(consumed, backlogs, strict=True)]
 
 
-async def kafka_readings(settings: Settings) -> tuple[list[GroupLag], list[DeadLetterCount]]:
-    """Lag and dead letters, read through one reader connected for the purpose."""
-    async with LagReader(settings) as reader:
-        return await consumer_lag(reader), await dead_letter_counts(reader)
+class SystemReader:
+    """The System view's connections, kept between reads (an open view reads every few seconds):
+    one HTTP client for the parts' readiness, and one lag reader, connected on first use and
+    again after a failure. The gateway's lifespan closes it."""
+
+    def __init__(self, settings: Settings, timeout_s: float) -> None:
+        self.settings = settings
+        self.timeout_s = timeout_s
+        self.http = httpx.AsyncClient()
+        self._lag: LagReader | None = None
+        self._lock = asyncio.Lock()
+
+    async def parts(self) -> list[PartHealth]:
+        return await parts_health(self.http, self.settings.gateway.parts)
+
+    async def kafka(self) -> tuple[list[GroupLag], list[DeadLetterCount]]:
+        """Lag and dead letters; a failure (or `timeout_s`) drops the reader, to connect anew next time."""
+        async with self._lock:
+            try:
+                return await asyncio.wait_for(self._read(), self.timeout_s)
+            except BaseException:
+                await self._drop()
+                raise
+
+    async def _read(self) -> tuple[list[GroupLag], list[DeadLetterCount]]:
+        if self._lag is None:
+            self._lag = await LagReader(self.settings).start()
+        return await consumer_lag(self._lag), await dead_letter_counts(self._lag)
+
+    async def _drop(self) -> None:
+        lag, self._lag = self._lag, None
+        if lag is not None:
+            await lag.close()
+
+    async def close(self) -> None:
+        await self._drop()
+        await self.http.aclose()

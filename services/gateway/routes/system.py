@@ -5,11 +5,11 @@ No `from __future__ import annotations` here: FastAPI reads these annotations at
 """
 
 import asyncio
+from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-import httpx
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
@@ -19,11 +19,10 @@ from services.common.settings import Settings
 from services.common.topics import ALL_TOPICS, spec_for
 from services.gateway.auth import ADMIN_ROLES, ADMINS_ONLY, role_check
 from services.gateway.errors import AUTHED, responses
-from services.gateway.system import RecentErrors, SystemStatus, kafka_readings, parts_health
+from services.gateway.system import RecentErrors, SystemReader, SystemStatus
 from services.gateway.tenants import Tenant
 
 Operator = Annotated[Tenant, Depends(role_check(ADMIN_ROLES, "the platform's state is its operators': this needs an admin key"))]
-KAFKA_TIMEOUT_S = 10.0
 REPLAY_TIMEOUT_S = 120.0
 # The topics that have dead letters: those consumed through the retry/DLQ policy.
 ConsumedTopic = StrEnum("ConsumedTopic", {spec.name: spec.name for spec in ALL_TOPICS if spec.consumed})  # type: ignore[misc]
@@ -47,9 +46,7 @@ class ReplayResult(BaseModel):
 
 
 def _view(letter: DeadLetter) -> DeadLetterView:
-    return DeadLetterView(
-        partition=letter.partition, offset=letter.offset, key=letter.key, group=letter.group, error=letter.error
-    )
+    return DeadLetterView(**asdict(letter))
 
 
 async def _dead_letters(settings: Settings, topic: ConsumedTopic, dry_run: bool) -> list[DeadLetter]:
@@ -62,7 +59,7 @@ async def _dead_letters(settings: Settings, topic: ConsumedTopic, dry_run: bool)
         raise HTTPException(503, f"could not read {topic.value}.dlq ({type(error).__name__}); retry") from error
 
 
-def system_routes(settings: Settings, errors: RecentErrors) -> APIRouter:
+def system_routes(settings: Settings, reader: SystemReader, errors: RecentErrors) -> APIRouter:
     """The operators' view of the platform (admin keys)."""
     router = APIRouter(prefix="/v1/system", tags=["system"], responses=AUTHED | responses(403))
 
@@ -72,9 +69,8 @@ def system_routes(settings: Settings, errors: RecentErrors) -> APIRouter:
         letters of every consumed topic (all kept, and those not replayed), and this gateway
         replica's latest 5xx. Lag and dead letters are read from Kafka; when it cannot be read,
         `kafka_error` says why and the rest is still answered."""
-        kafka = asyncio.create_task(asyncio.wait_for(kafka_readings(settings), KAFKA_TIMEOUT_S))
-        async with httpx.AsyncClient() as http:
-            parts = await parts_health(http, settings.gateway.parts)
+        kafka = asyncio.create_task(reader.kafka())
+        parts = await reader.parts()
         try:
             consumers, letters = await kafka
             kafka_error = None
