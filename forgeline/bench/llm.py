@@ -1,15 +1,16 @@
-"""Throughput of the OpenAI-compatible LLM application's model deployment, batched vs not.
+"""The LLM application's engine against the libraries' paths, every point in one run on one model.
 
-    python -m forgeline.bench.llm --batch-sizes 1,8,32 --requests 64 --gpus 1
+    forgeline bench llm --concurrency 1,8 --previous                       # CPU
+    python -m forgeline.bench.llm --gpus 1 --concurrency 1,32,256,512      # the GPU machine
 
-It starts a private Ray, deploys the same application `forgeline up` deploys (one replica,
-`max_batch_size` = the point measured), keeps `batch` requests in flight through a deployment
-handle and prints JSON: generations/s, completion tokens/s and the mean batch the model saw,
-beside the same load through the unbatched path. The requests are real cart-abandonment email
-prompts bound to the email schema (the composer's load). `--save-chats FILE` writes them as
-JSON and `--chats FILE` reads them back, so a bare GPU machine needs only Ray Serve,
-transformers, gguf, lm-format-enforcer, the SmolLM2 GGUF and this repo, not the email
-pipeline's own dependencies.
+Points: transformers' own fast path (unconstrained, one fixed batch, static cache + compile on
+CUDA) as the reference; with `--previous` the decoding the application had before the engine
+(static batch + lm-format-enforcer); then the engine at each concurrency, streaming, with real
+cart-abandonment email prompts bound to the EmailDraft schema: completion tokens/s,
+generations/s, schema-valid share, time to first token and between tokens (p50/p99), and the
+ratio to the reference. `--save-chats FILE` / `--chats FILE` carry the prompts to a bare GPU
+machine (Ray is not needed there: the engine runs in-process); `--random-weights` measures
+throughput without the weights file.
 """
 
 from __future__ import annotations
@@ -93,83 +94,181 @@ def _follows(text: str, schema: dict[str, Any] | None) -> bool:
     return True
 
 
-async def _drive(handle: Any, chats: list[Chat], concurrency: int, batched: bool) -> dict[str, float]:
-    """Keep `concurrency` requests in flight until every chat is answered."""
-    method = handle.generate_batched if batched else handle.generate_one
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict[str, Any]:
+    """Keep `concurrency` streaming requests in the engine until every chat is answered: what a
+    Serve replica's engine sees from that many clients. Latencies are read where the deltas land."""
     queue = list(chats)
-    batches: list[int] = []
     tokens: list[int] = []
     valid: list[bool] = []
+    finishes: dict[str, int] = {}
+    first_token_s: list[float] = []
+    between_tokens_s: list[float] = []
 
-    async def worker() -> None:
+    async def client() -> None:
         while queue:
             chat = queue.pop()
-            completion, batch = await method.remote(chat)
-            batches.append(batch)
-            tokens.append(completion.completion_tokens)
-            valid.append(_follows(completion.text, chat.schema))
+            asked = last = time.perf_counter()
+            parts, count = [], 0
+            async for delta in engine.stream(list(chat.messages), chat.schema, chat.max_tokens):
+                now = time.perf_counter()
+                if delta.tokens:
+                    if count == 0:
+                        first_token_s.append(now - asked)
+                    else:
+                        between_tokens_s.extend([(now - last) / delta.tokens] * delta.tokens)
+                    last, count = now, count + delta.tokens
+                parts.append(delta.text)
+                if delta.finish_reason:
+                    finishes[delta.finish_reason] = finishes.get(delta.finish_reason, 0) + 1
+            tokens.append(count)
+            valid.append(_follows("".join(parts), chat.schema))
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    ms = 1000.0
     return {
-        "generations_per_s": round(len(chats) / elapsed, 3),
+        "concurrency": concurrency,
+        "requests": len(chats),
+        "seconds": round(elapsed, 2),
         "completion_tokens_per_s": round(sum(tokens) / elapsed, 1),
+        "generations_per_s": round(len(chats) / elapsed, 3),
         "mean_completion_tokens": round(statistics.mean(tokens), 1),
-        "mean_batch": round(statistics.mean(batches), 2),
         "schema_valid_share": round(sum(valid) / len(valid), 3),
+        "finish_reasons": finishes,
+        "ttft_ms_p50": round(_percentile(first_token_s, 0.5) * ms, 1),
+        "ttft_ms_p99": round(_percentile(first_token_s, 0.99) * ms, 1),
+        "itl_ms_p50": round(_percentile(between_tokens_s, 0.5) * ms, 2),
+        "itl_ms_p99": round(_percentile(between_tokens_s, 0.99) * ms, 2),
     }
 
 
-def measure(batch_sizes: list[int], chats: list[Chat], gpus: float) -> dict[str, Any]:
-    """Deploy once per batch size; JSON-ready result with the batched/unbatched ratio per point
-    (the unbatched path at the same load and request count, in the same run)."""
-    from ray import serve
+def library_reference(model: Any, tokenizer: Any, chats: list[Chat], batch: int, max_tokens: int) -> dict[str, Any]:
+    """transformers' own fast path, unconstrained, one fixed batch that writes `max_tokens` each:
+    static KV cache, and on CUDA torch.compile of the step (CUDA graphs). The best case for a
+    static batch (no row ends early), with the same repetition penalty as the engine."""
+    import torch
 
-    from forgeline.bench.serve import private_ray
-    from services.llm.serve_app import APP_NAME, build_app
+    prompts = [tokenizer.apply_chat_template(list(c.messages), tokenize=False, add_generation_prompt=True) for c in chats[:batch]]
+    tokenizer.padding_side = "left"
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True).to(model.device)
+    on_gpu = model.device.type == "cuda"
+    options: dict[str, Any] = {
+        "max_new_tokens": max_tokens,
+        "min_new_tokens": max_tokens,
+        "do_sample": False,
+        "repetition_penalty": 1.15,
+        "pad_token_id": tokenizer.eos_token_id,
+    }
+    if on_gpu:
+        options["cache_implementation"] = "static"  # generate() compiles the step for a static cache on CUDA
+    # Warm-up: on CUDA the same shapes as the timed run (torch.compile specialises on them).
+    warm = options if on_gpu else {**options, "max_new_tokens": 8, "min_new_tokens": 8}
+    with torch.inference_mode():
+        model.generate(**inputs, **warm)
+        if on_gpu:
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        output = model.generate(**inputs, **options)
+        if on_gpu:
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - started
+    generated = (output.shape[1] - inputs["input_ids"].shape[1]) * output.shape[0]
+    return {
+        "path": "transformers generate(), "
+        + ("static cache + torch.compile" if on_gpu else "dynamic cache (no CUDA graphs on a CPU)"),
+        "batch": len(prompts),
+        "max_tokens": max_tokens,
+        "seconds": round(elapsed, 2),
+        "completion_tokens_per_s": round(generated / elapsed, 1),
+        "constrained": False,
+    }
 
-    points: list[dict[str, Any]] = []
-    with private_ray(gpus):
-        for batch in batch_sizes:
-            settings = Settings().replace(
-                llm={
-                    "num_gpus": gpus,
-                    "num_cpus": 1.0,
-                    "min_replicas": 1,
-                    "max_replicas": 1,
-                    "max_batch_size": batch,
-                    "batch_wait_timeout_s": 0.05,
-                }
-            )
-            serve.run(build_app(settings), name=APP_NAME, route_prefix=None)
-            handle = serve.get_deployment_handle("LLMModel", app_name=APP_NAME)
-            device = handle.device.remote().result()
-            asyncio.run(_drive(handle, chats[:batch], concurrency=batch, batched=True))  # warm-up
-            point: dict[str, Any] = {
-                "batch_size": batch,
-                "requests": len(chats),
-                "max_tokens": chats[0].max_tokens,
-                "device": device,
-            }
-            point.update(asyncio.run(_drive(handle, chats, concurrency=batch, batched=True)))
-            if batch > 1:
-                one = asyncio.run(_drive(handle, chats, concurrency=batch, batched=False))
-                point["unbatched"] = one
-                point["batched_over_unbatched"] = round(point["generations_per_s"] / one["generations_per_s"], 2)
+
+def measure(
+    concurrency: list[int],
+    chats: list[Chat],
+    gpus: float,
+    *,
+    random_weights: bool,
+    reference_batch: int,
+    previous: bool,
+    rounds: int = 2,
+) -> dict[str, Any]:
+    """Every point in one process on one model: the library reference, optionally the decoding
+    the application had before this engine, then the engine at each concurrency (one engine
+    sized for the largest), each engine point with its ratio to the reference."""
+    from services.common.llm_local import load_smollm2
+    from services.llm.engine import ChatEngine, EngineShape
+
+    settings = Settings().llm
+    model, tokenizer = load_smollm2(Settings().model_cache_dir, gpus > 0, random_weights)
+    max_tokens = chats[0].max_tokens
+    result: dict[str, Any] = {
+        "model": settings.model,
+        "weights": "random (throughput only: the answers mean nothing)"
+        if random_weights
+        else "SmolLM2-135M-Instruct (GGUF Q4_1, dequantized)",
+        "device": str(model.device),
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "requests": "cart-abandonment email prompts bound to the EmailDraft schema",
+        "max_tokens": max_tokens,
+        "path": "the engine in-process, as its Serve replica runs it, without Serve's HTTP and handle hops",
+    }
+    # The same requests for every path at a concurrency: rounds x concurrency, at least 16.
+    loads = {size: [chats[i % len(chats)] for i in range(max(rounds * size, 16))] for size in concurrency}
+    print("library reference ...", file=sys.stderr, flush=True)
+    try:
+        reference = library_reference(model, tokenizer, chats, reference_batch, max_tokens)
+    except Exception as error:
+        reference = {"error": f"{type(error).__name__}: {error}"[:500]}
+    result["reference"] = reference
+    print(json.dumps(reference), file=sys.stderr, flush=True)
+    if previous:
+        from forgeline.bench.llm_previous import previous_decoding
+
+        print("the previous decoding ...", file=sys.stderr, flush=True)
+        result["previous"] = [previous_decoding(model, tokenizer, loads[size], size) for size in concurrency]
+        print(json.dumps(result["previous"]), file=sys.stderr, flush=True)
+    shape = EngineShape(max(concurrency), settings.max_context, settings.prefill_tokens)
+    engine = ChatEngine(model, tokenizer, shape)
+    points = []
+    try:
+        for size in concurrency:
+            asyncio.run(drive_engine(engine, chats[:size], size))  # warm-up: CUDA graphs, grammar cache
+            engine.reset_profile()
+            point = asyncio.run(drive_engine(engine, loads[size], size))
+            point["engine_profile"] = engine.profile()
+            if "completion_tokens_per_s" in reference:
+                point["over_reference"] = round(point["completion_tokens_per_s"] / reference["completion_tokens_per_s"], 3)
             points.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
-            serve.delete(APP_NAME)
-    return {"model": Settings().llm.model, "gpus_per_replica": gpus, "points": points}
+    finally:
+        engine.engine.stop()
+    result["engine"] = points
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of `python -m forgeline.bench.llm`."""
+    """Entry point of `python -m forgeline.bench.llm` (the device machine runs it this way)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-sizes", default="1,8", help="comma-separated max_batch_size values")
-    parser.add_argument("--requests", type=int, default=16, help="email requests measured per point (the first N of --chats)")
+    parser.add_argument("--concurrency", default="1,8", help="comma-separated concurrent requests per engine point")
+    parser.add_argument("--requests", type=int, default=16, help="distinct email requests (cycled when a point needs more)")
+    parser.add_argument("--rounds", type=int, default=2, help="a point sends rounds x its concurrency requests (at least 16)")
     parser.add_argument("--max-tokens", type=int, default=400, help="token limit per answer (the composer asks 400)")
-    parser.add_argument("--gpus", type=float, default=0.0, help="GPUs per replica (0: CPU)")
+    parser.add_argument("--gpus", type=float, default=0.0, help="1: the model on the GPU (0: CPU)")
+    parser.add_argument("--random-weights", action="store_true", help="SmolLM2's shape with random weights (throughput only)")
+    parser.add_argument(
+        "--reference-batch", type=int, default=None, help="the library reference's batch (default: the largest concurrency)"
+    )
+    parser.add_argument(
+        "--previous", action="store_true", help="also measure the decoding before the engine (needs lm-format-enforcer)"
+    )
     parser.add_argument("--chats", type=Path, default=None, help="read the requests from this JSON file")
     parser.add_argument("--save-chats", type=Path, default=None, help="write the requests to this JSON file and exit")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
@@ -178,7 +277,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.save_chats:
         save_chats(chats, args.save_chats)
         return
-    result = measure([int(b) for b in args.batch_sizes.split(",")], chats, args.gpus)
+    concurrency = [int(c) for c in args.concurrency.split(",")]
+    reference_batch = args.reference_batch or max(concurrency)
+    result = measure(
+        concurrency,
+        chats,
+        args.gpus,
+        random_weights=args.random_weights,
+        reference_batch=reference_batch,
+        previous=args.previous,
+        rounds=args.rounds,
+    )
     emit(result, args.out)
 
 

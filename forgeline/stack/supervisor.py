@@ -393,11 +393,11 @@ class Stack:
         elif name == "moderation-serve":
             self._ensure_classifier()
         elif name.startswith("codereview-") and self.settings.codereview.llm_pass:
-            from services.common.llm_local import smollm2_tokenizer_files
+            from services.common.llm_local import smollm2_files
 
             # The agents count their prompts with SmolLM2's tokenizer: extract it once per
             # machine here, not in five agent processes at once.
-            smollm2_tokenizer_files(self.settings.model_cache_dir)
+            smollm2_files(self.settings.model_cache_dir)
 
     def llm_served(self) -> bool:
         """`LLM_BACKEND=openai` with no `LLM_BASE_URL`: the services ask the stack's own LLM application."""

@@ -4,7 +4,7 @@
   (tests, fallback, and the throughput baseline);
 * `openai`   — any OpenAI-compatible endpoint at `LLM_BASE_URL` (vLLM, Ray Serve LLM, ...),
   asked for `response_format: json_schema`;
-* `local`    — SmolLM2-135M-Instruct with schema-constrained decoding (`llm_local.py`).
+* `local`    — SmolLM2-135M-Instruct on the LLM application's engine, in-process (`llm_local.py`).
 
 Callers validate the text with pydantic and retry within a budget (`generate_validated`).
 """
@@ -45,6 +45,20 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     truncated: bool = False  # stopped at max_tokens rather than at the end of the answer
+
+
+FinishReason = str  # "stop" (the answer ended) | "length" (it reached its token limit)
+
+
+@dataclass
+class Delta:
+    """A piece of an answer being decoded: new text and tokens since the last piece, the prompt's
+    size on the first piece and the finish reason on the last."""
+
+    text: str
+    tokens: int
+    finish_reason: FinishReason | None = None
+    prompt_tokens: int = 0
 
 
 class LLMBackend(Protocol):
@@ -112,7 +126,7 @@ def create_llm(settings: Settings, http: httpx.AsyncClient) -> LLMBackend:
     if settings.llm.backend == "local":
         from services.common.llm_local import LocalBackend
 
-        return LocalBackend(want_gpu=settings.llm.use_gpu)
+        return LocalBackend(settings.llm, settings.model_cache_dir)
     raise RuntimeError(f"LLM_BACKEND={settings.llm.backend!r} is unknown; use 'template', 'local' or 'openai'")
 
 

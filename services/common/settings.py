@@ -240,10 +240,14 @@ class LlmSettings(ServeScaling):
     backend: str = "template"
     model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
     api_key: str = ""
-    use_gpu: bool = False  # local backend: fp16 on CUDA when present
+    use_gpu: bool = False  # local backend: bf16 on CUDA when present
     downscale_delay_s: float = 60.0
     default_max_tokens: int = 256
     max_tokens_limit: int = 1024
+    # The engine (services/llm/engine.py): max_batch_size rows decode at once, each in a cache
+    # slot of max_context tokens (prompt + answer); a step admits prompts up to prefill_tokens.
+    max_context: int = 2048
+    prefill_tokens: int = 4096
 
 
 class EmailSettings(BaseSettings):

@@ -37,7 +37,7 @@ class EmailDraft(BaseModel):
     preheader: str = Field(min_length=3, max_length=100)
     body_blocks: list[Annotated[str, Field(min_length=1, max_length=240)]] = Field(min_length=1, max_length=2)
     call_to_action: CallToAction
-    discount_code: str | None = None
+    discount_code: str | None = Field(default=None, max_length=32)  # a code, not prose: bounds the answer
 
 
 def item_phrase(ctx: CartContext) -> str:

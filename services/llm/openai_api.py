@@ -3,19 +3,22 @@
 Requests name the served model, carry messages and may bind the answer to a JSON schema
 (`response_format: {"type": "json_schema", ...}`) or to any JSON object (`json_object`).
 Decoding is greedy: `temperature`, `top_p` and `seed` are accepted and have no effect.
-What the application cannot honour (streaming, several choices, tools) is refused with a
-400 that says so, rather than silently ignored. Unknown fields are ignored, as OpenAI does.
+`stream: true` answers with OpenAI's server-sent `chat.completion.chunk` events. What the
+application cannot honour (several choices, tools) is refused with a 400 that says so, rather
+than silently ignored. Unknown fields are ignored, as OpenAI does.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.common.llm import Completion
+from services.common.llm import Completion, Delta
 from services.common.llm_local import Chat
 
 
@@ -67,13 +70,12 @@ class ChatCompletionRequest(BaseModel):
     seed: int | None = None
     n: int = 1
     stream: bool = False
+    stream_options: dict[str, Any] | None = None  # the last chunk always carries the usage
     tools: list[Any] | None = None
     response_format: ResponseFormat = ResponseFormat()
 
     @model_validator(mode="after")
     def _offered(self) -> ChatCompletionRequest:
-        if self.stream:
-            raise ValueError("stream=true is not offered by this endpoint: ask without streaming")
         if self.n != 1:
             raise ValueError(f"n={self.n}: this endpoint returns one choice per request; send n=1")
         if self.tools:
@@ -116,6 +118,28 @@ def completion_body(model: str, completion: Completion) -> dict[str, Any]:
             "total_tokens": completion.prompt_tokens + completion.completion_tokens,
         },
     }
+
+
+async def sse_chunks(model: str, deltas: AsyncIterator[Delta]) -> AsyncIterator[str]:
+    """OpenAI's streaming shape: a first chunk with the role, a chunk per delta with text, a last
+    chunk with the finish reason and the usage, then `data: [DONE]`."""
+    head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+
+    def event(delta: dict[str, str], finish: str | None = None, usage: dict[str, int] | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return f"data: {json.dumps({**head, 'choices': [choice], 'usage': usage})}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    prompt_tokens = tokens = 0
+    async for delta in deltas:
+        prompt_tokens += delta.prompt_tokens
+        tokens += delta.tokens
+        if delta.text:
+            yield event({"content": delta.text})
+        if delta.finish_reason is not None:
+            usage = {"prompt_tokens": prompt_tokens, "completion_tokens": tokens, "total_tokens": prompt_tokens + tokens}
+            yield event({}, delta.finish_reason, usage)
+    yield "data: [DONE]\n\n"
 
 
 def error_body(

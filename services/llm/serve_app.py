@@ -1,30 +1,32 @@
-"""The Ray Serve LLM application: an OpenAI-compatible ingress and a batched model deployment.
+"""The Ray Serve LLM application: an OpenAI-compatible ingress and the model deployment.
 
-    LLMIngress (POST /llm/v1/chat/completions, GET /llm/v1/models) --handle--> LLMModel (@serve.batch)
+    LLMIngress (POST /llm/v1/chat/completions, GET /llm/v1/models) --stream--> LLMModel (engine)
 
-Each request is one call into `generate_batched`, so concurrent requests (the email composers'
-carts, the moderation judge's items) share one `generate` call: one forward pass per token for
-the whole batch, each row held to its own JSON schema and token limit. Replicas, CPUs/GPUs and
-batch size come from settings. Deploy on its own with `python -m services.llm.deploy`.
+Each request is one streaming call into `LLMModel.stream`; the replica's engine
+(services/llm/engine.py) decodes every request it holds in one batch, a request joining at the
+next step and leaving when it ends, each row held to its own JSON schema and token limit.
+Replicas, CPUs/GPUs and rows per replica (`LLM_MAX_BATCH_SIZE`) come from settings. Deploy on
+its own with `python -m services.llm.deploy`.
 No `from __future__ import annotations`: FastAPI reads the route annotations at runtime.
 """
 
-import asyncio
 import hmac
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from services.common.errors import describe_validation_errors
-from services.common.llm import Completion
+from services.common.llm import Completion, Delta
 from services.common.llm_local import Chat
 from services.common.serve import builder_from_environment, model_options
-from services.common.settings import Settings
-from services.llm.openai_api import ChatCompletionRequest, completion_body, error_body
+from services.common.settings import LlmSettings, Settings
+from services.llm.openai_api import ChatCompletionRequest, completion_body, error_body, sse_chunks
 
 APP_NAME = "llm"
 ROUTE_PREFIX = "/llm"
@@ -39,32 +41,47 @@ async def _invalid(request: Request, exc: RequestValidationError) -> JSONRespons
     return JSONResponse(error_body(describe_validation_errors(errors), param=param), status_code=400)
 
 
+# Defined before the ingress: `serve.ingress` pickles the app, and what its routes call, as the
+# class is decorated.
+async def _chain(first: Delta, rest: Any) -> AsyncIterator[Delta]:
+    """The first delta (already read) then the others; closing it early cancels the model call,
+    which frees the row at the engine's next step (a client that disconnects mid-stream)."""
+    finished = first.finish_reason is not None
+    try:
+        yield first
+        if not finished:
+            async for delta in rest:
+                finished = delta.finish_reason is not None
+                yield delta
+    finally:
+        if not finished:
+            rest.cancel()
+
+
+def _cause(error: BaseException) -> str:
+    """The message of the error the model replica raised (Ray wraps it in a task error)."""
+    cause = getattr(error, "cause", None)
+    return str(cause if cause is not None else error).strip().splitlines()[-1]
+
+
 @serve.deployment
 class LLMModel:
-    """SmolLM2 on the replica's device (fp16 on CUDA) with schema-constrained decoding."""
+    """SmolLM2 on the replica's device (bf16 on CUDA) behind the engine: continuous batching,
+    schema-bound decoding, deltas as they are decoded."""
 
-    def __init__(self, want_gpu: bool, max_batch_size: int, batch_wait_timeout_s: float) -> None:
-        from services.common.llm_local import LocalModel
+    def __init__(self, llm: LlmSettings, model_cache: str) -> None:
+        from services.common.llm_local import chat_engine
 
-        self.model = LocalModel(want_gpu)
-        self.generate_batched.set_max_batch_size(max_batch_size)
-        self.generate_batched.set_batch_wait_timeout_s(batch_wait_timeout_s)
+        self.chat = chat_engine(llm, Path(model_cache))
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.05)
-    async def generate_batched(self, chats: list[Chat]) -> list[tuple[Completion, int]]:
-        """One generate call for every conversation that arrived together; each caller gets its
-        answer and the batch size it was part of."""
-        completions = await asyncio.to_thread(self.model.generate_chats, chats)
-        return [(completion, len(chats)) for completion in completions]
+    async def stream(self, chat: Chat) -> AsyncIterator[Delta]:
+        """The answer's deltas; cancelling the call frees the row at the engine's next step."""
+        async for delta in self.chat.stream(list(chat.messages), chat.schema, chat.max_tokens):
+            yield delta
 
-    async def generate_one(self, chat: Chat) -> tuple[Completion, int]:
-        """The same model without batching (the baseline `forgeline bench llm` compares with)."""
-        [completion] = await asyncio.to_thread(self.model.generate_chats, [chat])
-        return completion, 1
-
-    def device(self) -> str:
-        """Where the model runs (`cuda` or `cpu`)."""
-        return self.model.device
+    def health(self) -> dict[str, Any]:
+        """Where the model runs and what the engine is doing."""
+        return {"device": str(self.chat.engine.device), **self.chat.stats()}
 
 
 @serve.deployment
@@ -92,9 +109,9 @@ class LLMIngress:
         return JSONResponse(error_body(message, "authentication_error", code="invalid_api_key"), status_code=401)
 
     @api.post("/v1/chat/completions", response_model=None)
-    async def chat_completions(self, body: ChatCompletionRequest, request: Request, batch: bool = True) -> Any:
-        """One answer to the conversation, bound to `response_format` when it names a schema.
-        `?batch=false` skips batching (the benchmark's baseline)."""
+    async def chat_completions(self, body: ChatCompletionRequest, request: Request) -> Any:
+        """One answer to the conversation, bound to `response_format` when it names a schema;
+        with `stream: true`, OpenAI's server-sent chunks as the engine decodes them."""
         if refused := self._refused(request):
             return refused
         if body.model != self.model_name:
@@ -104,10 +121,22 @@ class LLMIngress:
             chat = body.chat(self.default_max_tokens, self.max_tokens_limit)
         except ValueError as error:
             return JSONResponse(error_body(str(error), param="max_tokens"), status_code=400)
-        method = self.model.generate_batched if batch else self.model.generate_one
-        completion, batch_size = await method.remote(chat)
-        # How many requests shared the generate call: what batching bought (clients ignore it).
-        return JSONResponse(completion_body(self.model_name, completion), headers={"X-Forgeline-Batch-Size": str(batch_size)})
+        deltas = self.model.options(stream=True).stream.remote(chat)
+        try:
+            first: Delta = await deltas.__anext__()  # a schema or a prompt the engine refuses fails here
+        except ValueError as error:
+            return JSONResponse(error_body(_cause(error), param="response_format"), status_code=400)
+        if body.stream:
+            chunks = sse_chunks(self.model_name, _chain(first, deltas))
+            return StreamingResponse(chunks, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+        parts, prompt_tokens, tokens, finish = [], 0, 0, "stop"
+        async for delta in _chain(first, deltas):
+            parts.append(delta.text)
+            prompt_tokens += delta.prompt_tokens
+            tokens += delta.tokens
+            finish = delta.finish_reason or finish
+        completion = Completion("".join(parts), prompt_tokens, tokens, truncated=finish == "length")
+        return JSONResponse(completion_body(self.model_name, completion))
 
     @api.get("/v1/models", response_model=None)
     async def models(self, request: Request) -> Any:
@@ -118,17 +147,15 @@ class LLMIngress:
 
     @api.get("/healthz")
     async def healthz(self) -> dict[str, Any]:
-        """Ready when the model replica answers."""
-        return {"status": "ok", "model": self.model_name, "device": await self.model.device.remote()}
+        """Ready when the model replica answers; with the engine's rows, steps and cancellations."""
+        return {"status": "ok", "model": self.model_name, **await self.model.health.remote()}
 
 
 def build_app(settings: Settings) -> serve.Application:
     """The application graph, sized from settings."""
     model_deployment: Any = LLMModel
     ingress_deployment: Any = LLMIngress
-    model = model_deployment.options(**model_options(settings.llm)).bind(
-        settings.llm.num_gpus > 0, settings.llm.max_batch_size, settings.llm.batch_wait_timeout_s
-    )
+    model = model_deployment.options(**model_options(settings.llm)).bind(settings.llm, str(settings.model_cache_dir))
     app: serve.Application = ingress_deployment.options(ray_actor_options={"num_cpus": 0}, max_ongoing_requests=1000).bind(
         model, settings.llm.model, settings.llm.api_key, settings.llm.default_max_tokens, settings.llm.max_tokens_limit
     )

@@ -2,6 +2,7 @@
 (default, kind, EKS), checked against the Kubernetes schemas, the official CRD schemas in
 ../shared/crds and the code it deploys."""
 
+import ast
 import functools
 import importlib
 import json
@@ -114,6 +115,17 @@ def test_built_in_objects_validate_strictly(objects: list[dict[str, Any]], versi
             kubernetes_validate.validate(obj, version, strict=True)
 
 
+def validate_custom_resource(obj: dict[str, Any]) -> None:
+    """Against the official CRD's schema for the object's served version."""
+    crd = yaml.safe_load((CRDS / CUSTOM[(obj["apiVersion"], obj["kind"])]).read_text())
+    version = obj["apiVersion"].split("/")[1]
+    [served] = [v for v in crd["spec"]["versions"] if v["name"] == version and v.get("served", True)]
+    schema = served["schema"]["openAPIV3Schema"]
+    # Not jsonschema.validate: it checks the schema itself first, and the PrometheusRule CRD
+    # holds a Go regex (`(?i)` mid-pattern) that Python's re rejects, on a field we never set.
+    jsonschema.validators.validator_for(schema)(schema).validate(obj)
+
+
 def test_custom_resources_validate_against_the_official_crds(profile: str, objects: list[dict[str, Any]]) -> None:
     if profile == "podman":
         pytest.skip("the podman profile renders no custom resources (no operators)")
@@ -123,13 +135,7 @@ def test_custom_resources_validate_against_the_official_crds(profile: str, objec
     for obj in objects:
         if obj["kind"] in BUILT_IN:
             continue
-        crd = yaml.safe_load((CRDS / CUSTOM[(obj["apiVersion"], obj["kind"])]).read_text())
-        version = obj["apiVersion"].split("/")[1]
-        [served] = [v for v in crd["spec"]["versions"] if v["name"] == version and v.get("served", True)]
-        schema = served["schema"]["openAPIV3Schema"]
-        # Not jsonschema.validate: it checks the schema itself first, and the PrometheusRule CRD
-        # holds a Go regex (`(?i)` mid-pattern) that Python's re rejects, on a field we never set.
-        jsonschema.validators.validator_for(schema)(schema).validate(obj)
+        validate_custom_resource(obj)
         checked += 1
     assert checked > 0
 
@@ -369,3 +375,51 @@ def test_services_told_to_use_the_openai_backend_reach_the_llm_application(objec
 def test_values_follow_the_schema_and_the_schema_catches_typos() -> None:
     with pytest.raises(Exception, match=r"(?i)schema|additional"):
         helm_python.Chart.load(CHART).render({"kedaa": {"enabled": True}}, name="forgeline", namespace="forgeline")
+
+
+def pydantic_fields(module: str, cls: str) -> set[str]:
+    """The fields a Ray pydantic model declares, read from its source: Ray Serve LLM's config
+    models import vLLM, which cannot be installed here."""
+    import ray
+
+    source = Path(ray.__file__).parent.joinpath(*module.split("/")).read_text()
+    [node] = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == cls]
+    return {n.target.id for n in node.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+
+
+def test_the_vllm_engine_renders_ray_serve_llm_behind_the_same_route() -> None:
+    builtin = render("eks")
+    vllm = render("eks", {"ray": {**values_of("eks").get("ray", {}), "llm": {"engine": "vllm"}}})
+    [ray_service] = by_kind(vllm, "RayService").values()
+    if CRDS.exists():
+        validate_custom_resource(ray_service)
+    from ray.serve.schema import ServeDeploySchema
+
+    config = yaml.safe_load(ray_service["spec"]["serveConfigV2"])
+    ServeDeploySchema.model_validate(config)
+    apps = {app["name"]: app for app in config["applications"]}
+    [before] = [
+        a
+        for a in yaml.safe_load(by_kind(builtin, "RayService")["forgeline-serve"]["spec"]["serveConfigV2"])["applications"]
+        if a["name"] == "llm"
+    ]
+    llm = apps["llm"]
+    assert llm["import_path"] == "ray.serve.llm:build_openai_app" and llm["route_prefix"] == before["route_prefix"]
+    [llm_config] = llm["args"]["llm_configs"]
+    module = "llm/_internal/serve/core/configs/llm_config.py"
+    assert set(llm_config) <= pydantic_fields(module, "LLMConfig")
+    assert set(llm_config["model_loading_config"]) <= pydantic_fields(module, "ModelLoadingConfig")
+    from ray.serve.config import AutoscalingConfig
+
+    AutoscalingConfig.model_validate(llm_config["deployment_config"]["autoscaling_config"])
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text())["ray"]["llm"]["vllm"]
+    config_map = by_kind(vllm, "ConfigMap")["forgeline-config"]["data"]
+    assert config_map["LLM_MODEL"] == llm_config["model_loading_config"]["model_id"] == defaults["modelId"]
+    assert config_map["LLM_BASE_URL"].endswith(f"{before['route_prefix']}/v1")  # the services' URL is unchanged
+    cluster = ray_service["spec"]["rayClusterConfig"]
+    pods = [cluster["headGroupSpec"]["template"]["spec"]] + [g["template"]["spec"] for g in cluster["workerGroupSpecs"]]
+    image = f"{defaults['image']['repository']}:{defaults['image']['tag']}"
+    assert {c["image"] for pod in pods for c in pod["containers"] + pod.get("initContainers", [])} == {image}
+    assert "LLM_MODEL" not in by_kind(builtin, "ConfigMap")["forgeline-config"]["data"]
+    with pytest.raises(Exception, match=r"(?i)schema|enum|engine"):
+        render("eks", {"ray": {**values_of("eks").get("ray", {}), "llm": {"engine": "sglang"}}})

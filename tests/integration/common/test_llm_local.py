@@ -7,6 +7,7 @@ import pytest
 
 from services.common.llm import generate_validated
 from services.common.llm_local import Chat, LocalBackend, chat_tokens, fast_chat_tokens
+from services.common.settings import Settings
 from services.email.context import CartContext, ItemLine, Promotion, Shopper
 from services.email.generation import EmailDraft, build_request
 from services.email.guardrails import run_guardrails
@@ -36,9 +37,9 @@ TEMPLATE = Template(
 )
 
 
-async def test_smollm2_answers_inside_the_schema_and_counts_tokens() -> None:
+async def test_smollm2_answers_inside_the_schema_and_counts_tokens(tmp_path: Path) -> None:
     request = build_request(CONTEXT, [TEMPLATE], "https://shop.forgeline.example/cart")
-    outcome = await generate_validated(LocalBackend(), request, EmailDraft, max_attempts=2)
+    outcome = await generate_validated(LocalBackend(Settings().llm, tmp_path), request, EmailDraft, max_attempts=2)
     assert outcome.answer is not None, outcome.errors  # constrained decoding: valid JSON of the schema
     assert outcome.prompt_tokens > 100 and 0 < outcome.completion_tokens <= 2 * request.max_tokens
     checks = run_guardrails(outcome.answer, CONTEXT, ["cheap"], ["shop.forgeline.example"])
@@ -68,4 +69,4 @@ def test_the_extracted_tokenizer_counts_as_transformers_does(tmp_path: Path) -> 
         Chat(({"role": "user", "content": "no system message"},), None, 10),
     ]
     assert [fast(chat) for chat in chats] == [chat_tokens(chat) for chat in chats]
-    assert (tmp_path / "smollm2-tokenizer-SmolLM2-135M-Instruct.Q4_1" / "tokenizer.json").exists()
+    assert (tmp_path / "smollm2-SmolLM2-135M-Instruct.Q4_1" / "tokenizer.json").exists()

@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
+import openai
 import pytest
 
 from services.common.llm import LLMRequest, OpenAICompatibleBackend, generate_validated
@@ -57,7 +58,14 @@ async def test_the_email_request_gets_a_schema_valid_answer_through_the_openai_b
     assert outcome.prompt_tokens > 100 and outcome.completion_tokens > 0
 
 
-async def test_concurrent_requests_share_generate_calls_and_keep_their_own_limits(llm_url: str, http: httpx.AsyncClient) -> None:
+async def engine_health(http: httpx.AsyncClient, llm_url: str) -> dict[str, object]:
+    response = await http.get(llm_url.removesuffix("/v1") + "/healthz")
+    response.raise_for_status()
+    health: dict[str, object] = response.json()
+    return health
+
+
+async def test_concurrent_requests_share_engine_steps_and_keep_their_own_limits(llm_url: str, http: httpx.AsyncClient) -> None:
     async def ask(i: int, max_tokens: int) -> httpx.Response:
         return await http.post(
             f"{llm_url}/chat/completions",
@@ -70,7 +78,9 @@ async def test_concurrent_requests_share_generate_calls_and_keep_their_own_limit
             },
         )
 
+    steps_before = int(str((await engine_health(http, llm_url))["steps"]))
     responses = await asyncio.gather(*(ask(i, 24) for i in range(6)), ask(99, 3))
+    steps = int(str((await engine_health(http, llm_url))["steps"])) - steps_before
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
     for response in responses[:-1]:
         body = response.json()
@@ -78,7 +88,8 @@ async def test_concurrent_requests_share_generate_calls_and_keep_their_own_limit
         assert body["choices"][0]["finish_reason"] == "stop"
     short = responses[-1].json()
     assert short["usage"]["completion_tokens"] <= 3 and short["choices"][0]["finish_reason"] == "length"
-    assert max(int(r.headers["x-forgeline-batch-size"]) for r in responses) > 1  # @serve.batch at work
+    tokens = sum(r.json()["usage"]["completion_tokens"] for r in responses)
+    assert steps < tokens  # rows decoded together: one engine step gave several requests a token
 
     free = await http.post(
         f"{llm_url}/chat/completions",
@@ -101,7 +112,12 @@ async def test_bad_requests_get_openai_shaped_errors_that_say_what_to_fix(llm_ur
     assert [m["id"] for m in models.json()["data"]] == [MODEL]
 
     cases = [
-        ({**ask, "stream": True}, 400, "stream=true is not offered"),
+        (
+            {**ask, "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "strin"}}}},
+            400,
+            "cannot be enforced",
+        ),
+        ({**ask, "messages": [{"role": "user", "content": "word " * 3000}]}, 400, "exceed this deployment's context"),
         ({**ask, "model": "gpt-4o"}, 404, "this endpoint serves"),
         ({**ask, "max_tokens": 5000}, 400, "above this deployment's limit of 600"),
         ({"model": MODEL}, 400, "messages: Field required"),
@@ -117,3 +133,53 @@ async def test_the_chat_route_refuses_a_wrong_key_even_with_a_valid_body(llm_url
     request = LLMRequest(system="s", prompt="p", schema=FRUIT_SCHEMA, template_answer="{}", max_tokens=4)
     with pytest.raises(httpx.HTTPStatusError, match="401"):
         await backend.complete(request)
+
+
+@pytest.fixture
+def client(llm_url: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=llm_url, api_key=KEY, timeout=240, max_retries=0)
+
+
+async def test_the_official_openai_client_streams_free_text_and_schema_bound_json(client: openai.AsyncOpenAI) -> None:
+    stream = await client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Say hello to the shop."}], max_tokens=12, stream=True
+    )
+    chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip() and len(chunks) > 3  # the text arrived in pieces
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    assert chunks[-1].usage is not None and 0 < chunks[-1].usage.completion_tokens <= 12
+
+    bound = await client.chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "Apples or pears? Answer in JSON."}],
+        max_tokens=24,
+        stream=True,
+        response_format={"type": "json_schema", "json_schema": {"name": "fruit", "schema": FRUIT_SCHEMA}},
+    )
+    pieces = [chunk async for chunk in bound]
+    answer = json.loads("".join(c.choices[0].delta.content or "" for c in pieces if c.choices))
+    assert answer["fruit"] in ("apple", "pear") and pieces[-1].choices[0].finish_reason == "stop"
+
+
+async def test_a_client_that_disconnects_mid_stream_frees_its_row(
+    client: openai.AsyncOpenAI, llm_url: str, http: httpx.AsyncClient
+) -> None:
+    cancelled_before = int(str((await engine_health(http, llm_url))["cancelled"]))
+    stream = await client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Tell a very long story."}], max_tokens=500, stream=True
+    )
+    received = 0
+    async for chunk in stream:
+        received += bool(chunk.choices and chunk.choices[0].delta.content)
+        if received == 3:
+            break
+    assert (await engine_health(http, llm_url))["active"] == 1  # still decoding its 500 tokens
+    await stream.close()  # the client leaves mid-answer
+    health = await engine_health(http, llm_url)
+    for _ in range(600):  # the row is freed at the engine's next step, after the cancel arrives
+        if health["active"] == 0:
+            break
+        await asyncio.sleep(0.1)
+        health = await engine_health(http, llm_url)
+    assert health["active"] == 0 and int(str(health["cancelled"])) == cancelled_before + 1

@@ -1,10 +1,13 @@
 """The OpenAI-compatible request and response shapes of the LLM application (no model)."""
 
+import json
+from collections.abc import AsyncIterator
+
 import pytest
 from pydantic import ValidationError
 
-from services.common.llm import Completion
-from services.llm.openai_api import ChatCompletionRequest, completion_body
+from services.common.llm import Completion, Delta
+from services.llm.openai_api import ChatCompletionRequest, completion_body, sse_chunks
 
 pytestmark = pytest.mark.unit
 
@@ -41,7 +44,6 @@ def test_formats_and_token_limits() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"stream": True}, "stream=true is not offered"),
         ({"n": 3}, "one choice per request"),
         ({"tools": [{"type": "function"}]}, "tools are not offered"),
         ({"response_format": {"type": "json_schema"}}, "needs response_format.json_schema.schema"),
@@ -64,3 +66,22 @@ def test_the_answer_has_openai_shape_and_says_why_it_stopped() -> None:
     ]
     assert body["usage"] == {"prompt_tokens": 30, "completion_tokens": 7, "total_tokens": 37}
     assert completion_body(MODEL, Completion("{", 30, 16, truncated=True))["choices"][0]["finish_reason"] == "length"
+
+
+async def test_a_stream_is_openai_chunks_ending_with_the_reason_the_usage_and_done() -> None:
+    async def deltas() -> AsyncIterator[Delta]:
+        yield Delta('{"subj', 2, prompt_tokens=30)
+        yield Delta("", 1)  # a token that settles no text yet (half a character)
+        yield Delta('ect": "hi"}', 4, "stop")
+
+    events = [event async for event in sse_chunks(MODEL, deltas())]
+    assert all(e.startswith("data: ") and e.endswith("\n\n") for e in events)
+    assert events[-1] == "data: [DONE]\n\n"
+    chunks = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"} and len({c["id"] for c in chunks}) == 1
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == '{"subject": "hi"}'
+    assert len(chunks) == 4  # role, two texts, the end: a delta without text sends nothing
+    assert chunks[-1]["choices"][0] == {"index": 0, "delta": {}, "finish_reason": "stop"}
+    assert chunks[-1]["usage"] == {"prompt_tokens": 30, "completion_tokens": 7, "total_tokens": 37}
+    assert all(c["choices"][0]["finish_reason"] is None and c["usage"] is None for c in chunks[:-1])

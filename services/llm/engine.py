@@ -1,0 +1,587 @@
+"""The LLM application's decoder: continuous batching over KV-cache slots, every row held to its
+own JSON schema by one token bitmask for the whole batch.
+
+    Engine thread, each step:  admit waiting rows (prefill into free slots, first token)
+                               -> one decode forward for every live row (a CUDA graph on a GPU)
+                               -> grammar bitmask of every row, filled on the CPU meanwhile
+                               -> repetition penalty, mask, greedy pick -> each row's new token
+
+A row joins at the next step and leaves when it finishes (end of sequence, end of its grammar,
+or its own token limit); nobody waits for the longest row of a batch, which a static
+`generate()` batch makes everyone do. The model's own modules (SmolLM2 is a Llama) do the
+arithmetic; this file keeps the cache, the positions and the schedule. Measured and compared
+with the libraries' paths by `forgeline bench llm` (docs/NOTES.md, "The LLM application").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812 (torch's own convention)
+
+from services.common.llm import Delta, FinishReason
+
+
+class ContextTooLongError(ValueError):
+    """The prompt and its token limit do not fit a cache slot."""
+
+
+@dataclass(eq=False)
+class Row:
+    """One request in the engine: its prompt, grammar and limit, and what it has produced."""
+
+    prompt: list[int]
+    matcher: Any | None  # xgrammar.GrammarMatcher; None: free text
+    max_tokens: int
+    reader: Any  # whoever reads the row's tokens (opaque to the engine: `publish` gets it back)
+    slot: int = -1
+    generated: int = 0
+    cancelled: bool = False
+    position: int = 0  # where its next token's key and value go in its slot
+
+
+@dataclass(frozen=True)
+class EngineShape:
+    """How much the engine holds: rows at once, tokens per row (prompt + answer), prefill budget."""
+
+    slots: int
+    max_context: int
+    prefill_tokens: int
+    repetition_penalty: float = 1.15  # a 135M model loops without it
+
+
+@dataclass(frozen=True)
+class _Fused:
+    """A layer's projections that read the same input, as one matrix each: one matrix product
+    instead of three (q, k, v) or two (gate, up) per layer and step."""
+
+    qkv: torch.Tensor
+    gate_up: torch.Tensor
+
+
+def _fuse(layer: Any) -> _Fused:
+    attention, mlp = layer.self_attn, layer.mlp
+    qkv = torch.cat([attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight])
+    return _Fused(qkv, torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]))
+
+
+def _buckets(limit: int, first: int, grow: Callable[[int], int]) -> list[int]:
+    sizes = [first]
+    while sizes[-1] < limit:
+        sizes.append(min(grow(sizes[-1]), limit))
+    return sizes
+
+
+Publish = Callable[[list[tuple[Row, list[int], FinishReason | None]]], None]
+
+
+class Engine:
+    """Decodes many rows of one causal LM at once. `submit` and `cancel` are thread-safe; a
+    daemon thread runs the steps and hands each step's tokens to `publish` in one call (one
+    wake-up of the readers per step, not one per row). Greedy decoding (deterministic)."""
+
+    def __init__(self, model: Any, eos: int, shape: EngineShape, publish: Publish, *, cuda_graphs: bool | None = None) -> None:
+        import xgrammar as xgr
+
+        self.model, self.eos, self.shape, self.publish = model, eos, shape, publish
+        config = model.config
+        self.device = next(model.parameters()).device
+        dtype = next(model.parameters()).dtype
+        self.vocab = config.vocab_size
+        self.heads, self.kv_heads = config.num_attention_heads, config.num_key_value_heads
+        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
+        layers, slots = config.num_hidden_layers, shape.slots
+        cache = (layers, slots, self.kv_heads, shape.max_context, self.head_dim)
+        # torch.empty: on a CPU only the pages rows write become resident.
+        self.keys = torch.empty(cache, dtype=dtype, device=self.device)
+        self.values = torch.empty(cache, dtype=dtype, device=self.device)
+        self.tokens = torch.zeros(slots, dtype=torch.long, device=self.device)
+        self.positions = torch.zeros(slots, dtype=torch.long, device=self.device)
+        self.live = torch.zeros(slots, dtype=torch.long, device=self.device)
+        self.seen = torch.zeros((slots, self.vocab), dtype=torch.bool, device=self.device)
+        self.arange = torch.arange(max(slots, shape.max_context), device=self.device)
+        pinned = self.device.type == "cuda"
+        self.bitmask = xgr.allocate_token_bitmask(slots, self.vocab)
+        if pinned:
+            self.bitmask = self.bitmask.pin_memory()
+        self._batch_matcher = xgr.BatchGrammarMatcher()
+        self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
+        self._graphs: dict[tuple[int, int], tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
+        self._pool = torch.cuda.graph_pool_handle() if self.cuda_graphs else None
+        # A step runs the smallest bucket holding every live row and position. CPUs: small length
+        # buckets (attention is arithmetic there); GPUs: fewer graphs to capture.
+        stride = 64 if self.device.type == "cpu" else 128
+        self._batch_sizes = _buckets(slots, 1, lambda b: b * 2)
+        self._lengths = _buckets(shape.max_context, stride, lambda n: n + stride)
+        self._fused = [_fuse(layer) for layer in model.model.layers]
+        self.schema_tokens: torch.Tensor | None = None  # a bitmask row ANDed into every schema row
+        self.rows: list[Row | None] = [None] * slots
+        self._waiting: deque[Row] = deque()
+        self._wake = threading.Condition()
+        self._stopped = False
+        self.steps = 0
+        self.cancelled = 0
+        # Where the engine thread's time goes (bench llm reports it per step): decode launch,
+        # grammar masks, waiting for the GPU's pick, handing tokens over, and prefills.
+        self.seconds = dict.fromkeys(("launch", "masks", "wait", "hand_over", "prefill"), 0.0)
+        self.rows_stepped = 0
+        self._thread = threading.Thread(target=self._run, name="llm-engine", daemon=True)
+        self._thread.start()
+
+    # -- the outside ---------------------------------------------------------------------
+
+    def submit(self, row: Row) -> None:
+        """Queue a row; it joins the batch at the next step with a free slot."""
+        if len(row.prompt) + row.max_tokens > self.shape.max_context:
+            raise ContextTooLongError(
+                f"{len(row.prompt)} prompt tokens + max_tokens {row.max_tokens} exceed this deployment's context "
+                f"of {self.shape.max_context} tokens: shorten the messages or ask fewer tokens"
+            )
+        with self._wake:
+            self._waiting.append(row)
+            self._wake.notify()
+
+    def cancel(self, row: Row) -> None:
+        """Stop a row (its client left); its slot is freed at the next step."""
+        row.cancelled = True
+        with self._wake:
+            self._wake.notify()
+
+    def stop(self) -> None:
+        """End the engine thread (tests, shutdown)."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        self._thread.join(timeout=30)
+
+    def active(self) -> int:
+        """Rows holding a slot now."""
+        return sum(row is not None for row in self.rows)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        with torch.inference_mode():
+            while True:
+                with self._wake:
+                    while not self._stopped and not self._waiting and not any(self.rows):
+                        self._wake.wait()
+                    if self._stopped:
+                        return
+                self._drop_cancelled()
+                self._admit()
+                if any(self.rows):
+                    self._step()
+
+    def _drop_cancelled(self) -> None:
+        for row in self.rows:
+            if row is not None and row.cancelled:
+                self.cancelled += 1
+                self._free(row)
+
+    def _admit(self) -> None:
+        """Prefill waiting rows into free slots, within the prefill budget, and pick their first token."""
+        joining: list[Row] = []
+        budget = self.shape.prefill_tokens
+        with self._wake:
+            while self._waiting:
+                row = self._waiting[0]
+                if row.cancelled:
+                    self._waiting.popleft()
+                    self.cancelled += 1
+                    continue
+                free = next((s for s, held in enumerate(self.rows) if held is None), None)
+                if free is None or (joining and len(row.prompt) > budget):
+                    break
+                self._waiting.popleft()
+                row.slot, self.rows[free] = free, row
+                budget -= len(row.prompt)
+                joining.append(row)
+        if not joining:
+            return
+        started = time.perf_counter()
+        logits = self._prefill(joining)
+        slots = torch.tensor([row.slot for row in joining], device=self.device)
+        self.seen[slots] = False
+        for row in joining:
+            self.seen[row.slot, torch.tensor(row.prompt, device=self.device)] = True
+        self._fill_masks(list(joining))
+        picked = self._pick(logits, self.seen[slots], len(joining))
+        self.seen[slots, picked] = True
+        self.tokens[slots] = picked
+        self.live[slots] = 1
+        for row in joining:
+            row.position = len(row.prompt)
+        self.positions[slots] = torch.tensor([row.position for row in joining], device=self.device)
+        self._take(joining, picked.tolist())
+        self.seconds["prefill"] += time.perf_counter() - started
+
+    def _step(self) -> None:
+        """One token for every live row."""
+        self.steps += 1
+        live = [row for row in self.rows if row is not None]
+        batch = next(b for b in self._batch_sizes if b > max(row.slot for row in live))
+        length = next(n for n in self._lengths if n > max(row.position for row in live))
+        started = time.perf_counter()
+        logits = self._decode(batch, length)  # queued on the GPU; the masks are filled meanwhile
+        launched = time.perf_counter()
+        self._fill_masks(self.rows[:batch])
+        masked = time.perf_counter()
+        picked = self._pick(logits, self.seen[:batch], batch)
+        self.seen[self.arange[:batch], picked] = True  # rows not live write to slots nobody reads
+        self.tokens[:batch] = picked
+        self.positions[:batch] += self.live[:batch]
+        for row in live:
+            row.position += 1
+        tokens = picked.tolist()
+        picked_at = time.perf_counter()
+        self._take(live, [tokens[row.slot] for row in live])
+        done = time.perf_counter()
+        for phase, seconds in (
+            ("launch", launched - started),
+            ("masks", masked - launched),
+            ("wait", picked_at - masked),
+            ("hand_over", done - picked_at),
+        ):
+            self.seconds[phase] += seconds
+        self.rows_stepped += len(live)
+
+    def _take(self, rows: list[Row], tokens: list[int]) -> None:
+        """Hand each row its token; finish rows at the end of sequence or at their limit."""
+        import xgrammar as xgr
+
+        out: list[tuple[Row, list[int], FinishReason | None]] = []
+        bound = [
+            (row.matcher, token)
+            for row, token in zip(rows, tokens, strict=True)
+            if row.matcher is not None and not row.cancelled and token != self.eos
+        ]
+        if bound:
+            xgr.BatchGrammarMatcher.batch_accept_token([m for m, _ in bound], [t for _, t in bound])
+        for row, token in zip(rows, tokens, strict=True):
+            if row.cancelled:
+                continue
+            if token == self.eos:
+                out.append((row, [], "stop"))
+                self._free(row)
+                continue
+            row.generated += 1
+            if row.generated >= row.max_tokens:
+                out.append((row, [token], "length"))
+                self._free(row)
+            else:
+                out.append((row, [token], None))
+        self.publish(out)
+
+    def _free(self, row: Row) -> None:
+        if row.slot >= 0 and self.rows[row.slot] is row:
+            self.rows[row.slot] = None
+            self.live[row.slot] = 0
+            self.positions[row.slot] = 0
+        row.slot = -1
+
+    # -- masks and picks ---------------------------------------------------------------
+
+    def _fill_masks(self, rows: list[Row | None]) -> None:
+        """Bitmask row i: what rows[i] may emit next (all tokens for free text; each grammar row by
+        xgrammar, in parallel threads)."""
+        self.bitmask[: len(rows)] = -1
+        matchers, indices = [], []
+        for i, row in enumerate(rows):
+            if row is not None and row.matcher is not None:
+                matchers.append(row.matcher)
+                indices.append(i)
+        if matchers:
+            self._batch_matcher.batch_fill_next_token_bitmask(matchers, self.bitmask, indices)
+            if self.schema_tokens is not None:
+                self.bitmask[indices] &= self.schema_tokens
+
+    def _pick(self, logits: torch.Tensor, seen: torch.Tensor, count: int) -> torch.Tensor:
+        """Greedy choice under the repetition penalty and the bitmask, for `count` rows."""
+        import xgrammar as xgr
+
+        penalty = self.shape.repetition_penalty
+        logits = torch.where(seen, torch.where(logits > 0, logits / penalty, logits * penalty), logits)
+        mask = self.bitmask[:count].to(self.device, non_blocking=True)
+        xgr.apply_token_bitmask_inplace(logits, mask, vocab_size=self.vocab)
+        return logits.argmax(dim=-1)
+
+    # -- the model ----------------------------------------------------------------------
+
+    def _layers(self) -> Any:
+        return self.model.model.layers
+
+    def _prefill(self, rows: list[Row]) -> torch.Tensor:
+        """Run the prompts (right-padded into one batch), write their keys and values into their
+        slots, return the logits after each prompt's last token."""
+        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+        inner = self.model.model
+        count, width = len(rows), max(len(row.prompt) for row in rows)
+        ids = torch.full((count, width), self.eos, dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, : len(row.prompt)] = torch.tensor(row.prompt)
+        ids = ids.to(self.device)
+        slots = torch.tensor([row.slot for row in rows], device=self.device)
+        hidden = inner.embed_tokens(ids)
+        cos, sin = inner.rotary_emb(hidden, self.arange[:width].expand(count, width))
+        for i, (layer, fused) in enumerate(zip(self._layers(), self._fused, strict=True)):
+            attention = layer.self_attn
+            q, k, v = self._qkv(fused, layer.input_layernorm(hidden))
+            q = q.view(count, width, self.heads, self.head_dim).transpose(1, 2)
+            k = k.view(count, width, self.kv_heads, self.head_dim).transpose(1, 2)
+            v = v.view(count, width, self.kv_heads, self.head_dim).transpose(1, 2)
+            q, k = apply_rotary_pos_emb(q, k, cos, sin)
+            self.keys[i, slots, :, :width] = k
+            self.values[i, slots, :, :width] = v
+            # Right padding: causal attention never lets a prompt token see the padding after it.
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+            hidden = hidden + attention.o_proj(out.transpose(1, 2).reshape(count, width, -1))
+            hidden = hidden + self._mlp(fused, layer, layer.post_attention_layernorm(hidden))
+        last = torch.tensor([len(row.prompt) - 1 for row in rows], device=self.device)
+        return self._logits(hidden[self.arange[:count], last])
+
+    def _qkv(self, fused: _Fused, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        q, k, v = torch.split(F.linear(x, fused.qkv), [q_size, kv_size, kv_size], dim=-1)
+        return q, k, v
+
+    @staticmethod
+    def _mlp(fused: _Fused, layer: Any, x: torch.Tensor) -> torch.Tensor:
+        gate, up = F.linear(x, fused.gate_up).chunk(2, dim=-1)
+        down: torch.Tensor = layer.mlp.down_proj(layer.mlp.act_fn(gate) * up)
+        return down
+
+    def _logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.model.lm_head(self.model.model.norm(hidden))
+        return logits.float()
+
+    def _decode_eager(self, batch: int, length: int) -> torch.Tensor:
+        """One token for slots [0, batch): keys and values written at each row's position, attention
+        over the first `length` cache positions, masked past each row's position. The query heads
+        that share a key head are grouped into one query of `heads / kv_heads` rows, so the cache
+        is read once per step, not once per query head."""
+        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+        inner = self.model.model
+        group = self.heads // self.kv_heads
+        positions = self.positions[:batch]
+        rows = self.arange[:batch]
+        hidden = inner.embed_tokens(self.tokens[:batch, None])
+        cos, sin = inner.rotary_emb(hidden, positions[:, None])
+        visible = (self.arange[:length] <= positions[:, None])[:, None, None, :]
+        for i, (layer, fused) in enumerate(zip(self._layers(), self._fused, strict=True)):
+            attention = layer.self_attn
+            q, k, v = self._qkv(fused, layer.input_layernorm(hidden))
+            q = q.view(batch, self.kv_heads, group, self.head_dim)
+            k = k.view(batch, self.kv_heads, 1, self.head_dim)
+            v = v.view(batch, self.kv_heads, 1, self.head_dim)
+            q, k = apply_rotary_pos_emb(q, k, cos, sin)
+            self.keys[i, rows, :, positions] = k[:, :, 0]
+            self.values[i, rows, :, positions] = v[:, :, 0]
+            out = F.scaled_dot_product_attention(
+                q, self.keys[i, :batch, :, :length], self.values[i, :batch, :, :length], attn_mask=visible
+            )
+            hidden = hidden + attention.o_proj(out.reshape(batch, 1, -1))
+            hidden = hidden + self._mlp(fused, layer, layer.post_attention_layernorm(hidden))
+        return self._logits(hidden[:, 0])
+
+    def _decode(self, batch: int, length: int) -> torch.Tensor:
+        if not self.cuda_graphs:
+            return self._decode_eager(batch, length)
+        key = (batch, length)
+        if key not in self._graphs:
+            self._graphs[key] = self._capture(batch, length)
+        graph, logits = self._graphs[key]
+        graph.replay()
+        return logits
+
+    def _capture(self, batch: int, length: int) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
+        """A CUDA graph of one decode step: a step is hundreds of small kernels, and launching them
+        one by one, not the arithmetic, is what bounds a 135M model. The warm-up runs compute the
+        same step the replay will (same tokens and positions), so their cache writes are harmless."""
+        side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                self._decode_eager(batch, length)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self._pool):
+            logits = self._decode_eager(batch, length)
+        return graph, logits
+
+
+@dataclass(eq=False)
+class _Stream:
+    """A row's tokens as the engine hands them over, read by its request's coroutine."""
+
+    loop: asyncio.AbstractEventLoop
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    tokens: list[int] = field(default_factory=list)
+    finish: FinishReason | None = None
+
+
+class TextStream:
+    """Token ids to text deltas with the tokenizer's own incremental decoder (Rust, well under a
+    microsecond a token): a multi-byte character split over tokens comes out whole, with its
+    last piece."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        from tokenizers.decoders import DecodeStream
+
+        self.backend = tokenizer.backend_tokenizer
+        self.decoder = DecodeStream(skip_special_tokens=True)
+
+    def push(self, tokens: list[int]) -> str:
+        """The text the new tokens settle."""
+        return "".join(piece for token in tokens if (piece := self.decoder.step(self.backend, token)) is not None)
+
+
+class ChatEngine:
+    """Conversations in, text deltas out: the chat template, the schema's grammar (compiled once
+    per schema and cached) and the engine. Used by the Serve deployment and the `local` backend."""
+
+    def __init__(self, model: Any, tokenizer: Any, shape: EngineShape, *, cuda_graphs: bool | None = None) -> None:
+        import xgrammar as xgr
+
+        self.tokenizer = tokenizer
+        eos = int(tokenizer.eos_token_id)
+        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=model.config.vocab_size, stop_token_ids=[eos])
+        self.grammars = xgr.GrammarCompiler(info, max_threads=2)
+        self.engine = Engine(model, eos, shape, _Publisher(), cuda_graphs=cuda_graphs)
+        self.engine.schema_tokens = _whole_character_tokens(tokenizer, model.config.vocab_size)
+
+    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        """The prompt's tokens, chat template included."""
+        encoded = self.tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
+        return list(encoded["input_ids"])
+
+    def matcher(self, schema: dict[str, Any] | None) -> Any | None:
+        """A fresh matcher for the schema (None: free text). Raises ValueError for a schema
+        xgrammar cannot compile."""
+        import xgrammar as xgr
+
+        if schema is None:
+            return None
+        try:
+            if schema == {"type": "object"}:
+                compiled = self.grammars.compile_builtin_json_grammar()
+            else:
+                # Compact JSON: free whitespace lets a small model pad an answer to its limit.
+                compiled = self.grammars.compile_json_schema(json.dumps(schema), any_whitespace=False)
+        except (RuntimeError, ValueError) as error:
+            reason = re.sub(r"^\[[^\]]*\] \S+:\d+: ", "", str(error).strip())  # xgrammar's time and source line
+            raise ValueError(f"response_format schema cannot be enforced: {reason}") from error
+        return xgr.GrammarMatcher(compiled)
+
+    async def stream(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None, max_tokens: int
+    ) -> AsyncIterator[Delta]:
+        """The answer's deltas as the engine decodes it; the first carries the prompt's size, the
+        last the finish reason. Closing the iterator early frees the row at the next step."""
+        prompt, matcher = await asyncio.to_thread(lambda: (self.prompt_ids(messages), self.matcher(schema)))
+        stream = _Stream(asyncio.get_running_loop())
+        row = Row(prompt, matcher, max_tokens, stream)
+        self.engine.submit(row)
+        text = TextStream(self.tokenizer)
+        first = True
+        try:
+            while True:
+                await stream.ready.wait()
+                stream.ready.clear()
+                tokens, stream.tokens = stream.tokens, []
+                finish = stream.finish
+                delta = Delta(text.push(tokens), len(tokens), finish, len(prompt) if first else 0)
+                first = False
+                yield delta
+                if finish is not None:
+                    return
+        finally:
+            if stream.finish is None:
+                self.engine.cancel(row)
+
+    def profile(self) -> dict[str, float]:
+        """Milliseconds per decode step by phase, and rows per step, since the engine started."""
+        steps = max(self.engine.steps, 1)
+        per_step = {f"{phase}_ms": round(1000 * seconds / steps, 3) for phase, seconds in self.engine.seconds.items()}
+        return {**per_step, "rows_per_step": round(self.engine.rows_stepped / steps, 1)}
+
+    def reset_profile(self) -> None:
+        """Start `profile` (and the step count) again from zero."""
+        self.engine.steps = self.engine.rows_stepped = 0
+        self.engine.seconds = dict.fromkeys(self.engine.seconds, 0.0)
+
+    def stats(self) -> dict[str, int]:
+        """Rows decoding now, steps run and rows cancelled by their clients so far."""
+        return {"active": self.engine.active(), "steps": self.engine.steps, "cancelled": self.engine.cancelled}
+
+
+def _whole_character_tokens(tokenizer: Any, vocab: int) -> torch.Tensor:
+    """A bitmask row of the tokens that decode to whole characters. A schema-bound answer may
+    only use these: a token that is a piece of a multi-byte character (an emoji's bytes) starts
+    a run of such pieces that SmolLM2 rarely ends, and the answer runs out of tokens mid-string.
+    Free text keeps every token."""
+    import numpy as np
+
+    pieces = [i for i in range(len(tokenizer)) if "\ufffd" in tokenizer.decode([i])]
+    allowed = np.ones(((vocab + 31) // 32) * 32, dtype=bool)
+    allowed[pieces] = False
+    allowed[len(tokenizer) :] = False
+    bits = np.packbits(allowed.reshape(-1, 32)[:, ::-1], axis=1, bitorder="big").view(">u4").astype(np.uint32)
+    return torch.from_numpy(bits.reshape(-1).view(np.int32).copy())
+
+
+class _Publisher:
+    """Engine thread -> the event loop of each row's request, one callback per loop at a time.
+    While a loop has not yet taken the last hand-over, the tokens of later steps wait here and
+    go together: a busy loop (hundreds of streams) gets fewer, larger deltas instead of falling
+    behind the engine and taking the interpreter from it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[asyncio.AbstractEventLoop, dict[_Stream, tuple[list[int], FinishReason | None]]] = {}
+        self._busy: set[asyncio.AbstractEventLoop] = set()
+
+    def __call__(self, step: list[tuple[Row, list[int], FinishReason | None]]) -> None:
+        with self._lock:
+            for row, tokens, finish in step:
+                stream: _Stream = row.reader
+                held, _ = self._pending.setdefault(stream.loop, {}).get(stream, ([], None))
+                self._pending[stream.loop][stream] = (held + tokens, finish)
+            ready = [loop for loop in self._pending if loop not in self._busy]
+            for loop in ready:
+                self._busy.add(loop)
+                loop.call_soon_threadsafe(self._land, loop)
+
+    def _land(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            landed = self._pending.pop(loop, {})
+            self._busy.discard(loop)
+        for stream, (tokens, finish) in landed.items():
+            stream.tokens.extend(tokens)
+            if finish is not None:
+                stream.finish = finish
+            stream.ready.set()
+
+
+async def complete(
+    engine: ChatEngine, messages: list[dict[str, str]], schema: dict[str, Any] | None, max_tokens: int
+) -> tuple[str, int, int, FinishReason]:
+    """The whole answer: text, prompt tokens, completion tokens, finish reason."""
+    parts, prompt_tokens, tokens, finish = [], 0, 0, "stop"
+    async for delta in engine.stream(messages, schema, max_tokens):
+        parts.append(delta.text)
+        prompt_tokens += delta.prompt_tokens
+        tokens += delta.tokens
+        finish = delta.finish_reason or finish
+    return "".join(parts), prompt_tokens, tokens, finish
