@@ -162,16 +162,16 @@ DASHBOARDS = (
                 (("sum by (backend) (rate(forgeline_llm_invalid_answers_total[5m])) * 60", "{{backend}}"),),
             ),
             Panel(
-                "LLM application: requests per batch (mean) and replicas",
+                "LLM application: rows per decode step, rows decoding, replicas",
                 (
-                    (
-                        'sum(rate(ray_serve_actual_batch_size_sum{application="llm"}[5m]))'
-                        ' / sum(rate(ray_serve_actual_batch_size_count{application="llm"}[5m]))',
-                        "requests per batch",
-                    ),
+                    ('avg(ray_forgeline_llm_rows_per_step{application="llm"})', "rows per step (mean of replicas)"),
+                    ('sum(ray_forgeline_llm_rows_active{application="llm"})', "rows decoding"),
                     ('sum(ray_serve_deployment_replica_healthy{application="llm"})', "healthy replicas"),
                 ),
-                description="Ray Serve's own metrics for the built-in LLM application's @serve.batch, from the Ray head scrape.",
+                description=(
+                    "The built-in engine's gauges (services/llm/serve_app.py) and Ray Serve's replica health,"
+                    " from the Ray head scrape."
+                ),
             ),
         ),
     ),

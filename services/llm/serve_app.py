@@ -70,14 +70,33 @@ class LLMModel:
     schema-bound decoding, deltas as they are decoded."""
 
     def __init__(self, llm: LlmSettings, model_cache: str) -> None:
+        from ray.serve import metrics
+
         from services.common.llm_local import chat_engine
 
         self.chat = chat_engine(llm, Path(model_cache))
+        # Ray Serve tags them with the application and replica; the Ray head's scrape has them.
+        self.rows_active = metrics.Gauge("forgeline_llm_rows_active", description="Rows the LLM engine decodes now.")
+        self.rows_per_step = metrics.Gauge(
+            "forgeline_llm_rows_per_step", description="Rows per decode step since the last report: what batching packs together."
+        )
+        self._reported = (0, 0)
 
     async def stream(self, chat: Chat) -> AsyncIterator[Delta]:
         """The answer's deltas; cancelling the call frees the row at the engine's next step."""
-        async for delta in self.chat.stream(list(chat.messages), chat.schema, chat.max_tokens):
-            yield delta
+        try:
+            async for delta in self.chat.stream(list(chat.messages), chat.schema, chat.max_tokens):
+                yield delta
+        finally:
+            self._report()
+
+    def _report(self) -> None:
+        engine = self.chat.engine
+        steps, rows = engine.steps - self._reported[0], engine.rows_stepped - self._reported[1]
+        if steps > 0:
+            self.rows_per_step.set(rows / steps)
+        self._reported = (engine.steps, engine.rows_stepped)
+        self.rows_active.set(engine.active())
 
     def health(self) -> dict[str, Any]:
         """Where the model runs and what the engine is doing."""

@@ -1,6 +1,9 @@
-"""The LLM model on CUDA: fp16 weights, a batch of schema-bound rows. Runs only where a GPU is (never in CI)."""
+"""The LLM engine on CUDA: bf16 weights, decode steps replayed as CUDA graphs. Runs only where a
+GPU is (never in CI); `forgeline bench llm --gpus 1` measures the same engine."""
 
+import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,15 +14,27 @@ pytestmark = [
 ]
 
 FRUIT = {"type": "object", "properties": {"fruit": {"type": "string", "enum": ["apple", "pear"]}}, "required": ["fruit"]}
+ASK = [{"role": "user", "content": "Apples or pears? Answer in JSON."}]
 
 
-def test_a_batch_on_cuda_keeps_each_rows_schema_and_limit() -> None:
-    from services.common.llm_local import Chat, LocalModel
+async def test_graph_replays_decode_what_eager_steps_do_and_rows_keep_their_schema(tmp_path: Path) -> None:
+    from services.common.llm_local import load_smollm2
+    from services.llm.engine import ChatEngine, EngineShape, complete
 
-    model = LocalModel(want_gpu=True)
-    assert model.device == "cuda" and next(model.model.parameters()).dtype == torch.float16
-    ask = ({"role": "user", "content": "Apples or pears? Answer in JSON."},)
-    chats = [Chat(ask, FRUIT, 24) for _ in range(6)] + [Chat(ask, None, 5)]
-    answers = model.generate_chats(chats)
-    assert all(json.loads(a.text)["fruit"] in ("apple", "pear") for a in answers[:-1]), [a.text for a in answers]
-    assert 0 < answers[-1].completion_tokens <= 5  # free text, stopped at its own limit
+    model, tokenizer = load_smollm2(tmp_path, want_gpu=True, random_weights=True)
+    assert next(model.parameters()).dtype == torch.bfloat16
+    story = [{"role": "user", "content": "Tell me about the sea."}]
+    answers = {}
+    for graphs in (True, False):
+        engine = ChatEngine(model, tokenizer, EngineShape(16, 512, 2048), cuda_graphs=graphs)
+        try:
+            answers[graphs] = await asyncio.gather(
+                *(complete(engine, ASK, FRUIT, 24) for _ in range(6)), complete(engine, story, None, 40)
+            )
+            if graphs:
+                assert engine.engine._graphs  # the steps were replayed, not launched one by one
+        finally:
+            engine.engine.stop()
+    assert answers[True] == answers[False]
+    assert all(json.loads(text)["fruit"] in ("apple", "pear") for text, *_ in answers[True][:6])
+    assert answers[True][-1][2] == 40 and answers[True][-1][3] == "length"
