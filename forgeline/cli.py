@@ -692,6 +692,7 @@ def bench_llm(
         int | None, typer.Option(help="The library reference's fixed batch (default: the largest concurrency)")
     ] = None,
     previous: Annotated[bool, typer.Option(help="Also measure the decoding the application had before its engine")] = False,
+    rounds: Annotated[int, typer.Option(help="A point sends rounds x its concurrency requests (at least 16)")] = 2,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure the LLM application's engine (SmolLM2, continuous batching, schema-bound decoding)
@@ -704,7 +705,13 @@ def bench_llm(
     chats = email_chats(requests, max_tokens)
     sizes = [int(c) for c in concurrency.split(",")]
     result = measure(
-        sizes, chats, gpus, random_weights=random_weights, reference_batch=reference_batch or max(sizes), previous=previous
+        sizes,
+        chats,
+        gpus,
+        random_weights=random_weights,
+        reference_batch=reference_batch or max(sizes),
+        previous=previous,
+        rounds=rounds,
     )
     emit(result, out)
 

@@ -104,6 +104,7 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
     Serve replica's engine sees from that many clients. Latencies are read where the deltas land."""
     queue = list(chats)
     tokens: list[int] = []
+    chars: list[int] = []
     valid: list[bool] = []
     finishes: dict[str, int] = {}
     first_token_s: list[float] = []
@@ -126,6 +127,7 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
                 if delta.finish_reason:
                     finishes[delta.finish_reason] = finishes.get(delta.finish_reason, 0) + 1
             tokens.append(count)
+            chars.append(len("".join(parts)))
             valid.append(_follows("".join(parts), chat.schema))
 
     started = time.perf_counter()
@@ -139,6 +141,7 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
         "completion_tokens_per_s": round(sum(tokens) / elapsed, 1),
         "generations_per_s": round(len(chats) / elapsed, 3),
         "mean_completion_tokens": round(statistics.mean(tokens), 1),
+        "mean_answer_chars": round(statistics.mean(chars), 1),
         "schema_valid_share": round(sum(valid) / len(valid), 3),
         "finish_reasons": finishes,
         "ttft_ms_p50": round(_percentile(first_token_s, 0.5) * ms, 1),

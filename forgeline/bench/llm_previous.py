@@ -15,12 +15,13 @@ def previous_decoding(model: Any, tokenizer: Any, chats: list[Chat], batch: int)
     from forgeline.bench.llm import _follows
 
     data = _enforcer_data(tokenizer)
-    tokens, valid = 0, []
+    tokens, chars, valid = 0, 0, []
     started = time.perf_counter()
     for first in range(0, len(chats), batch):
         group = chats[first : first + batch]
         for chat, (text, count) in zip(group, _generate(model, tokenizer, data, group), strict=True):
             tokens += count
+            chars += len(text)
             valid.append(_follows(text, chat.schema))
     elapsed = time.perf_counter() - started
     return {
@@ -30,6 +31,8 @@ def previous_decoding(model: Any, tokenizer: Any, chats: list[Chat], batch: int)
         "seconds": round(elapsed, 2),
         "completion_tokens_per_s": round(tokens / elapsed, 1),
         "generations_per_s": round(len(chats) / elapsed, 3),
+        "mean_completion_tokens": round(tokens / len(chats), 1),
+        "mean_answer_chars": round(chars / len(chats), 1),
         "schema_valid_share": round(sum(valid) / len(valid), 3),
     }
 

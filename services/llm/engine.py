@@ -57,6 +57,10 @@ class EngineShape:
     max_context: int
     prefill_tokens: int
     repetition_penalty: float = 1.15  # a 135M model loops without it
+    # Steps between prefills while rows are decoding (None: 8 on a GPU, 1 on a CPU). A GPU
+    # prefill is launch-bound: one of two rows costs about what one of twenty does, and run at
+    # every step (a row ends at most steps under load) it took most of the engine's time.
+    admit_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ class Engine:
         self.schema_tokens: torch.Tensor | None = None  # a bitmask row ANDed into every schema row
         self.rows: list[Row | None] = [None] * slots
         self._waiting: deque[Row] = deque()
+        self._admit_every = shape.admit_every or (8 if self.device.type == "cuda" else 1)
+        self._since_admit = 0
         self._wake = threading.Condition()
         self._stopped = False
         self.steps = 0
@@ -189,7 +195,11 @@ class Engine:
                 self._free(row)
 
     def _admit(self) -> None:
-        """Prefill waiting rows into free slots, within the prefill budget, and pick their first token."""
+        """Prefill waiting rows into free slots, within the prefill budget, and pick their first
+        token: at once when nothing decodes, else every `admit_every` steps."""
+        self._since_admit += 1
+        if any(self.rows) and self._since_admit < self._admit_every:
+            return
         joining: list[Row] = []
         budget = self.shape.prefill_tokens
         with self._wake:
@@ -208,6 +218,7 @@ class Engine:
                 joining.append(row)
         if not joining:
             return
+        self._since_admit = 0
         started = time.perf_counter()
         logits = self._prefill(joining)
         slots = torch.tensor([row.slot for row in joining], device=self.device)

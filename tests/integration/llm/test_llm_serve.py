@@ -6,15 +6,20 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import openai
 import pytest
 
+from forgeline.standins.review_samples import changed_files, planted_pull
+from services.codereview.llm_pass import llm_findings
+from services.common.events import ClassifierScores, JudgeVerdict, ModerationTask
 from services.common.llm import LLMRequest, OpenAICompatibleBackend, generate_validated
 from services.common.settings import Settings
 from services.email.generation import EmailDraft, build_request
+from services.moderation.handlers import judge_request
 from tests.integration.common.test_llm_local import CONTEXT, TEMPLATE
 from tests.integration.conftest import serve_admin
 
@@ -183,3 +188,23 @@ async def test_a_client_that_disconnects_mid_stream_frees_its_row(
         await asyncio.sleep(0.1)
         health = await engine_health(http, llm_url)
     assert health["active"] == 0 and int(str(health["cancelled"])) == cancelled_before + 1
+
+
+async def test_the_moderation_judge_and_the_review_pass_get_valid_answers_from_the_application(
+    llm_url: str, http: httpx.AsyncClient
+) -> None:
+    """Tiers 3 and the review pass, unchanged, against the real application (the stack's tests
+    use a scripted endpoint): every answer follows its schema, so none is lost to validation."""
+    backend = OpenAICompatibleBackend(http, llm_url, MODEL, KEY)
+    task = ModerationTask(
+        tenant_id=uuid.uuid4(),
+        author_id="a-17",
+        country="DE",
+        text="People like you should be thrown out of this country.",
+        policy_version="v1",
+        scores=ClassifierScores(hate=0.55, offensive=0.3, neither=0.15),
+    )
+    verdict = await generate_validated(backend, judge_request(task), JudgeVerdict, 1)
+    assert verdict.answer is not None, verdict.errors
+    found, tokens = await llm_findings(backend, "security", changed_files(planted_pull()), budget_tokens=1500, max_attempts=1)
+    assert tokens > 0 and all(f.rule == "llm:security" for f in found)

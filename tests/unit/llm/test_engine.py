@@ -97,7 +97,19 @@ async def test_a_row_alone_decodes_the_tokens_transformers_generate_does(engine:
     assert await tokens_of(engine, ASK, None, 24) == library_greedy(model, prompt, 24)
 
 
-async def test_rows_joining_a_running_batch_do_not_change_each_others_tokens(engine: ChatEngine, model: Any) -> None:
+@pytest.mark.parametrize("admit_every", [1, 3])
+async def test_rows_joining_a_running_batch_do_not_change_each_others_tokens(
+    model: Any, tokenizer: Any, admit_every: int
+) -> None:
+    """Also when waiting rows are prefilled together every few steps (as on a GPU)."""
+    engine = ChatEngine(model, tokenizer, EngineShape(slots=4, max_context=256, prefill_tokens=64, admit_every=admit_every))
+    try:
+        await rows_join_and_keep_their_tokens(engine, model)
+    finally:
+        engine.engine.stop()
+
+
+async def rows_join_and_keep_their_tokens(engine: ChatEngine, model: Any) -> None:
     asks = [[{"role": "user", "content": f"Tell me about basket {i}."}] for i in range(6)]  # more rows than slots
     alone = [library_greedy(model, engine.prompt_ids(ask), 20 + 3 * i) for i, ask in enumerate(asks)]
 
