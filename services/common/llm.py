@@ -47,7 +47,7 @@ class Completion:
     truncated: bool = False  # stopped at max_tokens rather than at the end of the answer
 
 
-FinishReason = str  # "stop" (the answer ended) | "length" (it reached its token limit)
+FinishReason = str  # "stop" (the answer ended) | "length" (it reached its token limit) | "error" (engine only)
 
 
 @dataclass

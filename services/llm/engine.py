@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import threading
 import time
@@ -29,6 +30,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (torch's own convention)
 
 from services.common.llm import Delta, FinishReason
+
+log = logging.getLogger(__name__)
 
 
 class ContextTooLongError(ValueError):
@@ -183,10 +186,20 @@ class Engine:
                         self._wake.wait()
                     if self._stopped:
                         return
-                self._drop_cancelled()
-                self._admit()
-                if any(self.rows):
-                    self._step()
+                try:
+                    self._drop_cancelled()
+                    self._admit()
+                    if any(self.rows):
+                        self._step()
+                except Exception:  # the engine outlives a failed step; the rows it held fail
+                    log.exception("an LLM engine step failed: the rows it held end with an error")
+                    self._fail_held()
+
+    def _fail_held(self) -> None:
+        held = [row for row in self.rows if row is not None]
+        for row in held:
+            self._free(row)
+        self.publish([(row, [], "error") for row in held if not row.cancelled])
 
     def _drop_cancelled(self) -> None:
         for row in self.rows:
@@ -512,6 +525,8 @@ class ChatEngine:
                 stream.ready.clear()
                 tokens, stream.tokens = stream.tokens, []
                 finish = stream.finish
+                if finish == "error":
+                    raise RuntimeError("the LLM engine failed while decoding this request (the replica's log says why)")
                 delta = Delta(text.push(tokens), len(tokens), finish, len(prompt) if first else 0)
                 first = False
                 yield delta

@@ -162,6 +162,24 @@ async def test_what_the_engine_cannot_do_is_refused_with_the_reason(engine: Chat
     assert engine.stats()["active"] == 0
 
 
+async def test_a_failed_step_fails_its_rows_and_the_engine_goes_on(engine: ChatEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    decode = engine.engine._decode
+    calls = iter([RuntimeError("CUDA error: out of memory")])
+
+    def failing_once(batch: int, length: int) -> Any:
+        failure = next(calls, None)
+        if failure is not None:
+            raise failure
+        return decode(batch, length)
+
+    monkeypatch.setattr(engine.engine, "_decode", failing_once)
+    with pytest.raises(RuntimeError, match="engine failed while decoding"):
+        await complete(engine, ASK, None, 10)
+    assert engine.stats()["active"] == 0
+    text, _, tokens, _ = await complete(engine, ASK, FRUIT, 24)  # the next request is served
+    assert json.loads(text)["fruit"] in ("apple", "pear") and tokens > 0
+
+
 def test_text_comes_out_in_whole_characters(tokenizer: Any) -> None:
     ids = tokenizer.encode("tea ☕ 日本 👩‍🔬", add_special_tokens=False)
     stream = TextStream(tokenizer)
