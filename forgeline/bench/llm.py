@@ -228,7 +228,7 @@ def measure(
     print("library reference ...", file=sys.stderr, flush=True)
     try:
         reference = library_reference(model, tokenizer, chats, reference_batch, max_tokens)
-    except Exception as error:
+    except Exception as error:  # a reference that cannot run is reported; the engine is still measured
         reference = {"error": f"{type(error).__name__}: {error}"[:500]}
     result["reference"] = reference
     print(json.dumps(reference), file=sys.stderr, flush=True)
