@@ -61,6 +61,10 @@ class Delta:
     prompt_tokens: int = 0
 
 
+class ContextTooLongError(ValueError):
+    """A prompt and its token limit do not fit the engine's cache slot (the LLM application's 400)."""
+
+
 class LLMBackend(Protocol):
     """What every backend offers."""
 

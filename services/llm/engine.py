@@ -29,13 +29,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's own convention)
 
-from services.common.llm import Delta, FinishReason
+from services.common.llm import ContextTooLongError, Delta, FinishReason
 
 log = logging.getLogger(__name__)
-
-
-class ContextTooLongError(ValueError):
-    """The prompt and its token limit do not fit a cache slot."""
 
 
 @dataclass(eq=False)

@@ -22,7 +22,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from services.common.errors import describe_validation_errors
-from services.common.llm import Completion, Delta
+from services.common.llm import Completion, ContextTooLongError, Delta
 from services.common.llm_local import Chat
 from services.common.serve import builder_from_environment, model_options
 from services.common.settings import LlmSettings, Settings
@@ -144,7 +144,8 @@ class LLMIngress:
         try:
             first: Delta = await deltas.__anext__()  # a schema or a prompt the engine refuses fails here
         except ValueError as error:
-            return JSONResponse(error_body(_cause(error), param="response_format"), status_code=400)
+            param = "messages" if isinstance(getattr(error, "cause", error), ContextTooLongError) else "response_format"
+            return JSONResponse(error_body(_cause(error), param=param), status_code=400)
         if body.stream:
             chunks = sse_chunks(self.model_name, _chain(first, deltas))
             return StreamingResponse(chunks, media_type="text/event-stream", headers={"Cache-Control": "no-store"})

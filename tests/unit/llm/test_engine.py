@@ -4,6 +4,7 @@ row's schema and limit, cancellation and refusals."""
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,18 @@ async def test_each_row_keeps_its_own_schema_and_limit_in_one_batch(engine: Chat
     assert free[2] == 5 and free[3] == "length"
 
 
-async def test_a_client_that_leaves_frees_its_row(engine: ChatEngine) -> None:
+async def test_a_client_that_leaves_frees_its_row(engine: ChatEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The engine waits at its third step until the client has left: the row is still decoding
+    # when it is cancelled, however fast this tiny model would otherwise finish it.
+    gate, decode, steps = threading.Event(), engine.engine._decode, []
+
+    def held(batch: int, length: int) -> Any:
+        steps.append(batch)
+        if len(steps) == 3:
+            gate.wait(timeout=60)
+        return decode(batch, length)
+
+    monkeypatch.setattr(engine.engine, "_decode", held)
     stream = engine.stream(ASK, None, 200)
     received = 0
     async for delta in stream:
@@ -147,6 +159,8 @@ async def test_a_client_that_leaves_frees_its_row(engine: ChatEngine) -> None:
         if received >= 2:
             break
     await stream.aclose()
+    assert engine.stats()["active"] == 1  # still held, mid-answer
+    gate.set()
     for _ in range(200):  # the engine frees it at its next step
         if engine.stats()["active"] == 0:
             break
