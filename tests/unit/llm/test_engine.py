@@ -107,25 +107,21 @@ async def test_rows_joining_a_running_batch_do_not_change_each_others_tokens(
     """Also when waiting rows are prefilled together every few steps (as on a GPU)."""
     engine = ChatEngine(model, tokenizer, EngineShape(slots=4, max_context=256, prefill_tokens=64, admit_every=admit_every))
     try:
-        await rows_join_and_keep_their_tokens(engine, model)
+        asks = [[{"role": "user", "content": f"Tell me about basket {i}."}] for i in range(6)]  # more rows than slots
+        alone = [library_greedy(model, engine.prompt_ids(ask), 20 + 3 * i) for i, ask in enumerate(asks)]
+
+        async def later(i: int) -> tuple[str, int, int, str]:
+            await asyncio.sleep(0.01 * i)  # arrive while others decode
+            return await complete(engine, asks[i], None, 20 + 3 * i)
+
+        answers = await asyncio.gather(*(later(i) for i in range(6)))
+        for i, (expected, (text, _, count, finish)) in enumerate(zip(alone, answers, strict=True)):
+            assert text == engine.tokenizer.decode(expected, skip_special_tokens=True)
+            assert count == len(expected)
+            assert finish == ("length" if count >= 20 + 3 * i else "stop")  # each row's own limit
+        assert engine.stats()["active"] == 0
     finally:
         engine.engine.stop()
-
-
-async def rows_join_and_keep_their_tokens(engine: ChatEngine, model: Any) -> None:
-    asks = [[{"role": "user", "content": f"Tell me about basket {i}."}] for i in range(6)]  # more rows than slots
-    alone = [library_greedy(model, engine.prompt_ids(ask), 20 + 3 * i) for i, ask in enumerate(asks)]
-
-    async def later(i: int) -> tuple[str, int, int, str]:
-        await asyncio.sleep(0.01 * i)  # arrive while others decode
-        return await complete(engine, asks[i], None, 20 + 3 * i)
-
-    answers = await asyncio.gather(*(later(i) for i in range(6)))
-    for expected, (text, _, count, finish) in zip(alone, answers, strict=True):
-        assert text == engine.tokenizer.decode(expected, skip_special_tokens=True)
-        assert count == len(expected)
-        assert finish == ("length" if count >= 20 else "stop")
-    assert engine.stats()["active"] == 0
 
 
 async def test_each_row_keeps_its_own_schema_and_limit_in_one_batch(engine: ChatEngine) -> None:
