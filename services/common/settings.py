@@ -245,9 +245,10 @@ class LlmSettings(ServeScaling):
     default_max_tokens: int = 256
     max_tokens_limit: int = 1024
     # The engine (services/llm/engine.py): max_batch_size rows decode at once, each in a cache
-    # slot of max_context tokens (prompt + answer); a step admits prompts up to prefill_tokens.
+    # slot of max_context tokens (prompt + answer); a step admits prompts up to prefill_tokens
+    # (None: 4096 on a CPU, 16384 on a GPU).
     max_context: int = 2048
-    prefill_tokens: int = 4096
+    prefill_tokens: int | None = None
 
 
 class EmailSettings(BaseSettings):

@@ -3,8 +3,9 @@ own JSON schema by one token bitmask for the whole batch.
 
     Engine thread, each step:  admit waiting rows (prefill into free slots, first token)
                                -> one decode forward for every live row (a CUDA graph on a GPU)
+                               -> on a GPU, meanwhile: the previous step's tokens handed over
                                -> grammar bitmask of every row, filled on the CPU meanwhile
-                               -> repetition penalty, mask, greedy pick -> each row's new token
+                               -> repetition penalty, mask, greedy pick (a second graph)
 
 A row joins at the next step and leaves when it finishes (end of sequence, end of its grammar,
 or its own token limit); nobody waits for the longest row of a batch, which a static
@@ -19,6 +20,7 @@ import asyncio
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -54,12 +56,22 @@ class EngineShape:
 
     slots: int
     max_context: int
-    prefill_tokens: int
+    # Prompt tokens one prefill admits (None: 4096 on a CPU; 16384 on a GPU, where a prefill's
+    # cost is its launches more than its tokens).
+    prefill_tokens: int | None = None
     repetition_penalty: float = 1.15  # a 135M model loops without it
     # Steps between prefills while rows are decoding (None: 8 on a GPU, 1 on a CPU). A GPU
     # prefill is launch-bound: one of two rows costs about what one of twenty does, and run at
     # every step (a row ends at most steps under load) it took most of the engine's time.
     admit_every: int | None = None
+    # Launch step t+1 before handing step t's tokens over (None: on a GPU), so the grammar and
+    # the hand-over run while the GPU computes. On a CPU the forward runs in this thread, and
+    # the overlap would only delay every token by a step.
+    overlap: bool | None = None
+    # Python's thread switch interval while the engine runs (None: leave it). The engine thread
+    # releases the GIL at every torch call and GPU wait; at the default 5 ms the event loop's
+    # thread, busy with hundreds of streams, then keeps it for up to 5 ms while the GPU idles.
+    switch_interval: float | None = 0.00005
 
 
 @dataclass(frozen=True)
@@ -104,21 +116,33 @@ class Engine:
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
         layers, slots = config.num_hidden_layers, shape.slots
         cache = (layers, slots, self.kv_heads, shape.max_context, self.head_dim)
-        # torch.empty: on a CPU only the pages rows write become resident.
-        self.keys = torch.empty(cache, dtype=dtype, device=self.device)
-        self.values = torch.empty(cache, dtype=dtype, device=self.device)
+        # Zeros, not torch.empty: a step's attention reads its length bucket past a row's position,
+        # masked, and masked values still count as 0 x value; reused memory can hold a NaN (a
+        # freed bitmask's -1 words are one in float64), and 0 x NaN poisoned a row's logits.
+        self.keys = torch.zeros(cache, dtype=dtype, device=self.device)
+        self.values = torch.zeros(cache, dtype=dtype, device=self.device)
         self.tokens = torch.zeros(slots, dtype=torch.long, device=self.device)
         self.positions = torch.zeros(slots, dtype=torch.long, device=self.device)
         self.live = torch.zeros(slots, dtype=torch.long, device=self.device)
         self.seen = torch.zeros((slots, self.vocab), dtype=torch.bool, device=self.device)
+        self.bound = torch.zeros(slots, dtype=torch.bool, device=self.device)  # the row has a grammar
         self.arange = torch.arange(max(slots, shape.max_context), device=self.device)
-        pinned = self.device.type == "cuda"
+        # A step's picks read the decode's logits, the rows' bitmask (filled here, copied to the
+        # device) and write the picked tokens (copied back): fixed buffers, so the pick is
+        # captured as a CUDA graph too.
+        self.logits = torch.empty((slots, self.vocab), dtype=torch.float32, device=self.device)
         self.bitmask = xgr.allocate_token_bitmask(slots, self.vocab)
-        if pinned:
+        self.picked = torch.zeros(slots, dtype=torch.long, device=self.device)
+        self.mask, self.picked_host = self.bitmask, self.picked
+        if self.device.type == "cuda":
             self.bitmask = self.bitmask.pin_memory()
+            self.mask = self.bitmask.to(self.device)
+            self.picked_host = self.picked.cpu().pin_memory()
+        self.true = torch.ones((), dtype=torch.bool, device=self.device)
         self._batch_matcher = xgr.BatchGrammarMatcher()
         self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
-        self._graphs: dict[tuple[int, int], tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
+        self._graphs: dict[tuple[int, int], torch.cuda.CUDAGraph] = {}  # decode, per (rows, length)
+        self._pick_graphs: dict[int, torch.cuda.CUDAGraph] = {}  # pick, per rows
         self._pool = torch.cuda.graph_pool_handle() if self.cuda_graphs else None
         # A step runs the smallest bucket holding every live row and position. CPUs: small length
         # buckets (attention is arithmetic there); GPUs: fewer graphs to capture.
@@ -126,18 +150,25 @@ class Engine:
         self._batch_sizes = _buckets(slots, 1, lambda b: b * 2)
         self._lengths = _buckets(shape.max_context, stride, lambda n: n + stride)
         self._fused = [_fuse(layer) for layer in model.model.layers]
-        self.schema_tokens: torch.Tensor | None = None  # a bitmask row ANDed into every schema row
+        # Tokens no grammar row may pick (see ChatEngine); applied on the device.
+        self.barred = torch.zeros(self.vocab, dtype=torch.bool, device=self.device)
         self.rows: list[Row | None] = [None] * slots
         self._waiting: deque[Row] = deque()
         self._admit_every = shape.admit_every or (8 if self.device.type == "cuda" else 1)
+        self.prefill_tokens = shape.prefill_tokens or (16384 if self.device.type == "cuda" else 4096)
         self._since_admit = 0
+        self._overlap = self.device.type == "cuda" if shape.overlap is None else shape.overlap
+        self._pending: tuple[list[Row], int, Any] | None = None  # a step's rows and batch, its pick not yet taken
+        self._switch_interval = sys.getswitchinterval()  # restored by stop()
+        if shape.switch_interval is not None:
+            sys.setswitchinterval(min(self._switch_interval, shape.switch_interval))
         self._wake = threading.Condition()
         self._stopped = False
         self.steps = 0
         self.cancelled = 0
         # Where the engine thread's time goes (bench llm reports it per step): decode launch,
-        # grammar masks, waiting for the GPU's pick, handing tokens over, and prefills.
-        self.seconds = dict.fromkeys(("launch", "masks", "wait", "hand_over", "prefill"), 0.0)
+        # grammar masks, queueing the pick, waiting for it, handing tokens over, and prefills.
+        self.seconds = dict.fromkeys(("launch", "masks", "pick", "wait", "hand_over", "prefill"), 0.0)
         self.rows_stepped = 0
         self._thread = threading.Thread(target=self._run, name="llm-engine", daemon=True)
         self._thread.start()
@@ -167,6 +198,7 @@ class Engine:
             self._stopped = True
             self._wake.notify()
         self._thread.join(timeout=30)
+        sys.setswitchinterval(self._switch_interval)
 
     def active(self) -> int:
         """Rows holding a slot now."""
@@ -192,6 +224,7 @@ class Engine:
                     self._fail_held()
 
     def _fail_held(self) -> None:
+        self._pending = None
         held = [row for row in self.rows if row is not None]
         for row in held:
             self._free(row)
@@ -207,10 +240,11 @@ class Engine:
         """Prefill waiting rows into free slots, within the prefill budget, and pick their first
         token: at once when nothing decodes, else every `admit_every` steps."""
         self._since_admit += 1
-        if any(self.rows) and self._since_admit < self._admit_every:
+        if not self._waiting or (any(self.rows) and self._since_admit < self._admit_every):
             return
+        self._take_pending()  # frees the slots of rows that just ended, and the bitmask buffer
         joining: list[Row] = []
-        budget = self.shape.prefill_tokens
+        budget = self.prefill_tokens
         with self._wake:
             while self._waiting:
                 row = self._waiting[0]
@@ -232,10 +266,13 @@ class Engine:
         logits = self._prefill(joining)
         slots = torch.tensor([row.slot for row in joining], device=self.device)
         self.seen[slots] = False
-        for row in joining:
-            self.seen[row.slot, torch.tensor(row.prompt, device=self.device)] = True
+        prompt_slots = torch.tensor([row.slot for row in joining for _ in row.prompt])
+        prompt_tokens = torch.tensor([token for row in joining for token in row.prompt])
+        self.seen[prompt_slots.to(self.device), prompt_tokens.to(self.device)] = True
+        self.bound[slots] = torch.tensor([row.matcher is not None for row in joining], device=self.device)
         self._fill_masks(list(joining))
-        picked = self._pick(logits, self.seen[slots], len(joining))
+        mask = self.bitmask[: len(joining)].to(self.device, non_blocking=True)
+        picked = self._pick(logits, self.seen[slots], self.bound[slots], mask)
         self.seen[slots, picked] = True
         self.tokens[slots] = picked
         self.live[slots] = 1
@@ -246,34 +283,48 @@ class Engine:
         self.seconds["prefill"] += time.perf_counter() - started
 
     def _step(self) -> None:
-        """One token for every live row."""
+        """One token for every live row. With overlap, the step's forward is queued first, then
+        the previous step's tokens are handed over (the GPU computes meanwhile), and this step's
+        pick is left pending for the next step to take."""
         self.steps += 1
         live = [row for row in self.rows if row is not None]
         batch = next(b for b in self._batch_sizes if b > max(row.slot for row in live))
         length = next(n for n in self._lengths if n > max(row.position for row in live))
         started = time.perf_counter()
-        logits = self._decode(batch, length)  # queued on the GPU; the masks are filled meanwhile
-        launched = time.perf_counter()
+        self._decode(batch, length)  # queued on the GPU; the masks are filled meanwhile
+        self.seconds["launch"] += time.perf_counter() - started
+        if self._pending is not None:
+            self._take_pending()  # rows it ends were in this forward too: their pick is ignored
+            live = [row for row in self.rows[:batch] if row is not None]
+            if not live:
+                return
+        masking = time.perf_counter()
         self._fill_masks(self.rows[:batch])
         masked = time.perf_counter()
-        picked = self._pick(logits, self.seen[:batch], batch)
-        self.seen[self.arange[:batch], picked] = True  # rows not live write to slots nobody reads
-        self.tokens[:batch] = picked
-        self.positions[:batch] += self.live[:batch]
+        self.seconds["masks"] += masked - masking
+        done = self._queue_pick(batch)
         for row in live:
             row.position += 1
-        tokens = picked.tolist()
-        picked_at = time.perf_counter()
-        self._take(live, [tokens[row.slot] for row in live])
-        done = time.perf_counter()
-        for phase, seconds in (
-            ("launch", launched - started),
-            ("masks", masked - launched),
-            ("wait", picked_at - masked),
-            ("hand_over", done - picked_at),
-        ):
-            self.seconds[phase] += seconds
         self.rows_stepped += len(live)
+        self._pending = (live, batch, done)
+        self.seconds["pick"] += time.perf_counter() - masked
+        if not self._overlap:
+            self._take_pending()
+
+    def _take_pending(self) -> None:
+        """Wait for the pending step's pick and hand its tokens over."""
+        if self._pending is None:
+            return
+        live, batch, done = self._pending
+        self._pending = None
+        started = time.perf_counter()
+        if done is not None:
+            done.synchronize()
+        tokens = self.picked_host[:batch].tolist()
+        waited = time.perf_counter()
+        self._take(live, [tokens[row.slot] for row in live])
+        self.seconds["wait"] += waited - started
+        self.seconds["hand_over"] += time.perf_counter() - waited
 
     def _take(self, rows: list[Row], tokens: list[int]) -> None:
         """Hand each row its token; finish rows at the end of sequence or at their limit."""
@@ -307,6 +358,7 @@ class Engine:
             self.rows[row.slot] = None
             self.live[row.slot] = 0
             self.positions[row.slot] = 0
+            self.bound[row.slot] = False
         row.slot = -1
 
     # -- masks and picks ---------------------------------------------------------------
@@ -322,18 +374,44 @@ class Engine:
                 indices.append(i)
         if matchers:
             self._batch_matcher.batch_fill_next_token_bitmask(matchers, self.bitmask, indices)
-            if self.schema_tokens is not None:
-                self.bitmask[indices] &= self.schema_tokens
 
-    def _pick(self, logits: torch.Tensor, seen: torch.Tensor, count: int) -> torch.Tensor:
-        """Greedy choice under the repetition penalty and the bitmask, for `count` rows."""
+    def _pick(self, logits: torch.Tensor, seen: torch.Tensor, bound: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Greedy choice under the repetition penalty, the bitmask (`mask`, on the device) and,
+        for grammar rows (`bound`), the barred tokens."""
         import xgrammar as xgr
 
         penalty = self.shape.repetition_penalty
         logits = torch.where(seen, torch.where(logits > 0, logits / penalty, logits * penalty), logits)
-        mask = self.bitmask[:count].to(self.device, non_blocking=True)
+        logits = logits.masked_fill(bound[:, None] & self.barred, -torch.inf)
         xgr.apply_token_bitmask_inplace(logits, mask, vocab_size=self.vocab)
         return logits.argmax(dim=-1)
+
+    def _pick_step(self, batch: int) -> None:
+        """The pick of a decode step for slots [0, batch), and the state it advances: the seen
+        tokens, the next step's inputs and positions. Rows not live write to slots nobody reads."""
+        picked = self._pick(self.logits[:batch], self.seen[:batch], self.bound[:batch], self.mask[:batch])
+        self.seen.index_put_((self.arange[:batch], picked), self.true.expand(batch))
+        self.tokens[:batch] = picked
+        self.positions[:batch] += self.live[:batch]
+        self.picked[:batch] = picked
+
+    def _queue_pick(self, batch: int) -> Any:
+        """Queue the step's pick (the bitmask up, the picked tokens back); on a GPU, return the
+        event that marks the tokens landed."""
+        if self.device.type != "cuda":
+            self._pick_step(batch)
+            return None
+        self.mask[:batch].copy_(self.bitmask[:batch], non_blocking=True)
+        if self.cuda_graphs:
+            if batch not in self._pick_graphs:
+                self._pick_graphs[batch] = self._capture_pick(batch)
+            self._pick_graphs[batch].replay()
+        else:
+            self._pick_step(batch)
+        self.picked_host[:batch].copy_(self.picked[:batch], non_blocking=True)
+        done = torch.cuda.Event()  # type: ignore[no-untyped-call]
+        done.record()
+        return done
 
     # -- the model ----------------------------------------------------------------------
 
@@ -385,11 +463,11 @@ class Engine:
         logits: torch.Tensor = self.model.lm_head(self.model.model.norm(hidden))
         return logits.float()
 
-    def _decode_eager(self, batch: int, length: int) -> torch.Tensor:
-        """One token for slots [0, batch): keys and values written at each row's position, attention
-        over the first `length` cache positions, masked past each row's position. The query heads
-        that share a key head are grouped into one query of `heads / kv_heads` rows, so the cache
-        is read once per step, not once per query head."""
+    def _decode_eager(self, batch: int, length: int) -> None:
+        """One token's logits for slots [0, batch), into `self.logits`: keys and values written at
+        each row's position, attention over the first `length` cache positions, masked past each
+        row's position. The query heads that share a key head are grouped into one query of
+        `heads / kv_heads` rows, so the cache is read once per step, not once per query head."""
         from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
         inner = self.model.model
@@ -413,32 +491,41 @@ class Engine:
             )
             hidden = hidden + attention.o_proj(out.reshape(batch, 1, -1))
             hidden = hidden + self._mlp(fused, layer, layer.post_attention_layernorm(hidden))
-        return self._logits(hidden[:, 0])
+        self.logits[:batch] = self._logits(hidden[:, 0])
 
-    def _decode(self, batch: int, length: int) -> torch.Tensor:
+    def _decode(self, batch: int, length: int) -> None:
+        """One decode step for slots [0, batch) into `self.logits` (see `_decode_eager`)."""
         if not self.cuda_graphs:
-            return self._decode_eager(batch, length)
+            self._decode_eager(batch, length)
+            return
         key = (batch, length)
         if key not in self._graphs:
-            self._graphs[key] = self._capture(batch, length)
-        graph, logits = self._graphs[key]
-        graph.replay()
-        return logits
+            self._graphs[key] = self._capture(lambda: self._decode_eager(batch, length))
+        self._graphs[key].replay()
 
-    def _capture(self, batch: int, length: int) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
-        """A CUDA graph of one decode step: a step is hundreds of small kernels, and launching them
-        one by one, not the arithmetic, is what bounds a 135M model. The warm-up runs compute the
-        same step the replay will (same tokens and positions), so their cache writes are harmless."""
+    def _capture_pick(self, batch: int) -> torch.cuda.CUDAGraph:
+        # The warm-up runs advance the state a pick advances: put it back.
+        state = [tensor.clone() for tensor in (self.seen, self.tokens, self.positions)]
+        graph = self._capture(lambda: self._pick_step(batch))
+        for tensor, saved in zip((self.seen, self.tokens, self.positions), state, strict=True):
+            tensor.copy_(saved)
+        return graph
+
+    def _capture(self, step: Callable[[], None]) -> torch.cuda.CUDAGraph:
+        """A CUDA graph of a step: a decode step is hundreds of small kernels, and launching them
+        one by one, not the arithmetic, is what bounds a 135M model. Capturing does not run the
+        step; the warm-up runs do. A decode's warm-ups compute the same step the replay will
+        (same tokens and positions), so their cache writes are harmless."""
         side = torch.cuda.Stream()  # type: ignore[no-untyped-call]
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             for _ in range(2):
-                self._decode_eager(batch, length)
+                step()
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self._pool):
-            logits = self._decode_eager(batch, length)
-        return graph, logits
+            step()
+        return graph
 
 
 @dataclass(eq=False)
@@ -479,7 +566,8 @@ class ChatEngine:
         info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=model.config.vocab_size, stop_token_ids=[eos])
         self.grammars = xgr.GrammarCompiler(info, max_threads=2)
         self.engine = Engine(model, eos, shape, _Publisher(), cuda_graphs=cuda_graphs)
-        self.engine.schema_tokens = _whole_character_tokens(tokenizer, model.config.vocab_size)
+        self.engine.barred[_character_pieces(tokenizer)] = True
+        self.engine.barred[len(tokenizer) :] = True  # the embedding's padding rows: no token at all
 
     def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
         """The prompt's tokens, chat template included."""
@@ -548,19 +636,11 @@ class ChatEngine:
         return {"active": self.engine.active(), "steps": self.engine.steps, "cancelled": self.engine.cancelled}
 
 
-def _whole_character_tokens(tokenizer: Any, vocab: int) -> torch.Tensor:
-    """A bitmask row of the tokens that decode to whole characters. A schema-bound answer may
-    only use these: a token that is a piece of a multi-byte character (an emoji's bytes) starts
-    a run of such pieces that SmolLM2 rarely ends, and the answer runs out of tokens mid-string.
-    Free text keeps every token."""
-    import numpy as np
-
-    pieces = [i for i in range(len(tokenizer)) if "\ufffd" in tokenizer.decode([i])]
-    allowed = np.ones(((vocab + 31) // 32) * 32, dtype=bool)
-    allowed[pieces] = False
-    allowed[len(tokenizer) :] = False
-    bits = np.packbits(allowed.reshape(-1, 32)[:, ::-1], axis=1, bitorder="big").view(">u4").astype(np.uint32)
-    return torch.from_numpy(bits.reshape(-1).view(np.int32).copy())
+def _character_pieces(tokenizer: Any) -> list[int]:
+    """The tokens that decode to part of a multi-byte character. A schema-bound answer may not
+    use them: one (an emoji's bytes) starts a run of such pieces that SmolLM2 rarely ends, and
+    the answer runs out of tokens mid-string. Free text keeps every token."""
+    return [i for i in range(len(tokenizer)) if "\ufffd" in tokenizer.decode([i])]
 
 
 class _Publisher:

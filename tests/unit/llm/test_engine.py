@@ -58,9 +58,11 @@ def model() -> Any:
     return LlamaForCausalLM(config).to(torch.float64).eval()
 
 
-@pytest.fixture
-def engine(model: Any, tokenizer: Any) -> Iterator[ChatEngine]:
-    chat = ChatEngine(model, tokenizer, EngineShape(slots=4, max_context=256, prefill_tokens=64))
+@pytest.fixture(params=[False, True], ids=["in-turn", "overlapped"])
+def engine(model: Any, tokenizer: Any, request: pytest.FixtureRequest) -> Iterator[ChatEngine]:
+    """Both schedules: a step's tokens handed over before the next forward (CPU), or after it
+    (GPU); the CPU runs the second too, so its bookkeeping is tested here."""
+    chat = ChatEngine(model, tokenizer, EngineShape(slots=4, max_context=256, prefill_tokens=64, overlap=request.param))
     try:
         yield chat
     finally:
@@ -100,12 +102,14 @@ async def test_a_row_alone_decodes_the_tokens_transformers_generate_does(engine:
     assert await tokens_of(engine, ASK, None, 24) == library_greedy(model, prompt, 24)
 
 
-@pytest.mark.parametrize("admit_every", [1, 3])
+@pytest.mark.parametrize(("admit_every", "overlap"), [(1, False), (3, False), (1, True), (3, True)])
 async def test_rows_joining_a_running_batch_do_not_change_each_others_tokens(
-    model: Any, tokenizer: Any, admit_every: int
+    model: Any, tokenizer: Any, admit_every: int, overlap: bool
 ) -> None:
-    """Also when waiting rows are prefilled together every few steps (as on a GPU)."""
-    engine = ChatEngine(model, tokenizer, EngineShape(slots=4, max_context=256, prefill_tokens=64, admit_every=admit_every))
+    """Also when waiting rows are prefilled together every few steps, and with each step's
+    tokens handed over after the next forward (as on a GPU)."""
+    shape = EngineShape(slots=4, max_context=256, prefill_tokens=64, admit_every=admit_every, overlap=overlap)
+    engine = ChatEngine(model, tokenizer, shape)
     try:
         asks = [[{"role": "user", "content": f"Tell me about basket {i}."}] for i in range(6)]  # more rows than slots
         alone = [library_greedy(model, engine.prompt_ids(ask), 20 + 3 * i) for i, ask in enumerate(asks)]
