@@ -101,11 +101,13 @@ def _percentile(values: list[float], share: float) -> float:
 
 async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict[str, Any]:
     """Keep `concurrency` streaming requests in the engine until every chat is answered: what a
-    Serve replica's engine sees from that many clients. Latencies are read where the deltas land."""
+    Serve replica's engine sees from that many clients. Latencies are read where the deltas land.
+    The answers are checked against their schemas after the clock stops: the clients share the
+    engine's interpreter here, and validating one takes milliseconds of it that clients in their
+    own processes would not."""
     queue = list(chats)
     tokens: list[int] = []
-    chars: list[int] = []
-    valid: list[bool] = []
+    answers: list[tuple[str, dict[str, Any] | None]] = []
     finishes: dict[str, int] = {}
     first_token_s: list[float] = []
     between_tokens_s: list[float] = []
@@ -127,12 +129,12 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
                 if delta.finish_reason:
                     finishes[delta.finish_reason] = finishes.get(delta.finish_reason, 0) + 1
             tokens.append(count)
-            chars.append(len("".join(parts)))
-            valid.append(_follows("".join(parts), chat.schema))
+            answers.append(("".join(parts), chat.schema))
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    valid = [_follows(text, schema) for text, schema in answers]
     ms = 1000.0
     return {
         "concurrency": concurrency,
@@ -141,7 +143,7 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
         "completion_tokens_per_s": round(sum(tokens) / elapsed, 1),
         "generations_per_s": round(len(chats) / elapsed, 3),
         "mean_completion_tokens": round(statistics.mean(tokens), 1),
-        "mean_answer_chars": round(statistics.mean(chars), 1),
+        "mean_answer_chars": round(statistics.mean(len(text) for text, _ in answers), 1),
         "schema_valid_share": round(sum(valid) / len(valid), 3),
         "finish_reasons": finishes,
         "ttft_ms_p50": round(_percentile(first_token_s, 0.5) * ms, 1),
@@ -193,6 +195,25 @@ def library_reference(model: Any, tokenizer: Any, chats: list[Chat], batch: int,
     }
 
 
+# What each of the engine's scheduling choices is worth: the engine again at one concurrency
+# with one choice undone (`--ablations`), measured in the same run as the engine point.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "in turn: a step's tokens handed over before the next forward": {"overlap": False},
+    "Python's default 5 ms thread switch interval": {"switch_interval": None},
+    "the CPU's prefill budget (4096 tokens)": {"prefill_tokens": 4096},
+}
+
+
+def engine_point(engine: Any, load: list[Chat], size: int, warm: list[Chat]) -> dict[str, Any]:
+    """The engine at one concurrency, after a warm-up (CUDA graphs, grammar cache), with the
+    profile of the measured requests only."""
+    asyncio.run(drive_engine(engine, warm, size))
+    engine.reset_profile()
+    point = asyncio.run(drive_engine(engine, load, size))
+    point["engine_profile"] = engine.profile()
+    return point
+
+
 def measure(
     concurrency: list[int],
     chats: list[Chat],
@@ -202,10 +223,14 @@ def measure(
     reference_batch: int,
     previous: bool,
     rounds: int = 2,
+    ablations: bool = False,
 ) -> dict[str, Any]:
     """Every point in one process on one model: the library reference, optionally the decoding
     the application had before this engine, then the engine at each concurrency (one engine
-    sized for the largest), each engine point with its ratio to the reference."""
+    sized for the largest), each engine point with its ratio to the reference; with
+    `ablations`, the engine at the reference's batch with each scheduling choice undone."""
+    import dataclasses
+
     from services.common.llm_local import load_smollm2
     from services.llm.engine import ChatEngine, EngineShape
 
@@ -243,10 +268,7 @@ def measure(
     points = []
     try:
         for size in concurrency:
-            asyncio.run(drive_engine(engine, chats[:size], size))  # warm-up: CUDA graphs, grammar cache
-            engine.reset_profile()
-            point = asyncio.run(drive_engine(engine, loads[size], size))
-            point["engine_profile"] = engine.profile()
+            point = engine_point(engine, loads[size], size, chats[:size])
             if "completion_tokens_per_s" in reference:
                 point["over_reference"] = round(point["completion_tokens_per_s"] / reference["completion_tokens_per_s"], 3)
             points.append(point)
@@ -254,6 +276,22 @@ def measure(
     finally:
         engine.engine.stop()
     result["engine"] = points
+    at = next((p for p in points if p["concurrency"] == reference_batch), None)
+    if ablations and at is not None:
+        result["ablations"] = []
+        for label, changes in ABLATIONS.items():
+            print(f"ablation: {label} ...", file=sys.stderr, flush=True)
+            engine = ChatEngine(model, tokenizer, dataclasses.replace(shape, **changes))
+            try:
+                point = engine_point(engine, loads[reference_batch], reference_batch, chats[:reference_batch])
+            finally:
+                engine.engine.stop()
+            point["undone"], point["over_engine"] = (
+                label,
+                round(point["completion_tokens_per_s"] / at["completion_tokens_per_s"], 3),
+            )
+            result["ablations"].append(point)
+            print(json.dumps(point), file=sys.stderr, flush=True)
     return result
 
 
@@ -271,6 +309,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--previous", action="store_true", help="also measure the decoding before the engine (needs lm-format-enforcer)"
+    )
+    parser.add_argument(
+        "--ablations",
+        action="store_true",
+        help="also the engine at the reference's batch with each scheduling choice undone (overlap, "
+        "switch interval, prefill budget)",
     )
     parser.add_argument("--chats", type=Path, default=None, help="read the requests from this JSON file")
     parser.add_argument("--save-chats", type=Path, default=None, help="write the requests to this JSON file and exit")
@@ -290,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
         reference_batch=reference_batch,
         previous=args.previous,
         rounds=args.rounds,
+        ablations=args.ablations,
     )
     emit(result, args.out)
 
