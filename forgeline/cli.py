@@ -546,7 +546,10 @@ def eval_moderation(
     MODERATION_MODEL_PATH (train it first with `forgeline models classifier`), and the judge of
     LLM_BACKEND (template by default: its verdicts follow the classifier, and close calls go to
     humans). Reports the whole pipeline, each tier, each HateCheck functionality and the tier
-    mix, beside the seed targets. About a minute on 2 cores.
+    mix, beside the seed targets, and the trade-off curve: tier 2's thresholds re-chosen on the
+    validation split for a grid of error budgets, each with the share left to the judge or
+    humans against the automatic false positives and negatives, to pick a budget from
+    (MODERATION_REJECT_PRECISION, MODERATION_MAX_MISS_RATE). About a minute on 2 cores.
     """
     import httpx
 
@@ -589,6 +592,12 @@ def eval_moderation(
         console.print(f"  automatic decisions: {part['automatic']}")
         console.print(f"  with human review:   {part['with_human_review']}")
         console.print(f"  tier mix: {part['tier_mix']}  (targets {report['targets']['tier_mix']}, humans 1-2%)")
+    console.print("[bold]trade-off[/bold] (budget precision/misses: band, clean false positives, false negatives)")
+    for point in report["tradeoff"]:
+        rows = [(name, point[name]) for name in ("davidson_test", "hatecheck") if name in point]
+        sets = "  ".join(f"{name} {row['band_share']}/{row['fpr_clean']}/{row['fnr']}" for name, row in rows)
+        deployed = "  (deployed)" if point["current"] else ""
+        console.print(f"  {point['target_precision']}/{point['max_miss_rate']}: {sets}{deployed}")
 
 
 @bench_app.command("up")

@@ -9,6 +9,12 @@ Datasets: HateCheck (`test_suite_cases.csv`; never used for training or threshol
 held-out 20 % test split of Davidson et al. that `forgeline models classifier` recorded.
 "Hateful" is the positive class; "clean" is HateCheck's non-hateful cases and Davidson's
 `neither` (Davidson's `offensive` is neither: it is reported on its own).
+
+The trade-off curve (`tradeoff`): tier 2's thresholds chosen on the validation split for each
+of a grid of error budgets, as training chooses them for its one budget, then applied to both
+datasets' tier-2 scores: the share of items left in the uncertain band (the judge's, and with
+the template judge the humans') against the automatic false removals and misses, so an
+operator can pick a budget. Tier 1's decisions are the same at every point.
 """
 
 from __future__ import annotations
@@ -25,9 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from services.common.events import ContentSubmitted, JudgeVerdict, ModerationTask
+from services.common.events import ClassifierScores, ContentSubmitted, JudgeVerdict, ModerationTask
 from services.common.llm import LLMBackend, generate_validated
-from services.moderation.classifier import CLASSES, Classifier, embed_all, read_davidson
+from services.moderation.classifier import (
+    CLASSES,
+    Classifier,
+    Thresholds,
+    choose_thresholds,
+    embed_all,
+    read_davidson,
+    split_indices,
+)
 from services.moderation.handlers import escalate, judge_request, needs_human
 from services.moderation.rules import RuleBook
 
@@ -37,6 +51,10 @@ TARGETS = {
     "tier_mix": {"rules": 0.60, "classifier": 0.35, "judge": 0.05},
     "human_share": "0.01-0.02",
 }
+# The curve's error budgets: (precision of tier 2's rejections, share of hateful items it may
+# approve), on the validation split. At 0.6 no cut-off of the current classifier reaches the
+# precision there, so tier 2 never rejects: the grid stops at that row.
+BUDGETS: tuple[tuple[float, float], ...] = tuple((p, m) for p in (0.3, 0.4, 0.5, 0.6) for m in (0.02, 0.05, 0.1, 0.2, 0.3))
 _EVAL_TENANT = uuid.UUID(int=0)
 
 
@@ -56,6 +74,7 @@ class Outcome:
 
     tier: str
     decision: str | None
+    scores: ClassifierScores | None = None  # tier 2's, for the items tier 1 escalated
 
 
 def read_hatecheck(path: Path) -> list[Case]:
@@ -107,7 +126,7 @@ async def run_pipeline(
         if outcome == "uncertain":
             judged.append((i, task.model_copy(update={"scores": score})))
         else:
-            outcomes[i] = Outcome("classifier", outcome)
+            outcomes[i] = Outcome("classifier", outcome, score)
     progress(f"tier 2 decided {len(escalated) - len(judged)}; asking the {llm.name} judge about {len(judged)}")
     gate = asyncio.Semaphore(8)
 
@@ -116,9 +135,9 @@ async def run_pipeline(
             answer = await generate_validated(llm, judge_request(task), JudgeVerdict, attempts)
         verdict = answer.answer
         if needs_human(verdict, "; ".join(answer.errors), min_confidence) is not None or verdict is None:
-            outcomes[i] = Outcome("human", None)
+            outcomes[i] = Outcome("human", None, task.scores)
         else:
-            outcomes[i] = Outcome("judge", verdict.decision)
+            outcomes[i] = Outcome("judge", verdict.decision, task.scores)
 
     await asyncio.gather(*(judge(i, task) for i, task in judged))
     return [o for o in outcomes if o is not None]
@@ -187,6 +206,34 @@ def metrics(cases: Sequence[Case], outcomes: Sequence[Outcome]) -> dict[str, Any
     }
 
 
+def operating_points(
+    p_hate: np.ndarray, is_hate: np.ndarray, budgets: Sequence[tuple[float, float]]
+) -> list[tuple[float, float, Thresholds]]:
+    """Tier 2's thresholds for each (precision, miss rate) budget, from validation scores."""
+    return [(p, m, choose_thresholds(p_hate, is_hate, p, m)) for p, m in budgets]
+
+
+def tradeoff(cases: Sequence[Case], outcomes: Sequence[Outcome], points: Sequence[Thresholds]) -> list[dict[str, Any]]:
+    """Each operating point on one dataset: the share of items in the uncertain band, and the
+    automatic false removals (clean) and misses (hateful) of the decisions made without it."""
+    rows = []
+    for thresholds in points:
+        pairs: list[tuple[Case, str]] = []
+        band = 0
+        for case, outcome in zip(cases, outcomes, strict=True):
+            if outcome.decision is not None and outcome.tier == "rules":
+                pairs.append((case, outcome.decision))
+                continue
+            decided = thresholds.outcome(outcome.scores) if outcome.scores is not None else "uncertain"
+            if decided == "uncertain":
+                band += 1
+            else:
+                pairs.append((case, decided))
+        rates = _rates(pairs)
+        rows.append({"band_share": _ratio(band, len(cases)), "fpr_clean": rates["fpr_clean"], "fnr": rates["fnr"]})
+    return rows
+
+
 async def evaluate(
     book: RuleBook,
     model_dir: Path,
@@ -209,10 +256,13 @@ async def evaluate(
         "targets": TARGETS,
     }
     options: dict[str, Any] = {"min_confidence": min_confidence, "attempts": attempts, "progress": progress}
+    hatecheck_cases: list[Case] = []
+    hatecheck_outcomes: list[Outcome] | None = None
     if await asyncio.to_thread(hatecheck.exists):
         progress(f"HateCheck: {hatecheck}")
-        cases = await asyncio.to_thread(read_hatecheck, hatecheck)
-        report["hatecheck"] = metrics(cases, await run_pipeline(cases, book, classifier, llm, **options))
+        hatecheck_cases = await asyncio.to_thread(read_hatecheck, hatecheck)
+        hatecheck_outcomes = await run_pipeline(hatecheck_cases, book, classifier, llm, **options)
+        report["hatecheck"] = metrics(hatecheck_cases, hatecheck_outcomes)
     else:
         report["hatecheck"] = f"skipped: no {hatecheck}"
     if hashlib.sha256(await asyncio.to_thread(davidson.read_bytes)).hexdigest() != card.data_sha256:
@@ -220,6 +270,29 @@ async def evaluate(
     progress(f"Davidson held-out split ({card.test_rows} rows): {davidson}")
     cases = davidson_test_cases(davidson, card.test_indices)
     cached = model_dir / f"embeddings-{card.data_sha256[:16]}.npy"
-    vectors = np.load(cached)[card.test_indices] if cached.exists() else None
-    report["davidson_test"] = metrics(cases, await run_pipeline(cases, book, classifier, llm, vectors=vectors, **options))
+    every = np.load(cached) if cached.exists() else None
+    vectors = every[card.test_indices] if every is not None else None
+    davidson_outcomes = await run_pipeline(cases, book, classifier, llm, vectors=vectors, **options)
+    report["davidson_test"] = metrics(cases, davidson_outcomes)
+    progress("trade-off curve: thresholds per error budget on the validation split")
+    data = read_davidson(davidson)
+    validation = split_indices(data.labels)[1]
+    matrix = every[validation] if every is not None else embed_all([data.texts[i] for i in validation])
+    p_val = np.array([s.hate for s in classifier.score_vectors(matrix)])
+    current = (card.target_precision, card.max_miss_rate)
+    budgets = [*BUDGETS, current] if current not in BUDGETS else list(BUDGETS)
+    points = operating_points(p_val, data.labels[validation] == 0, budgets)
+    curves = {"davidson_test": tradeoff(cases, davidson_outcomes, [t for _, _, t in points])}
+    if hatecheck_outcomes is not None:
+        curves["hatecheck"] = tradeoff(hatecheck_cases, hatecheck_outcomes, [t for _, _, t in points])
+    report["tradeoff"] = [
+        {
+            "target_precision": p,
+            "max_miss_rate": m,
+            "current": (p, m) == current,  # the budget the deployed model was trained for
+            **t.model_dump(),
+            **{name: rows[k] for name, rows in curves.items()},
+        }
+        for k, (p, m, t) in enumerate(points)
+    ]
     return report

@@ -8,7 +8,7 @@ import pytest
 
 from services.common.events import ClassifierScores, ContentSubmitted, JudgeVerdict, RuleMatch
 from services.moderation.classifier import Thresholds, choose_thresholds, split_indices
-from services.moderation.evaluate import Case, Outcome, metrics
+from services.moderation.evaluate import Case, Outcome, metrics, tradeoff
 from services.moderation.handlers import ServeClassifier, escalate, needs_human, template_verdict
 
 pytestmark = pytest.mark.unit
@@ -77,6 +77,35 @@ def test_metrics_count_humans_apart_and_report_clean_false_positives() -> None:
     assert report["with_human_review"]["recall"] == 1.0  # the human is assumed right
     assert report["tier_mix"] == {"rules": 0.25, "classifier": 0.25, "judge": 0.25, "human": 0.25}
     assert report["per_tier"]["classifier"]["clean_rejected"] == 1
+
+
+def scores(hate: float) -> ClassifierScores:
+    return ClassifierScores(hate=hate, offensive=(1 - hate) / 2, neither=(1 - hate) / 2)
+
+
+def test_the_tradeoff_moves_only_what_tier_1_escalated_between_the_band_and_the_decisions() -> None:
+    cases = [
+        Case("slur", True, False, "g"),
+        Case("clean", False, True, "g"),
+        Case("vague hate", True, False, "g"),
+        Case("vague clean", False, True, "g"),
+    ]
+    outcomes = [
+        Outcome("rules", "reject"),
+        Outcome("rules", "approve"),
+        Outcome("human", None, scores(0.4)),
+        Outcome("classifier", "approve", scores(0.3)),
+    ]
+    narrow, wide = Thresholds(reject_at=0.35, approve_below=0.35), Thresholds(reject_at=0.9, approve_below=0.1)
+    at_narrow, at_wide = tradeoff(cases, outcomes, [narrow, wide])
+    # Narrow: nothing in the band; "vague clean" (0.3) approved, "vague hate" (0.4) rejected.
+    assert at_narrow == {"band_share": 0.0, "fpr_clean": 0.0, "fnr": 0.0}
+    # Wide: both vague items in the band; tier 1's two decisions alone remain.
+    assert at_wide == {"band_share": 0.5, "fpr_clean": 0.0, "fnr": 0.0}
+    at_low = tradeoff(cases, outcomes, [Thresholds(reject_at=0.2, approve_below=0.2)])[0]
+    assert at_low == {"band_share": 0.0, "fpr_clean": 0.5, "fnr": 0.0}  # "vague clean" removed
+    at_high = tradeoff(cases, outcomes, [Thresholds(reject_at=0.95, approve_below=0.5)])[0]
+    assert at_high == {"band_share": 0.0, "fpr_clean": 0.0, "fnr": 0.5}  # "vague hate" approved
 
 
 async def test_the_classifier_client_waits_while_the_deployment_is_down() -> None:
