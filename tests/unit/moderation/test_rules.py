@@ -65,6 +65,45 @@ def test_threat_patterns_reject() -> None:
     assert "pattern:call_for_death" in rules_of("they should all die")[1]
 
 
+# Written for this test, as a new user would try the service (not from HateCheck, which stays
+# test-only for `forgeline eval moderation`).
+@pytest.mark.parametrize(
+    "post",
+    [
+        "just kill yourself already",
+        "go kill urself lol",
+        "kys",
+        "k y s loser",
+        "KYS!!!",
+        "you should go hang yourself",
+        "do everyone a favour and die",
+        "go drink bleach",
+        "nobody would miss you, end your life",
+        "slit your wrists",
+    ],
+)
+def test_incitement_to_self_harm_is_rejected_by_tier_1(post: str) -> None:
+    outcome, matched = rules_of(post)
+    assert outcome == "reject" and "pattern:self_harm_incitement" in matched
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        "don't kill yourself over the deadline, it can wait",
+        "please do not kill yourself studying tonight",
+        "you're going to kill yourself if you don't rest",
+        "the keys are on the table",
+        "this workout is killing me",
+        "I could die for a coffee right now",
+        "they killed it at the show last night",
+    ],
+)
+def test_kind_or_ordinary_uses_of_the_same_words_are_not_incitement(post: str) -> None:
+    outcome, matched = rules_of(post)
+    assert outcome != "reject" and "pattern:self_harm_incitement" not in matched
+
+
 def test_links_by_reputation() -> None:
     assert rules_of("see this", links=["https://phishing.example/login"])[0] == "reject"
     assert rules_of("see https://sub.malware.example/x")[0] == "reject"
