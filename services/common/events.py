@@ -263,7 +263,10 @@ class RuleMatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rule: str = Field(description='"term:<term>", "pattern:<name>" or "link:<domain>"')
+    rule: str = Field(
+        description='"term:<term>", "pattern:<name>" or "link:<domain>"; "quoted:<rule>" for a blocking rule '
+        "that matched only inside quotation marks (a signal)"
+    )
     category: str
     severity: Severity
 

@@ -4,6 +4,11 @@ Terms are matched with Aho–Corasick automatons (one pass over the text, whatev
 of terms) on the normalised views of `normalise.py`; patterns are compiled regexes over the
 same text. A `block` match rejects, no match at all (and only trusted links) approves, and
 anything else escalates to the classifier with the matches as evidence.
+
+Quoting abuse is not abuse: a `block` rule that matches only inside quotation marks (someone
+reporting or condemning what was said) is downgraded to a signal, `quoted:<rule>`, so the
+item goes to the classifier and on to the judge or a human instead of being removed by tier 1.
+It never approves: a quoted slur still escalates.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from services.moderation.policy import Pattern, Policy, TermList
 # Word endings a term still matches with (`faggots`, `hated`, `hating` is not covered).
 SUFFIXES = frozenset({"s", "es", "z", "ed", "ing", "er", "ers", "y", "ish"})
 MIN_SUBSTRING_TERM = 3  # shorter terms inside joined spaced-out letters match too much
+# Double quotation marks of the common scripts (single quotes are apostrophes too often).
+QUOTED = re.compile(
+    r'"[^"]{1,500}"|\u201c[^\u201d]{1,500}\u201d|\u00ab[^\u00bb]{1,500}\u00bb|\u201e[^\u201c\u201d]{1,500}[\u201c\u201d]'
+)
 
 
 class RuleReport(BaseModel):
@@ -77,6 +86,29 @@ class CompiledRules:
 
     def evaluate(self, text: str, links: Sequence[str] = ()) -> RuleReport:
         """Tier 1's verdict on one item."""
+        matches = self._text_matches(text)
+        if any(m.severity == "block" for m in matches) and QUOTED.search(text):
+            outside = {m.rule for m in self._text_matches(QUOTED.sub(" ", text))}
+            matches = [
+                m
+                if m.severity != "block" or m.rule in outside
+                else RuleMatch(rule=f"quoted:{m.rule}", category=m.category, severity="signal")
+                for m in matches
+            ]
+        for link in (*links, *urls_in(text)):
+            match = self.judge_link(link)
+            if match is not None:
+                matches.append(match)
+        if any(m.severity == "block" for m in matches):
+            outcome: Literal["reject", "approve", "escalate"] = "reject"
+        elif matches:
+            outcome = "escalate"
+        else:
+            outcome = "approve"
+        return RuleReport(outcome=outcome, matches=matches, policy_version=self.version, country=self.country)
+
+    def _text_matches(self, text: str) -> list[RuleMatch]:
+        """The terms and patterns that match the text (links apart)."""
         v = views(text)
         hits: set[int] = set()
         _word_hits(self._words, v.words, hits)
@@ -90,17 +122,7 @@ class CompiledRules:
         for pattern, regex in self._patterns:
             if regex.search(v.words):
                 matches.append(RuleMatch(rule=f"pattern:{pattern.name}", category=pattern.category, severity=pattern.severity))
-        for link in (*links, *urls_in(text)):
-            match = self.judge_link(link)
-            if match is not None:
-                matches.append(match)
-        if any(m.severity == "block" for m in matches):
-            outcome: Literal["reject", "approve", "escalate"] = "reject"
-        elif matches:
-            outcome = "escalate"
-        else:
-            outcome = "approve"
-        return RuleReport(outcome=outcome, matches=matches, policy_version=self.version, country=self.country)
+        return matches
 
     def judge_link(self, link: str) -> RuleMatch | None:
         """A blocked domain rejects, an unknown one is a signal, a trusted one is nothing."""

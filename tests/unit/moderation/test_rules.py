@@ -104,6 +104,15 @@ def test_kind_or_ordinary_uses_of_the_same_words_are_not_incitement(post: str) -
     assert outcome != "reject" and "pattern:self_harm_incitement" not in matched
 
 
+def test_a_blocking_rule_matched_only_inside_quotes_escalates_instead_of_rejecting() -> None:
+    outcome, matched = rules_of('He got banned for writing "kill all of them" in the chat.')
+    assert outcome == "escalate" and "quoted:pattern:kill_all" in matched  # reported, not said
+    assert rules_of("\u201cyou faggot\u201d is not something you say")[1] == {"quoted:term:faggot"}
+    assert rules_of('"kys"')[0] == "escalate"  # a bare quote still goes on to tier 2, never approved
+    assert rules_of('you faggot, "I said hello"')[0] == "reject"  # said outside the quotes too
+    assert rules_of("kill all of them")[0] == "reject"
+
+
 def test_links_by_reputation() -> None:
     assert rules_of("see this", links=["https://phishing.example/login"])[0] == "reject"
     assert rules_of("see https://sub.malware.example/x")[0] == "reject"

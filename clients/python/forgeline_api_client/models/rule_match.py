@@ -16,7 +16,8 @@ class RuleMatch:
 
     Attributes:
         category (str):
-        rule (str): "term:<term>", "pattern:<name>" or "link:<domain>"
+        rule (str): "term:<term>", "pattern:<name>" or "link:<domain>"; "quoted:<rule>" for a blocking rule that matched
+            only inside quotation marks (a signal)
         severity (RuleMatchSeverity):
     """
 
