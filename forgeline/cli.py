@@ -702,6 +702,9 @@ def bench_llm(
     ] = None,
     previous: Annotated[bool, typer.Option(help="Also measure the decoding the application had before its engine")] = False,
     rounds: Annotated[int, typer.Option(help="A point sends rounds x its concurrency requests (at least 16)")] = 2,
+    ablations: Annotated[
+        bool, typer.Option(help="Also the engine at the reference's batch with each scheduling choice undone")
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure the LLM application's engine (SmolLM2, continuous batching, schema-bound decoding)
@@ -721,6 +724,7 @@ def bench_llm(
         reference_batch=reference_batch or max(sizes),
         previous=previous,
         rounds=rounds,
+        ablations=ablations,
     )
     emit(result, out)
 

@@ -286,10 +286,8 @@ def measure(
                 point = engine_point(engine, loads[reference_batch], reference_batch, chats[:reference_batch])
             finally:
                 engine.engine.stop()
-            point["undone"], point["over_engine"] = (
-                label,
-                round(point["completion_tokens_per_s"] / at["completion_tokens_per_s"], 3),
-            )
+            point["undone"] = label
+            point["over_engine"] = round(point["completion_tokens_per_s"] / at["completion_tokens_per_s"], 3)
             result["ablations"].append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
     return result

@@ -356,9 +356,9 @@ class Engine:
     def _free(self, row: Row) -> None:
         if row.slot >= 0 and self.rows[row.slot] is row:
             self.rows[row.slot] = None
+            # Only its position must stop moving (it stays inside the cache); its other state is
+            # set when the slot is next admitted, and a free slot's picks are ignored.
             self.live[row.slot] = 0
-            self.positions[row.slot] = 0
-            self.bound[row.slot] = False
         row.slot = -1
 
     # -- masks and picks ---------------------------------------------------------------

@@ -58,10 +58,15 @@ async def _chain(first: Delta, rest: Any) -> AsyncIterator[Delta]:
             rest.cancel()
 
 
-def _cause(error: BaseException) -> str:
-    """The message of the error the model replica raised (Ray wraps it in a task error)."""
+def _raised(error: BaseException) -> BaseException:
+    """The error the model replica raised (Ray wraps it in a task error)."""
     cause = getattr(error, "cause", None)
-    return str(cause if cause is not None else error).strip().splitlines()[-1]
+    return cause if isinstance(cause, BaseException) else error
+
+
+def _cause(error: BaseException) -> str:
+    """The message of the error the model replica raised."""
+    return str(_raised(error)).strip().splitlines()[-1]
 
 
 @serve.deployment
@@ -144,7 +149,7 @@ class LLMIngress:
         try:
             first: Delta = await deltas.__anext__()  # a schema or a prompt the engine refuses fails here
         except ValueError as error:
-            param = "messages" if isinstance(getattr(error, "cause", error), ContextTooLongError) else "response_format"
+            param = "messages" if isinstance(_raised(error), ContextTooLongError) else "response_format"
             return JSONResponse(error_body(_cause(error), param=param), status_code=400)
         if body.stream:
             chunks = sse_chunks(self.model_name, _chain(first, deltas))

@@ -36,6 +36,7 @@ from services.common.llm import LLMBackend, generate_validated
 from services.moderation.classifier import (
     CLASSES,
     Classifier,
+    Labelled,
     Thresholds,
     choose_thresholds,
     embed_all,
@@ -86,9 +87,8 @@ def read_hatecheck(path: Path) -> list[Case]:
     ]
 
 
-def davidson_test_cases(path: Path, test_indices: Sequence[int]) -> list[Case]:
+def davidson_cases(data: Labelled, test_indices: Sequence[int]) -> list[Case]:
     """The held-out Davidson rows recorded in the model card."""
-    data = read_davidson(path)
     return [
         Case(data.texts[i], int(data.labels[i]) == 0, int(data.labels[i]) == 2, CLASSES[int(data.labels[i])])
         for i in test_indices
@@ -268,14 +268,14 @@ async def evaluate(
     if hashlib.sha256(await asyncio.to_thread(davidson.read_bytes)).hexdigest() != card.data_sha256:
         raise ValueError(f"{davidson} is not the file the classifier was trained on: retrain with `forgeline models classifier`")
     progress(f"Davidson held-out split ({card.test_rows} rows): {davidson}")
-    cases = davidson_test_cases(davidson, card.test_indices)
+    data = read_davidson(davidson)
+    cases = davidson_cases(data, card.test_indices)
     cached = model_dir / f"embeddings-{card.data_sha256[:16]}.npy"
     every = np.load(cached) if cached.exists() else None
     vectors = every[card.test_indices] if every is not None else None
     davidson_outcomes = await run_pipeline(cases, book, classifier, llm, vectors=vectors, **options)
     report["davidson_test"] = metrics(cases, davidson_outcomes)
     progress("trade-off curve: thresholds per error budget on the validation split")
-    data = read_davidson(davidson)
     validation = split_indices(data.labels)[1]
     matrix = every[validation] if every is not None else embed_all([data.texts[i] for i in validation])
     p_val = np.array([s.hate for s in classifier.score_vectors(matrix)])
