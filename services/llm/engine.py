@@ -17,6 +17,7 @@ with the libraries' paths by `forgeline bench llm` (docs/NOTES.md, "The LLM appl
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import re
@@ -72,6 +73,8 @@ class EngineShape:
     # releases the GIL at every torch call and GPU wait; at the default 5 ms the event loop's
     # thread, busy with hundreds of streams, then keeps it for up to 5 ms while the GPU idles.
     switch_interval: float | None = 0.00005
+    # Prefills as CUDA graphs, padded to (rows, width) buckets (None: with the decode's graphs).
+    prefill_graphs: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,8 @@ class Engine:
         self.heads, self.kv_heads = config.num_attention_heads, config.num_key_value_heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
         layers, slots = config.num_hidden_layers, shape.slots
-        cache = (layers, slots, self.kv_heads, shape.max_context, self.head_dim)
+        # One slot more than rows: a prefill's padding rows (see `_prefill`) write theirs there.
+        cache = (layers, slots + 1, self.kv_heads, shape.max_context, self.head_dim)
         # Zeros, not torch.empty: a step's attention reads its length bucket past a row's position,
         # masked, and masked values still count as 0 x value; reused memory can hold a NaN (a
         # freed bitmask's -1 words are one in float64), and 0 x NaN poisoned a row's logits.
@@ -149,6 +153,14 @@ class Engine:
         stride = 64 if self.device.type == "cpu" else 128
         self._batch_sizes = _buckets(slots, 1, lambda b: b * 2)
         self._lengths = _buckets(shape.max_context, stride, lambda n: n + stride)
+        # A prefill is a graph too on a GPU, per (rows, width) bucket: eagerly, its thousand-odd
+        # launches took ~20 ms of this thread per admission, whatever its size (measured on the
+        # H200). Finer buckets than a decode's: a prefill's padding is arithmetic, not just reads.
+        self._prefill_rows = _buckets(slots, 1, lambda c: c * 2 if c < 8 else c + 8)
+        self._prefill_widths = _buckets(shape.max_context, 64, lambda n: n + 64)
+        self._prefill_graphs: dict[tuple[int, int], torch.cuda.CUDAGraph] = {}
+        # Padded to the buckets when they run as graphs (a test pads on a CPU too).
+        self.pad_prefills = self.cuda_graphs and shape.prefill_graphs is not False
         self._fused = [_fuse(layer) for layer in model.model.layers]
         # Tokens no grammar row may pick (see ChatEngine); applied on the device.
         self.barred = torch.zeros(self.vocab, dtype=torch.bool, device=self.device)
@@ -156,6 +168,11 @@ class Engine:
         self._waiting: deque[Row] = deque()
         self._admit_every = shape.admit_every or (8 if self.device.type == "cuda" else 1)
         self.prefill_tokens = shape.prefill_tokens or (16384 if self.device.type == "cuda" else 4096)
+        # A prefill's inputs, fixed buffers as the graphs need: prompts (right-padded, row-major),
+        # their slots (padding rows: the spare slot) and the position of each prompt's last token.
+        self.prompt_ids = torch.zeros(max(self.prefill_tokens, shape.max_context), dtype=torch.long, device=self.device)
+        self.prompt_slots = torch.full((slots,), slots, dtype=torch.long, device=self.device)
+        self.prompt_last = torch.zeros(slots, dtype=torch.long, device=self.device)
         self._since_admit = 0
         self._overlap = self.device.type == "cuda" if shape.overlap is None else shape.overlap
         self._pending: tuple[list[Row], int, Any] | None = None  # a step's rows and batch, its pick not yet taken
@@ -238,13 +255,13 @@ class Engine:
 
     def _admit(self) -> None:
         """Prefill waiting rows into free slots, within the prefill budget, and pick their first
-        token: at once when nothing decodes, else every `admit_every` steps."""
+        token, when an admission is due (`_admission_due`)."""
         self._since_admit += 1
-        if not self._waiting or (any(self.rows) and self._since_admit < self._admit_every):
+        if not self._admission_due():
             return
         self._take_pending()  # frees the slots of rows that just ended, and the bitmask buffer
         joining: list[Row] = []
-        budget = self.prefill_tokens
+        width = 0
         with self._wake:
             while self._waiting:
                 row = self._waiting[0]
@@ -253,11 +270,12 @@ class Engine:
                     self.cancelled += 1
                     continue
                 free = next((s for s, held in enumerate(self.rows) if held is None), None)
-                if free is None or (joining and len(row.prompt) > budget):
+                count, wider = self._prefill_shape(len(joining) + 1, max(width, len(row.prompt)))
+                if free is None or (joining and count * wider > self.prefill_tokens):
                     break
                 self._waiting.popleft()
                 row.slot, self.rows[free] = free, row
-                budget -= len(row.prompt)
+                width = max(width, len(row.prompt))
                 joining.append(row)
         if not joining:
             return
@@ -281,6 +299,23 @@ class Engine:
         self.positions[slots] = torch.tensor([row.position for row in joining], device=self.device)
         self._take(joining, picked.tolist())
         self.seconds["prefill"] += time.perf_counter() - started
+
+    def _admission_due(self) -> bool:
+        """Admit when nothing decodes, every `admit_every` steps, or as soon as the waiting rows
+        that fit the free slots fill a whole prefill: a full prefill costs no less later, and
+        waiting would only leave slots empty (a burst of requests fills the batch in a few steps,
+        not one prefill per `admit_every` steps)."""
+        if not self._waiting:
+            return False
+        if self._since_admit >= self._admit_every or not any(self.rows):
+            return True
+        tokens, free = 0, self.rows.count(None)
+        with self._wake:  # submit() appends from other threads
+            for row in itertools.islice(self._waiting, free):
+                tokens += len(row.prompt)
+                if tokens >= self.prefill_tokens:
+                    return True
+        return False
 
     def _step(self) -> None:
         """One token for every live row. With overlap, the step's forward is queued first, then
@@ -418,18 +453,44 @@ class Engine:
     def _layers(self) -> Any:
         return self.model.model.layers
 
-    def _prefill(self, rows: list[Row]) -> torch.Tensor:
-        """Run the prompts (right-padded into one batch), write their keys and values into their
-        slots, return the logits after each prompt's last token."""
-        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+    def _prefill_shape(self, rows: int, width: int) -> tuple[int, int]:
+        """The batch a prefill of `rows` prompts of at most `width` tokens runs as: its graph's
+        bucket on a GPU, exact on a CPU. Its area is what the prefill budget bounds."""
+        if not self.pad_prefills:
+            return rows, width
+        return next(c for c in self._prefill_rows if c >= rows), next(n for n in self._prefill_widths if n >= width)
 
-        inner = self.model.model
-        count, width = len(rows), max(len(row.prompt) for row in rows)
+    def _prefill(self, rows: list[Row]) -> torch.Tensor:
+        """Run the prompts (right-padded into one batch, padded with rows of the spare slot to its
+        bucket), write their keys and values into their slots, return the logits after each
+        prompt's last token."""
+        count, width = self._prefill_shape(len(rows), max(len(row.prompt) for row in rows))
         ids = torch.full((count, width), self.eos, dtype=torch.long)
         for i, row in enumerate(rows):
             ids[i, : len(row.prompt)] = torch.tensor(row.prompt)
-        ids = ids.to(self.device)
-        slots = torch.tensor([row.slot for row in rows], device=self.device)
+        slots = torch.full((count,), self.shape.slots, dtype=torch.long)
+        slots[: len(rows)] = torch.tensor([row.slot for row in rows])
+        last = torch.zeros(count, dtype=torch.long)
+        last[: len(rows)] = torch.tensor([len(row.prompt) - 1 for row in rows])
+        self.prompt_ids[: count * width].copy_(ids.view(-1))
+        self.prompt_slots[:count].copy_(slots)
+        self.prompt_last[:count].copy_(last)
+        if not (self.cuda_graphs and self.pad_prefills):
+            self._prefill_eager(count, width)
+        else:
+            if (count, width) not in self._prefill_graphs:
+                self._prefill_graphs[count, width] = self._capture(lambda: self._prefill_eager(count, width))
+            self._prefill_graphs[count, width].replay()
+        return self.logits[: len(rows)]
+
+    def _prefill_eager(self, count: int, width: int) -> None:
+        """A prefill of the prompts in the buffers, as `count` rows of `width` tokens: keys and
+        values into their slots, the logits after each prompt into `self.logits`."""
+        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+        inner = self.model.model
+        ids = self.prompt_ids[: count * width].view(count, width)
+        slots = self.prompt_slots[:count]
         hidden = inner.embed_tokens(ids)
         cos, sin = inner.rotary_emb(hidden, self.arange[:width].expand(count, width))
         for i, (layer, fused) in enumerate(zip(self._layers(), self._fused, strict=True)):
@@ -445,8 +506,7 @@ class Engine:
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
             hidden = hidden + attention.o_proj(out.transpose(1, 2).reshape(count, width, -1))
             hidden = hidden + self._mlp(fused, layer, layer.post_attention_layernorm(hidden))
-        last = torch.tensor([len(row.prompt) - 1 for row in rows], device=self.device)
-        return self._logits(hidden[self.arange[:count], last])
+        self.logits[:count] = self._logits(hidden[self.arange[:count], self.prompt_last[:count]])
 
     def _qkv(self, fused: _Fused, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim

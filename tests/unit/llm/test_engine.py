@@ -128,6 +128,54 @@ async def test_rows_joining_a_running_batch_do_not_change_each_others_tokens(
         engine.engine.stop()
 
 
+async def test_a_prefill_padded_to_its_graphs_bucket_leaves_the_rows_beside_it_alone(model: Any, tokenizer: Any) -> None:
+    """On a GPU a prefill runs as the graph of its (rows, width) bucket: three prompts run as
+    four rows of 64 tokens, and the padding row writes to the spare slot, not a live row's."""
+    chat = ChatEngine(model, tokenizer, EngineShape(slots=4, max_context=256, prefill_tokens=512, overlap=True))
+    chat.engine.pad_prefills = True
+    try:
+        asks = [[{"role": "user", "content": f"Tell me about basket {i}."}] for i in range(3)]
+        expected = [library_greedy(model, chat.prompt_ids(ask), 12) for ask in [ASK, *asks]]
+        decoding = asyncio.create_task(complete(chat, ASK, None, 12))
+        while chat.engine.steps < 2:
+            await asyncio.sleep(0.001)
+        with chat.engine._wake:  # the engine waits until all three are queued: one prefill
+            joining = [asyncio.create_task(complete(chat, ask, None, 12)) for ask in asks]
+            while len(chat.engine._waiting) < 3:
+                await asyncio.sleep(0.001)
+            (held,) = [row for row in chat.engine.rows if row is not None]
+            slot, prompt = held.slot, len(held.prompt)
+            prompt_keys = chat.engine.keys[:, slot, :, :prompt].clone()
+        answers = await asyncio.gather(decoding, *joining)
+        assert chat.engine._prefill_shape(3, 40) == (4, 64)
+        assert torch.equal(chat.engine.keys[:, slot, :, :prompt], prompt_keys)
+        assert [text for text, *_ in answers] == [tokenizer.decode(ids, skip_special_tokens=True) for ids in expected]
+    finally:
+        chat.engine.stop()
+
+
+async def test_waiting_rows_that_fill_a_prefill_join_without_waiting_for_their_turn(model: Any, tokenizer: Any) -> None:
+    """Prefills run every `admit_every` steps while rows decode, unless the waiting rows fill a
+    whole prefill: then at once."""
+    chat = ChatEngine(model, tokenizer, EngineShape(slots=4, max_context=256, admit_every=1000, overlap=False))
+    try:
+        asks = [[{"role": "user", "content": f"Basket {i}?"}] for i in range(2)]
+        chat.engine.prefill_tokens = sum(len(chat.prompt_ids(ask)) for ask in asks)  # the two fill it
+        decoding = chat.stream(ASK, None, 150)
+        await anext(decoding)
+        alone = asyncio.create_task(complete(chat, asks[0], None, 4))
+        seen = chat.engine.steps
+        while chat.engine.steps < seen + 5:
+            await asyncio.sleep(0.001)
+        assert chat.stats()["active"] == 1 and not alone.done()  # alone it waits its turn
+        await asyncio.gather(alone, complete(chat, asks[1], None, 4))  # together: at once,
+        assert chat.stats()["active"] == 1  # while the first row still decodes
+        finishes = [delta.finish_reason async for delta in decoding]
+        assert finishes[-1] == "length"  # the first row decoded all along: no prefill was due
+    finally:
+        chat.engine.stop()
+
+
 async def test_each_row_keeps_its_own_schema_and_limit_in_one_batch(engine: ChatEngine) -> None:
     fruit, count, short, free = await asyncio.gather(
         complete(engine, ASK, FRUIT, 40),
