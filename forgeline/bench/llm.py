@@ -104,8 +104,15 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
     Serve replica's engine sees from that many clients. Latencies are read where the deltas land.
     The answers are checked against their schemas after the clock stops: the clients share the
     engine's interpreter here, and validating one takes milliseconds of it that clients in their
-    own processes would not."""
+    own processes would not.
+
+    Throughput is reported twice. `steady_*`: from the start until the last request is sent, while
+    all `concurrency` clients are in flight (ramp-up included): the engine at that concurrency.
+    The whole run adds the drain, where fewer and fewer rows remain and the longest answer sets
+    the end; with few rounds the drain is a large part of the run."""
     queue = list(chats)
+    received = [0]  # tokens landed so far, all clients
+    steady: list[tuple[float, int]] = []  # (when the last request was sent, tokens landed by then)
     tokens: list[int] = []
     answers: list[tuple[str, dict[str, Any] | None]] = []
     finishes: dict[str, int] = {}
@@ -116,6 +123,8 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
         while queue:
             chat = queue.pop()
             asked = last = time.perf_counter()
+            if not queue:
+                steady.append((asked, received[0]))
             parts, count = [], 0
             async for delta in engine.stream(list(chat.messages), chat.schema, chat.max_tokens):
                 now = time.perf_counter()
@@ -125,6 +134,7 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
                     else:
                         between_tokens_s.extend([(now - last) / delta.tokens] * delta.tokens)
                     last, count = now, count + delta.tokens
+                    received[0] += delta.tokens
                 parts.append(delta.text)
                 if delta.finish_reason:
                     finishes[delta.finish_reason] = finishes.get(delta.finish_reason, 0) + 1
@@ -135,10 +145,14 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
     await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     valid = [_follows(text, schema) for text, schema in answers]
+    drained_at, steady_tokens = steady[0]
+    steady_seconds = drained_at - started
     ms = 1000.0
     return {
         "concurrency": concurrency,
         "requests": len(chats),
+        "steady_seconds": round(steady_seconds, 2),
+        "steady_completion_tokens_per_s": round(steady_tokens / steady_seconds, 1) if steady_seconds > 0 else None,
         "seconds": round(elapsed, 2),
         "completion_tokens_per_s": round(sum(tokens) / elapsed, 1),
         "generations_per_s": round(len(chats) / elapsed, 3),
@@ -201,6 +215,7 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "in turn: a step's tokens handed over before the next forward": {"overlap": False},
     "Python's default 5 ms thread switch interval": {"switch_interval": None},
     "the CPU's prefill budget (4096 tokens)": {"prefill_tokens": 4096},
+    "prefills run eagerly, not as CUDA graphs": {"prefill_graphs": False},
 }
 
 
@@ -270,7 +285,10 @@ def measure(
         for size in concurrency:
             point = engine_point(engine, loads[size], size, chats[:size])
             if "completion_tokens_per_s" in reference:
-                point["over_reference"] = round(point["completion_tokens_per_s"] / reference["completion_tokens_per_s"], 3)
+                for key in ("completion_tokens_per_s", "steady_completion_tokens_per_s"):
+                    if point[key] is not None:
+                        ratio = key.replace("completion_tokens_per_s", "over_reference")
+                        point[ratio] = round(point[key] / reference["completion_tokens_per_s"], 3)
             points.append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
     finally:
@@ -287,7 +305,8 @@ def measure(
             finally:
                 engine.engine.stop()
             point["undone"] = label
-            point["over_engine"] = round(point["completion_tokens_per_s"] / at["completion_tokens_per_s"], 3)
+            key = "steady_completion_tokens_per_s" if point["steady_completion_tokens_per_s"] else "completion_tokens_per_s"
+            point["over_engine"] = round(point[key] / at[key], 3)
             result["ablations"].append(point)
             print(json.dumps(point), file=sys.stderr, flush=True)
     return result
@@ -312,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
         "--ablations",
         action="store_true",
         help="also the engine at the reference's batch with each scheduling choice undone (overlap, "
-        "switch interval, prefill budget)",
+        "switch interval, prefill budget, prefill graphs)",
     )
     parser.add_argument("--chats", type=Path, default=None, help="read the requests from this JSON file")
     parser.add_argument("--save-chats", type=Path, default=None, help="write the requests to this JSON file and exit")
