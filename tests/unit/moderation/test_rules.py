@@ -65,6 +65,54 @@ def test_threat_patterns_reject() -> None:
     assert "pattern:call_for_death" in rules_of("they should all die")[1]
 
 
+# Threats and ordinary uses of the same verbs, written for these tests as a new user would try
+# the service (not from HateCheck, which stays test-only).
+@pytest.mark.parametrize(
+    ("post", "rule"),
+    [
+        ("I'm gonna kill you", "threat_first_person"),
+        ("i swear i'll stab him tomorrow", "threat_first_person"),
+        ("I'd kill them all if I could", "threat_first_person"),
+        ("if you touch my car again I'll break your legs", "threat_bodily_harm"),
+        ("I'll beat you to death", "threat_bodily_harm"),
+        ("say that again and i'm going to punch you", "threat_bodily_harm"),
+        ("I know where you live", "intimidation"),
+        ("i know where your kids go to school", "intimidation"),
+        ("we will find you", "intimidation"),
+        ("sleep with one eye open tonight", "intimidation"),
+        ("someone should shoot you", "incitement_to_harm"),
+        ("people need to kill them", "incitement_to_harm"),
+    ],
+)
+def test_direct_conditional_and_incited_threats_are_rejected_by_tier_1(post: str, rule: str) -> None:
+    outcome, matched = rules_of(post)
+    assert outcome == "reject" and f"pattern:{rule}" in matched
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        "I'm going to hang out with friends tonight",  # rejected under v1.2026-12-03
+        "I'll shoot you an email tomorrow",  # rejected under v1.2026-12-03
+        "I will kill it at the gym",  # rejected under v1.2026-12-03
+        "I would love to shoot your wedding",  # rejected under v1.2026-12-03
+        "I'll hang the picture later",  # rejected under v1.2026-12-03
+        "I'm going to kill this exam",
+        "I'll shoot you a text",
+        "I'd love to shoot you some photos",
+        "I'll beat you at chess",
+        "I'll break the news to her",
+        "I'll find you a seat",
+        "we will find you the best deal",
+        "someone should shoot that video",
+        "we need to kill the process and restart",
+    ],
+)
+def test_ordinary_uses_of_violent_verbs_are_not_rejected_as_threats(post: str) -> None:
+    outcome, matched = rules_of(post)
+    assert outcome != "reject", matched
+
+
 # Written for this test, as a new user would try the service (not from HateCheck, which stays
 # test-only for `forgeline eval moderation`).
 @pytest.mark.parametrize(
