@@ -111,8 +111,8 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
     The whole run adds the drain, where fewer and fewer rows remain and the longest answer sets
     the end; with few rounds the drain is a large part of the run."""
     queue = list(chats)
-    received = [0]  # tokens landed so far, all clients
-    steady: list[tuple[float, int]] = []  # (when the last request was sent, tokens landed by then)
+    received = 0  # tokens landed so far, all clients
+    steady = (0.0, 0)  # when the last request was sent, and the tokens landed by then
     tokens: list[int] = []
     answers: list[tuple[str, dict[str, Any] | None]] = []
     finishes: dict[str, int] = {}
@@ -120,11 +120,12 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
     between_tokens_s: list[float] = []
 
     async def client() -> None:
+        nonlocal received, steady
         while queue:
             chat = queue.pop()
             asked = last = time.perf_counter()
             if not queue:
-                steady.append((asked, received[0]))
+                steady = (asked, received)
             parts, count = [], 0
             async for delta in engine.stream(list(chat.messages), chat.schema, chat.max_tokens):
                 now = time.perf_counter()
@@ -134,7 +135,7 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
                     else:
                         between_tokens_s.extend([(now - last) / delta.tokens] * delta.tokens)
                     last, count = now, count + delta.tokens
-                    received[0] += delta.tokens
+                    received += delta.tokens
                 parts.append(delta.text)
                 if delta.finish_reason:
                     finishes[delta.finish_reason] = finishes.get(delta.finish_reason, 0) + 1
@@ -145,7 +146,7 @@ async def drive_engine(engine: Any, chats: list[Chat], concurrency: int) -> dict
     await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     valid = [_follows(text, schema) for text, schema in answers]
-    drained_at, steady_tokens = steady[0]
+    drained_at, steady_tokens = steady
     steady_seconds = drained_at - started
     ms = 1000.0
     return {

@@ -153,9 +153,10 @@ class Engine:
         stride = 64 if self.device.type == "cpu" else 128
         self._batch_sizes = _buckets(slots, 1, lambda b: b * 2)
         self._lengths = _buckets(shape.max_context, stride, lambda n: n + stride)
-        # A prefill is a graph too on a GPU, per (rows, width) bucket: eagerly, its thousand-odd
-        # launches took ~20 ms of this thread per admission, whatever its size (measured on the
-        # H200). Finer buckets than a decode's: a prefill's padding is arithmetic, not just reads.
+        # A prefill is a graph too on a GPU, per (rows, width) bucket: eagerly, launching its
+        # thousand-odd kernels took this thread longer than the GPU took to run them, whatever its
+        # size (`bench llm --ablations`). Finer buckets than a decode's: a prefill's padding is
+        # arithmetic, not just reads.
         self._prefill_rows = _buckets(slots, 1, lambda c: c * 2 if c < 8 else c + 8)
         self._prefill_widths = _buckets(shape.max_context, 64, lambda n: n + 64)
         self._prefill_graphs: dict[tuple[int, int], torch.cuda.CUDAGraph] = {}
@@ -475,12 +476,12 @@ class Engine:
         self.prompt_ids[: count * width].copy_(ids.view(-1))
         self.prompt_slots[:count].copy_(slots)
         self.prompt_last[:count].copy_(last)
-        if not (self.cuda_graphs and self.pad_prefills):
-            self._prefill_eager(count, width)
-        else:
+        if self.cuda_graphs and self.pad_prefills:
             if (count, width) not in self._prefill_graphs:
                 self._prefill_graphs[count, width] = self._capture(lambda: self._prefill_eager(count, width))
             self._prefill_graphs[count, width].replay()
+        else:
+            self._prefill_eager(count, width)
         return self.logits[: len(rows)]
 
     def _prefill_eager(self, count: int, width: int) -> None:
