@@ -13,7 +13,10 @@
 #     servers, for `forgeline containers up`.
 #
 # Needs root and the Debian packages buildah and debootstrap (`make images` installs them
-# with apt when missing). Variables: IMAGE, THIN_IMAGE, BACKING_IMAGE (tags), BUILD_DIR, DEBIAN_MIRROR, WHEELS_DIR.
+# with apt when missing). A rebuild removes the images it replaced: each build left their whole size
+# untagged before, and a few rebuilds filled a CI disk mid-build ("no space left on device").
+# Variables: IMAGE, THIN_IMAGE, BACKING_IMAGE (tags), BUILD_DIR, DEBIAN_MIRROR, WHEELS_DIR,
+# MIN_FREE_GB (the free space the build checks for first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,7 +90,37 @@ bud() {
   done
 }
 
+# Free space where containers/storage keeps layers: a build needs about MIN_FREE_GB there at
+# its peak (the build stage's venv and the committed layers).
+MIN_FREE_GB=${MIN_FREE_GB:-14}
+graph_root=$(buildah info --format '{{.store.GraphRoot}}' 2>/dev/null || echo /var/lib/containers/storage)
+mkdir -p "$graph_root"
+free_gb=$(( $(df -Pk "$graph_root" | awk 'NR==2 {print $4}') / 1024 / 1024 ))
+if [ "$free_gb" -lt "$MIN_FREE_GB" ]; then
+  echo "make images: only ${free_gb} GB free under $graph_root; a build needs about ${MIN_FREE_GB} GB." >&2
+  echo "  Untagged images from earlier builds: podman images --filter dangling=true (remove with podman image prune)." >&2
+  exit 1
+fi
+
+# The images these tags name now, removed once the new ones are built (if nothing else uses them).
+replaced=()
+for tag in "$BACKING_IMAGE" "$THIN_IMAGE" "$IMAGE"; do
+  id=$(buildah images --noheading --no-trunc --format '{{.ID}}' "$tag" 2>/dev/null || true)
+  if [ -n "$id" ]; then replaced+=("${id#sha256:}"); fi
+done
+
 mkdir -p "$BUILD_DIR"
 bud "$IMAGE" "pip installs the runtime set: a few minutes" "${build_args[@]}"
 bud "$THIN_IMAGE" "the services that load no model" -f images/thin.Dockerfile
 bud "$BACKING_IMAGE" "the backing servers for \`forgeline containers up\`" -f images/backing.Dockerfile --from "$IMAGE"
+
+for id in "${replaced[@]}"; do
+  # Still tagged means this build produced the same image; in use means a container holds it.
+  if [ -z "$(buildah images --noheading --format '{{.Name}}' --filter "id=$id" 2>/dev/null | grep -v '<none>')" ]; then
+    if buildah rmi "$id" >/dev/null 2>&1; then
+      step "removed the replaced image ${id:0:12}"
+    else
+      step "kept the replaced image ${id:0:12} (in use)"
+    fi
+  fi
+done
