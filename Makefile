@@ -40,7 +40,7 @@ $(STAMP): requirements.lock constraints.txt pyproject.toml clients/python/setup.
 	$(BIN)/pip install --quiet --no-deps -e clients/python  # the generated API client (make client)
 	@touch $(STAMP)
 
-models: setup ## build the models once per machine (moderation classifier: ~3 min on 2 cores, then cached)
+models: setup ## build the models once per machine (the moderation classifier is fine-tuned here once, then cached)
 	$(BIN)/forgeline models classifier --optional
 
 host-tools: ## Debian packages: iptables (drills' network partitions), podman + runc + netavark (the chart as containers), chromium (the console's browser tests), prometheus (promtool: the chart's alerts); root, once per machine

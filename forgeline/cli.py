@@ -490,17 +490,18 @@ def models_classifier(
         bool, typer.Option(help="Without training data, say so and succeed (moderation then stays off); `make models` uses it")
     ] = False,
 ) -> None:
-    """Train the tier-2 moderation classifier: MiniLM embeddings + calibrated logistic regression.
+    """Train the tier-2 moderation classifier: MiniLM fine-tuned end to end with a 3-class head.
 
-    Splits the data 60/20/20 (train / validation / held-out test) with a fixed seed, chooses
-    the reject and approve thresholds on the validation split, and writes head.npz and
+    Splits the data 60/20/20 (train / validation / held-out test) with a fixed seed, fine-tunes
+    MiniLM (packaged weights, no download) on the training split, chooses the reject and approve
+    thresholds on the validation split, and writes encoder/, head.npz, validation.npz and
     model.json (thresholds, validation metrics, the test rows `forgeline eval moderation` uses).
 
     The model is trained once per machine into FORGELINE_MODEL_CACHE_PATH (default
-    ~/.cache/forgeline/models), keyed by the data's hash and these options, then copied to
-    the model directory; `forgeline up` does the same on a fresh .forgeline/. Embedding all
-    24,783 tweets takes about 3 minutes on 2 cores. A running stack picks a new model up
-    after `forgeline down && forgeline up`.
+    ~/.cache/forgeline/models), keyed by the data's hash, these options and the recipe, then
+    linked into the model directory; `forgeline up` does the same on a fresh .forgeline/. The
+    time it took is in model.json (`train_seconds`) and in `forgeline eval moderation`'s report.
+    A running stack picks a new model up after `forgeline down && forgeline up`.
     """
     from services.moderation.classifier import install, training_options
 
@@ -515,7 +516,7 @@ def models_classifier(
     if optional and not source.exists():
         console.print(f"No training data at {source}: moderation stays off (set MODERATION_DATA_PATH to turn it on).")
         return
-    with console.status("embedding texts …") as spinner:
+    with console.status("fine-tuning MiniLM …") as spinner:
         try:
             card, trained = install(
                 source,
@@ -523,13 +524,16 @@ def models_classifier(
                 settings.model_cache_dir,
                 **options,
                 retrain=retrain,
-                progress=lambda done, total: spinner.update(f"embedding texts … {done}/{total}"),
+                progress=lambda what, done, of: spinner.update(f"{what} … {done}/{of}"),
             )
         except FileNotFoundError as error:
             console.print(f"[red]{error}[/red]")
             raise typer.Exit(2) from error
     how = "Trained" if trained else f"Found in {settings.model_cache_dir} (trained"
-    console.print(f"{how} on {card.train_rows} rows in {card.train_seconds:.0f}s{'' if trained else ')'}; wrote {target}.")
+    console.print(
+        f"{how} in {card.train_seconds:.0f}s{'' if trained else ')'}: {card.rows_seen} rows with gradients, every hateful "
+        f"row of the {card.train_rows}-row training split and a sample of the others; wrote {target}."
+    )
     console.print(f"Thresholds on P(hate): {card.thresholds.model_dump()}")
     console.print(f"Validation: {card.validation_metrics}")
 

@@ -246,9 +246,9 @@ def moderation(
 ) -> dict[str, Any]:
     """All three measurements (the `forgeline bench moderation` result)."""
     from forgeline.bench.harness import bench_stack
-    from services.moderation.classifier import MODEL_FILE
+    from services.moderation.classifier import installed
 
-    if not (settings.moderation_model_dir / MODEL_FILE).exists():
+    if not installed(settings.moderation_model_dir):
         raise FileNotFoundError(f"no classifier at {settings.moderation_model_dir}: run `forgeline models classifier` first")
     sample = sample_texts(settings)
     progress(f"1/3 tier 1 in process: {len(sample)} texts, compiled rules vs naive re.search ...")

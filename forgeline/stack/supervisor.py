@@ -405,29 +405,32 @@ class Stack:
 
     def moderation_available(self) -> bool:
         """A classifier exists, or can be trained from the data (the moderation tiers need one)."""
-        from services.moderation.classifier import MODEL_FILE
+        from services.moderation.classifier import installed
 
         s = self.settings
-        return (s.moderation_model_dir / MODEL_FILE).exists() or s.moderation_training_data.exists()
+        return installed(s.moderation_model_dir) or s.moderation_training_data.exists()
 
     def _ensure_classifier(self) -> None:
         """The tier-2 classifier in the model directory: from the machine's model cache, or
         trained into it on this machine's first start (`forgeline models classifier` does the same)."""
-        from services.moderation.classifier import MODEL_FILE, install, training_options
+        from services.moderation.classifier import RECIPE, install, installed, tenths, training_options
 
         s = self.settings
-        if (s.moderation_model_dir / MODEL_FILE).exists():
+        if installed(s.moderation_model_dir):
             return
         if s.moderation.model_path is not None:
-            raise StackError(f"MODERATION_MODEL_PATH={s.moderation.model_path} holds no classifier ({MODEL_FILE})")
-        rows, once = (f"{s.moderation.train_limit} rows", "~20 s") if s.moderation.train_limit else ("all rows", "~3 min")
-        self.progress(f"{'models':<9} moderation classifier ({rows}) from {s.model_cache_dir}, or trained there once ({once}) …")
+            raise StackError(
+                f"MODERATION_MODEL_PATH={s.moderation.model_path} holds no classifier of recipe {RECIPE}: "
+                f"run `forgeline models classifier --path {s.moderation.model_path}`"
+            )
+        rows = f"{s.moderation.train_limit} rows" if s.moderation.train_limit else "all rows"
+        self.progress(f"{'models':<9} moderation classifier ({rows}) from {s.model_cache_dir}, or trained there once …")
         card, trained = install(
             s.moderation_training_data,
             s.moderation_model_dir,
             s.model_cache_dir,
             **training_options(s),
-            progress=lambda done, total: self.progress(f"{'models':<9} embedded {done}/{total} texts"),
+            progress=tenths(lambda what, done, of: self.progress(f"{'models':<9} {what} {done}/{of}")),
         )
         how = f"trained in {card.train_seconds:.0f}s" if trained else "from the cache"
         self.progress(f"{'models':<9} classifier ready ({how}): {card.thresholds.model_dump()}")

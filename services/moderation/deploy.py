@@ -14,10 +14,10 @@ from services.common.settings import Settings
 
 def deploy(settings: Settings) -> None:
     """Run the moderation application and wait until it is healthy."""
-    from services.moderation.classifier import MODEL_FILE
+    from services.moderation.classifier import installed
     from services.moderation.serve_app import APP_NAME, ROUTE_PREFIX, build_app
 
-    if not (settings.moderation_model_dir / MODEL_FILE).exists():
+    if not installed(settings.moderation_model_dir):
         raise SystemExit(
             f"no moderation classifier at {settings.moderation_model_dir}: run `forgeline models classifier` "
             "or set MODERATION_MODEL_PATH"

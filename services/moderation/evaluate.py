@@ -39,9 +39,7 @@ from services.moderation.classifier import (
     Labelled,
     Thresholds,
     choose_thresholds,
-    embed_all,
     read_davidson,
-    split_indices,
 )
 from services.moderation.handlers import escalate, judge_request, needs_human
 from services.moderation.rules import RuleBook
@@ -51,11 +49,17 @@ TARGETS = {
     "fnr": "< 0.01",
     "tier_mix": {"rules": 0.60, "classifier": 0.35, "judge": 0.05},
     "human_share": "0.01-0.02",
+    # Issue 24's goals per dataset, for the automatic decisions: at most this share to humans,
+    # of clean items removed, of hateful items approved.
+    "goals": {
+        "davidson_test": {"human_share": 0.15, "fpr_clean": 0.005, "fnr": 0.1},
+        "hatecheck": {"human_share": 0.3, "fpr_clean": 0.1, "fnr": 0.2},
+    },
 }
 # The curve's error budgets: (precision of tier 2's rejections, share of hateful items it may
-# approve), on the validation split. At 0.6 no cut-off of the current classifier reaches the
-# precision there, so tier 2 never rejects: the grid stops at that row.
-BUDGETS: tuple[tuple[float, float], ...] = tuple((p, m) for p in (0.3, 0.4, 0.5, 0.6) for m in (0.02, 0.05, 0.1, 0.2, 0.3))
+# approve), on the validation split. Where no cut-off reaches a precision there, tier 2 never
+# rejects at that budget (`reject_at` above 1).
+BUDGETS: tuple[tuple[float, float], ...] = tuple((p, m) for p in (0.4, 0.5, 0.6, 0.7, 0.8) for m in (0.02, 0.05, 0.1, 0.2, 0.3))
 _EVAL_TENANT = uuid.UUID(int=0)
 
 
@@ -103,10 +107,9 @@ async def run_pipeline(
     *,
     min_confidence: float,
     attempts: int,
-    vectors: np.ndarray | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> list[Outcome]:
-    """Run every case through the tiers; `vectors` are precomputed embeddings, row for row."""
+    """Run every case through the tiers."""
     outcomes: list[Outcome | None] = [None] * len(cases)
     escalated: list[tuple[int, ModerationTask]] = []
     for i, case in enumerate(cases):
@@ -118,7 +121,9 @@ async def run_pipeline(
             outcomes[i] = Outcome("rules", report.outcome)
     progress(f"tier 1 decided {len(cases) - len(escalated)} of {len(cases)}; scoring {len(escalated)} with the classifier")
     rows = [i for i, _ in escalated]
-    matrix = embed_all([cases[i].text for i in rows]) if vectors is None else vectors[rows]
+    matrix = await asyncio.to_thread(
+        classifier.embed, [cases[i].text for i in rows], lambda what, done, of: progress(f"{what} {done}/{of}")
+    )
     scores = classifier.score_vectors(matrix) if rows else []
     judged: list[tuple[int, ModerationTask]] = []
     for (i, task), score in zip(escalated, scores, strict=True):
@@ -252,7 +257,13 @@ async def evaluate(
         "policy_version": book.policy.version,
         "judge_backend": llm.name,
         "thresholds": card.thresholds.model_dump(),
-        "classifier_train_rows": card.train_rows,
+        "classifier": {
+            "recipe": card.recipe,
+            "train_rows": card.train_rows,
+            "rows_seen": card.rows_seen,
+            "train_seconds": card.train_seconds,
+            "validation": card.validation_metrics,
+        },
         "targets": TARGETS,
     }
     options: dict[str, Any] = {"min_confidence": min_confidence, "attempts": attempts, "progress": progress}
@@ -270,14 +281,10 @@ async def evaluate(
     progress(f"Davidson held-out split ({card.test_rows} rows): {davidson}")
     data = read_davidson(davidson)
     cases = davidson_cases(data, card.test_indices)
-    cached = model_dir / f"embeddings-{card.data_sha256[:16]}.npy"
-    every = np.load(cached) if cached.exists() else None
-    vectors = every[card.test_indices] if every is not None else None
-    davidson_outcomes = await run_pipeline(cases, book, classifier, llm, vectors=vectors, **options)
+    davidson_outcomes = await run_pipeline(cases, book, classifier, llm, **options)
     report["davidson_test"] = metrics(cases, davidson_outcomes)
     progress("trade-off curve: thresholds per error budget on the validation split")
-    validation = split_indices(data.labels)[1]
-    matrix = every[validation] if every is not None else embed_all([data.texts[i] for i in validation])
+    validation, matrix = classifier.validation()
     p_val = np.array([s.hate for s in classifier.score_vectors(matrix)])
     current = (card.target_precision, card.max_miss_rate)
     budgets = [*BUDGETS, current] if current not in BUDGETS else list(BUDGETS)

@@ -34,7 +34,7 @@ class ClassifyRequest(BaseModel):
 
 @serve.deployment
 class ModerationModel:
-    """MiniLM on the replica's device + the calibrated classifier and its thresholds."""
+    """The fine-tuned MiniLM on the replica's device, its head and its thresholds."""
 
     def __init__(self, model_dir: str, want_gpu: bool, max_batch_size: int, batch_wait_timeout_s: float) -> None:
         import torch
@@ -44,7 +44,7 @@ class ModerationModel:
 
         self.classifier = Classifier(Path(model_dir))
         self.device = "cuda" if want_gpu and torch.cuda.is_available() else "cpu"
-        self.encoder = MiniLMEncoder(device=self.device)  # fp16 on CUDA
+        self.encoder = MiniLMEncoder(self.classifier.encoder_dir, device=self.device)  # fp16 on CUDA
         self.score_batched.set_max_batch_size(max_batch_size)
         self.score_batched.set_batch_wait_timeout_s(batch_wait_timeout_s)
 

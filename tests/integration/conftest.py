@@ -30,7 +30,7 @@ SERVICE_ENV = {
     "RETRY_BACKOFF_MAX_S": "1.0",
     "GATEWAY_RATE_LIMIT_PER_SECOND": "20",
     "GATEWAY_RATE_LIMIT_BURST": "30",
-    "MODERATION_TRAIN_LIMIT": "2000",  # a quick classifier (~20 s); `forgeline eval` measures the full one
+    "MODERATION_TRAIN_LIMIT": "2000",  # a quick classifier; `forgeline eval` measures the full one
     "MODERATION_REVIEW_CLAIM_TTL_S": "4",
     "GITHUB_WEBHOOK_SECRET": "it-webhook-secret",
     "GITHUB_REPOSITORIES": '["Codertocat/Hello-World", "forgeline/demo-shop"]',
