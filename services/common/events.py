@@ -253,6 +253,9 @@ class EmailFailed(TenantEvent):
 MAX_CONTENT_CHARS = 5000
 MAX_CONTENT_LINKS = 20
 Severity = Literal["block", "signal"]
+# What the policy does about a category (per country): a `block` match of a `reject` or `review`
+# category removes the item or sends it to a person; `label` marks approved items; `allow` ignores it.
+PolicyAction = Literal["reject", "review", "label", "allow"]
 Decision = Literal["approve", "reject"]
 DecidingTier = Literal["rules", "classifier", "judge", "human", "appeal"]
 ReviewLane = Literal["review", "appeal"]
@@ -269,6 +272,7 @@ class RuleMatch(BaseModel):
     )
     category: str
     severity: Severity
+    action: PolicyAction | None = Field(default=None, description="the policy's action for the category in the item's country")
 
 
 class ClassifierScores(BaseModel):
@@ -370,6 +374,11 @@ class ModerationDecided(TenantEvent):
     decision: Decision
     tier: DecidingTier
     reasons: list[str]
+    category: str | None = Field(
+        default=None,
+        description="the policy category a rejection rests on (a rule's, hate for the classifier, the judge's clause)",
+    )
+    labels: list[str] = Field(default_factory=list, description="categories of an approved item whose policy action is label")
     rule_matches: list[RuleMatch] = Field(default_factory=list)
     scores: ClassifierScores | None = None
     verdict: JudgeVerdict | None = None

@@ -117,6 +117,8 @@ async def run_pipeline(
         if report.outcome == "escalate":
             item = ContentSubmitted(tenant_id=_EVAL_TENANT, text=case.text, author_id="eval", country="US")
             escalated.append((i, escalate(item, report.policy_version, report.matches)))
+        elif report.outcome == "review":  # the policy sends the category to a person
+            outcomes[i] = Outcome("human", None)
         else:
             outcomes[i] = Outcome("rules", report.outcome)
     progress(f"tier 1 decided {len(cases) - len(escalated)} of {len(cases)}; scoring {len(escalated)} with the classifier")

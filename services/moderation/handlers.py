@@ -72,8 +72,10 @@ async def decide(
     rule_matches: list[RuleMatch],
     scores: ClassifierScores | None = None,
     verdict: JudgeVerdict | None = None,
+    category: str | None = None,
 ) -> ModerationDecided:
-    """Record the item's final decision (once) and publish the stored one."""
+    """Record the item's final decision (once) and publish the stored one. A rejection names
+    its `category`; an approval carries the labels its rule matches call for."""
     stored = await record_decision(
         deps.pool,
         ModerationDecided(
@@ -82,6 +84,8 @@ async def decide(
             decision=decision,
             tier=tier,
             reasons=reasons,
+            category=category if decision == "reject" else None,
+            labels=labels_of(rule_matches) if decision == "approve" else [],
             rule_matches=rule_matches,
             scores=scores,
             verdict=verdict,
@@ -114,6 +118,11 @@ def escalate(
     return ModerationTask.model_validate(fields)
 
 
+def labels_of(matches: list[RuleMatch]) -> list[str]:
+    """The categories of `matches` whose policy action is `label`, once each."""
+    return sorted({m.category for m in matches if m.action == "label"})
+
+
 def describe_matches(matches: list[RuleMatch]) -> list[str]:
     """One reason per matched rule."""
     return [f"rule {m.rule} ({m.category}, {m.severity})" for m in matches]
@@ -140,9 +149,14 @@ async def moderate_submitted(event: ContentSubmitted, deps: RulesDeps) -> None:
         if not await announced_again(deps, event.content_id):
             await deps.publish(MODERATION_TIER2, escalate(event, report.policy_version, report.matches))
         return
+    if report.outcome == "review":
+        if not await announced_again(deps, event.content_id):
+            task = escalate(event, report.policy_version, report.matches)
+            await send_to_review(deps, task, f"policy: {report.category} is decided by a person", None)
+        return
     reasons = describe_matches(report.matches) or ["no policy rule matched and every link is trusted"]
     decision: Decision = "reject" if report.outcome == "reject" else "approve"
-    await decide(deps, event, decision, "rules", reasons, report.policy_version, report.matches)
+    await decide(deps, event, decision, "rules", reasons, report.policy_version, report.matches, category=report.category)
 
 
 # ---- tier 2 ---------------------------------------------------------------------------------
@@ -168,7 +182,7 @@ async def classify_task(task: ModerationTask, deps: ClassifierDeps) -> None:
         await deps.publish(MODERATION_TIER3, escalate(task, task.policy_version, task.rule_matches, scores))
         return
     reasons = [f"classifier P(hate)={scores.hate:.3f} P(offensive)={scores.offensive:.3f}", *describe_matches(task.rule_matches)]
-    await decide(deps, task, outcome, "classifier", reasons, task.policy_version, task.rule_matches, scores)
+    await decide(deps, task, outcome, "classifier", reasons, task.policy_version, task.rule_matches, scores, category="hate")
 
 
 class ServeClassifier:
@@ -320,7 +334,18 @@ async def judge_task(task: ModerationTask, deps: JudgeDeps) -> None:
         await send_to_review(deps, task, review_reason or problem, verdict)
     else:
         reasons = [f"judge: {verdict.policy_clause}: {verdict.rationale}", *describe_matches(task.rule_matches)]
-        await decide(deps, task, verdict.decision, "judge", reasons, task.policy_version, task.rule_matches, task.scores, verdict)
+        await decide(
+            deps,
+            task,
+            verdict.decision,
+            "judge",
+            reasons,
+            task.policy_version,
+            task.rule_matches,
+            task.scores,
+            verdict,
+            category=verdict.policy_clause,
+        )
 
 
 def needs_human(verdict: JudgeVerdict | None, problem: str, min_confidence: float) -> str | None:

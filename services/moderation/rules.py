@@ -2,8 +2,11 @@
 
 Terms are matched with Aho–Corasick automatons (one pass over the text, whatever the number
 of terms) on the normalised views of `normalise.py`; patterns are compiled regexes over the
-same text. A `block` match rejects, no match at all (and only trusted links) approves, and
-anything else escalates to the classifier with the matches as evidence.
+same text. Each match carries its category's action under the policy for the item's country
+(`Policy.action`): a `block` match of a `reject` category rejects, of a `review` category sends
+the item to a person; matches of an `allow` category are dropped; any `signal` left escalates
+to the classifier with the matches as evidence; and the rest is approved, labelled with the
+categories whose action is `label`.
 
 Quoting abuse is not abuse: a `block` rule that matches only inside quotation marks (someone
 reporting or condemning what was said) is downgraded to a signal, `quoted:<rule>`, so the
@@ -24,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.common.events import RuleMatch, Severity
 from services.moderation.normalise import normalise, squeeze, urls_in, views
-from services.moderation.policy import Pattern, Policy, TermList
+from services.moderation.policy import LINK_BLOCKED, LINK_UNKNOWN, Pattern, Policy, TermList
 
 # Word endings a term still matches with (`faggots`, `hated`, `hating` is not covered).
 SUFFIXES = frozenset({"s", "es", "z", "ed", "ing", "er", "ers", "y", "ish"})
@@ -35,15 +38,20 @@ QUOTED = re.compile(
 )
 
 
+Outcome = Literal["reject", "review", "approve", "escalate"]
+DECISIVE: tuple[Literal["reject", "review"], ...] = ("reject", "review")
+
+
 class RuleReport(BaseModel):
     """Tier 1's verdict on one item."""
 
     model_config = ConfigDict(frozen=True)
 
-    outcome: Literal["reject", "approve", "escalate"]
+    outcome: Outcome
     matches: list[RuleMatch]
     policy_version: str
     country: str
+    category: str | None = None  # the category a rejection or a review rests on
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class CompiledRules:
             if len(automaton):
                 automaton.make_automaton()
         self._patterns = [(p, re.compile(p.regex)) for p in patterns]
+        self._actions = {category: policy.action(category, country) for category in policy.categories}
         self._blocked = frozenset(d.casefold() for d in policy.links.blocked_domains)
         self._trusted = frozenset(d.casefold() for d in policy.links.trusted_domains)
 
@@ -99,13 +108,17 @@ class CompiledRules:
             match = self.judge_link(link)
             if match is not None:
                 matches.append(match)
-        if any(m.severity == "block" for m in matches):
-            outcome: Literal["reject", "approve", "escalate"] = "reject"
-        elif matches:
-            outcome = "escalate"
-        else:
-            outcome = "approve"
-        return RuleReport(outcome=outcome, matches=matches, policy_version=self.version, country=self.country)
+        matches = [
+            m.model_copy(update={"action": self._actions[m.category]}) for m in matches if self._actions[m.category] != "allow"
+        ]
+        outcome: Outcome = "escalate" if any(m.severity == "signal" for m in matches) else "approve"
+        category = None
+        for action in DECISIVE:  # a rejection outranks a review
+            deciding = next((m for m in matches if m.severity == "block" and m.action == action), None)
+            if deciding is not None:
+                outcome, category = action, deciding.category
+                break
+        return RuleReport(outcome=outcome, matches=matches, policy_version=self.version, country=self.country, category=category)
 
     def _text_matches(self, text: str) -> list[RuleMatch]:
         """The terms and patterns that match the text (links apart)."""
@@ -130,8 +143,8 @@ class CompiledRules:
         if _within(host, self._trusted):
             return None
         if _within(host, self._blocked):
-            return RuleMatch(rule=f"link:{host}", category="blocked_link", severity="block")
-        return RuleMatch(rule=f"link:{host or link[:60]}", category="unknown_link", severity="signal")
+            return RuleMatch(rule=f"link:{host}", category=LINK_BLOCKED, severity="block")
+        return RuleMatch(rule=f"link:{host or link[:60]}", category=LINK_UNKNOWN, severity="signal")
 
 
 def _add(automaton: ahocorasick.Automaton, key: str, index: int) -> None:

@@ -195,6 +195,27 @@ async def test_human_review_with_expiring_claims_then_an_appeal_supersedes(
     assert again.status_code == 409
 
 
+async def test_the_policy_acts_per_category_and_country(
+    client: httpx.AsyncClient, tenant: dict[str, Any], reviewers: list[dict[str, str]]
+) -> None:
+    """Sexual content is labelled in the base policy and reviewed by a person in DE's; a
+    rejection names the category it rests on (policies/v1.yaml, `categories` and `countries`)."""
+    text = "new photos up on my onlyfans tonight"
+    labelled = await final(client, tenant["auth"], await submit(client, tenant["auth"], text))
+    assert (labelled["decision"], labelled["tier"]) == ("approve", "rules")
+    assert labelled["history"][0]["labels"] == ["sexual"] and labelled["history"][0]["category"] is None
+
+    held = await final(client, tenant["auth"], await submit(client, tenant["auth"], text, country="DE"))
+    assert (held["status"], held["decision"]) == ("in_review", None)
+    queue = (await client.get("/v1/review/queue", params={"limit": 200}, headers=reviewers[0])).json()
+    [entry] = [q for q in queue if q["content_id"] == held["content_id"]]
+    assert entry["reason"] == "policy: sexual is decided by a person"
+    assert [m["action"] for m in entry["evidence"]["rule_matches"]] == ["review"]
+
+    threat = await final(client, tenant["auth"], await submit(client, tenant["auth"], "I will kill you"))
+    assert (threat["decision"], threat["history"][0]["category"]) == ("reject", "threat")
+
+
 async def _produce(env: dict[str, str], values: list[bytes], keys: list[bytes]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], acks="all")
     await producer.start()

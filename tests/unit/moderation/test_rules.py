@@ -198,3 +198,39 @@ def test_an_invalid_policy_file_names_the_file_and_field(tmp_path: Path) -> None
     bad.write_text("version: x\nterms: [{category: c, severity: maybe, terms: [a]}]\ncountries: {}\n")
     with pytest.raises(ValueError, match=r"(?s)bad\.yaml.*severity"):
         load_policy(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "outcome", "category", "actions"),
+    [
+        ("new photos up on my onlyfans tonight", "US", "approve", None, ["label"]),  # label: approved
+        ("new photos up on my onlyfans tonight", "DE", "review", "sexual", ["review"]),  # DE overrides it
+        ("this traffic is shit", "US", "escalate", None, ["label"]),  # a signal still goes to tier 2
+        ("sieg heil", "DE", "reject", "unlawful_symbol", ["reject"]),
+        ("I will kill you", "US", "reject", "threat", ["review", "reject"]),  # the block match decides
+    ],
+)
+def test_each_category_acts_as_the_policy_says_for_the_country(
+    text: str, country: str, outcome: str, category: str | None, actions: list[str]
+) -> None:
+    report = BOOK.evaluate(text, country)
+    assert (report.outcome, report.category) == (outcome, category)
+    assert [m.action for m in report.matches] == actions
+
+
+def test_a_rejection_outranks_a_review_and_allow_drops_matches() -> None:
+    policy = default_policy().model_copy(
+        update={"countries": {"US": default_policy().countries["US"].model_copy(update={"actions": {"slur": "allow"}})}}
+    )
+    report = RuleBook(policy).evaluate("you faggot, check my onlyfans", "US")
+    assert (report.outcome, [m.rule for m in report.matches]) == ("approve", ["term:onlyfans"])
+    report = BOOK.evaluate("you faggot, check my onlyfans", "DE")
+    assert (report.outcome, report.category) == ("reject", "slur")
+
+
+def test_a_category_a_rule_uses_must_be_declared(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[3] / "services" / "moderation" / "policies" / "v1.yaml").read_text()
+    broken = tmp_path / "policy.yaml"
+    broken.write_text(text.replace("  unknown_link: {action: review", "  unknown_links: {action: review"))
+    with pytest.raises(ValueError, match="not declared under `categories`: unknown_link"):
+        load_policy(broken)

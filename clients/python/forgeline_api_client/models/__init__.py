@@ -68,6 +68,7 @@ from .review_decision_decision import ReviewDecisionDecision
 from .review_decision_lane import ReviewDecisionLane
 from .review_queue_lane import ReviewQueueLane
 from .rule_match import RuleMatch
+from .rule_match_action_type_0 import RuleMatchActionType0
 from .rule_match_severity import RuleMatchSeverity
 from .run_started import RunStarted
 from .run_summary import RunSummary
@@ -145,6 +146,7 @@ __all__ = (
     "ReviewDecisionLane",
     "ReviewQueueLane",
     "RuleMatch",
+    "RuleMatchActionType0",
     "RuleMatchSeverity",
     "RunStarted",
     "RunSummary",

@@ -33,8 +33,11 @@ class ModerationDecided:
         reasons (list[str]):
         tenant_id (UUID):
         tier (ModerationDecidedTier):
+        category (None | str | Unset): the policy category a rejection rests on (a rule's, hate for the classifier, the
+            judge's clause)
         decision_id (UUID | Unset):
         event_id (UUID | Unset): Unique id; consumers de-duplicate on it.
+        labels (list[str] | Unset): categories of an approved item whose policy action is label
         occurred_at (datetime.datetime | Unset):
         rule_matches (list[RuleMatch] | Unset):
         schema_version (int | Unset):  Default: 1.
@@ -51,8 +54,10 @@ class ModerationDecided:
     reasons: list[str]
     tenant_id: UUID
     tier: ModerationDecidedTier
+    category: None | str | Unset = UNSET
     decision_id: UUID | Unset = UNSET
     event_id: UUID | Unset = UNSET
+    labels: list[str] | Unset = UNSET
     occurred_at: datetime.datetime | Unset = UNSET
     rule_matches: list[RuleMatch] | Unset = UNSET
     schema_version: int | Unset = 1
@@ -80,6 +85,12 @@ class ModerationDecided:
 
         tier = self.tier.value
 
+        category: None | str | Unset
+        if isinstance(self.category, Unset):
+            category = UNSET
+        else:
+            category = self.category
+
         decision_id: str | Unset = UNSET
         if not isinstance(self.decision_id, Unset):
             decision_id = str(self.decision_id)
@@ -87,6 +98,10 @@ class ModerationDecided:
         event_id: str | Unset = UNSET
         if not isinstance(self.event_id, Unset):
             event_id = str(self.event_id)
+
+        labels: list[str] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels
 
         occurred_at: str | Unset = UNSET
         if not isinstance(self.occurred_at, Unset):
@@ -139,10 +154,14 @@ class ModerationDecided:
                 "tier": tier,
             }
         )
+        if category is not UNSET:
+            field_dict["category"] = category
         if decision_id is not UNSET:
             field_dict["decision_id"] = decision_id
         if event_id is not UNSET:
             field_dict["event_id"] = event_id
+        if labels is not UNSET:
+            field_dict["labels"] = labels
         if occurred_at is not UNSET:
             field_dict["occurred_at"] = occurred_at
         if rule_matches is not UNSET:
@@ -181,6 +200,15 @@ class ModerationDecided:
 
         tier = ModerationDecidedTier(d.pop("tier"))
 
+        def _parse_category(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        category = _parse_category(d.pop("category", UNSET))
+
         _decision_id = d.pop("decision_id", UNSET)
         decision_id: UUID | Unset
         if isinstance(_decision_id, Unset):
@@ -194,6 +222,8 @@ class ModerationDecided:
             event_id = UNSET
         else:
             event_id = UUID(_event_id)
+
+        labels = cast(list[str], d.pop("labels", UNSET))
 
         _occurred_at = d.pop("occurred_at", UNSET)
         occurred_at: datetime.datetime | Unset
@@ -273,8 +303,10 @@ class ModerationDecided:
             reasons=reasons,
             tenant_id=tenant_id,
             tier=tier,
+            category=category,
             decision_id=decision_id,
             event_id=event_id,
+            labels=labels,
             occurred_at=occurred_at,
             rule_matches=rule_matches,
             schema_version=schema_version,
