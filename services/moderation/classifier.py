@@ -341,6 +341,7 @@ def train(
     )
     # Validation is embedded as serving embeds: by the saved encoder.
     vectors = encode(encoder_dir, [dataset.texts[i] for i in validation_rows], progress)
+    _encoder.cache_clear()  # its path is a scratch directory about to be renamed: free the model now
     p_val = head.proba(vectors)[:, 0]
     y_val = dataset.labels[validation_rows]
     thresholds = choose_thresholds(p_val, y_val == 0, target_precision, max_miss_rate)
