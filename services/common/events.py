@@ -276,7 +276,7 @@ class RuleMatch(BaseModel):
 
 
 class ClassifierScores(BaseModel):
-    """Tier 2's calibrated probabilities for one text."""
+    """Tier 2's class probabilities for one text (the head's bias set back to the data's class shares)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

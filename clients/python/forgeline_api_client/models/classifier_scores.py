@@ -10,7 +10,7 @@ T = TypeVar("T", bound="ClassifierScores")
 
 @_attrs_define
 class ClassifierScores:
-    """Tier 2's calibrated probabilities for one text.
+    """Tier 2's class probabilities for one text (the head's bias set back to the data's class shares).
 
     Attributes:
         hate (float):
