@@ -123,10 +123,13 @@ async def run_pipeline(
             outcomes[i] = Outcome("rules", report.outcome)
     progress(f"tier 1 decided {len(cases) - len(escalated)} of {len(cases)}; scoring {len(escalated)} with the classifier")
     rows = [i for i, _ in escalated]
-    matrix = await asyncio.to_thread(
-        classifier.embed, [cases[i].text for i in rows], lambda what, done, of: progress(f"{what} {done}/{of}")
-    )
-    scores = classifier.score_vectors(matrix) if rows else []
+
+    def embedding(what: str, done: int, of: int) -> None:
+        progress(f"{what} {done}/{of}")
+
+    scores: list[ClassifierScores] = []
+    if rows:  # the encoder loads only when tier 1 left something to score
+        scores = classifier.score_vectors(await asyncio.to_thread(classifier.embed, [cases[i].text for i in rows], embedding))
     judged: list[tuple[int, ModerationTask]] = []
     for (i, task), score in zip(escalated, scores, strict=True):
         outcome = classifier.thresholds.outcome(score)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from services.moderation.normalise import normalise, views
-from services.moderation.policy import default_policy, load_policy
+from services.moderation.policy import DEFAULT_POLICY, default_policy, load_policy
 from services.moderation.rules import RuleBook
 
 pytestmark = pytest.mark.unit
@@ -229,7 +229,7 @@ def test_a_rejection_outranks_a_review_and_allow_drops_matches() -> None:
 
 
 def test_a_category_a_rule_uses_must_be_declared(tmp_path: Path) -> None:
-    text = (Path(__file__).parents[3] / "services" / "moderation" / "policies" / "v1.yaml").read_text()
+    text = DEFAULT_POLICY.read_text()
     broken = tmp_path / "policy.yaml"
     broken.write_text(text.replace("  unknown_link: {action: review", "  unknown_links: {action: review"))
     with pytest.raises(ValueError, match="not declared under `categories`: unknown_link"):
