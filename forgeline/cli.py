@@ -543,6 +543,12 @@ def eval_moderation(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
     hatecheck: Annotated[Path | None, typer.Option(help="HateCheck test_suite_cases.csv (default: beside the data)")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON report here (docs/measurements/...)")] = None,
+    save_judge_chats: Annotated[
+        Path | None, typer.Option(help="Also write every judge request (the uncertain band) here, to answer on a GPU")
+    ] = None,
+    judge_answers: Annotated[
+        Path | None, typer.Option(help="The judge's answers to those requests (`python -m forgeline.bench.llm --answer`)")
+    ] = None,
 ) -> None:
     """Precision, recall, FPR and FNR of the tiered pipeline on HateCheck and the Davidson held-out split.
 
@@ -553,12 +559,22 @@ def eval_moderation(
     mix, beside the seed targets, and the trade-off curve: tier 2's thresholds re-chosen on the
     validation split for a grid of error budgets, each with the share left to the judge or
     humans against the automatic false positives and negatives, to pick a budget from
-    (MODERATION_REJECT_PRECISION, MODERATION_MAX_MISS_RATE). About a minute on 2 cores.
+    (MODERATION_REJECT_PRECISION, MODERATION_MAX_MISS_RATE). Also the email toxicity
+    guardrail (the same rules and classifier): the seeded templates it refuses, and its
+    cut-offs on the validation split (EMAIL_MAX_TOXICITY). A few minutes on 2 cores.
+
+    An LLM judge on a GPU machine without the platform: run once with --save-judge-chats
+    FILE, answer FILE there with `python -m forgeline.bench.llm --gpus 1 --chats FILE --answer
+    --concurrency 256 --out ANSWERS`, then run again with --judge-answers ANSWERS: the judge's
+    verdicts are that engine's, read back by request.
     """
     import httpx
 
-    from services.common.llm import create_llm
-    from services.moderation.evaluate import evaluate
+    from forgeline.bench.llm import save_chats
+    from forgeline.tools.seed import seeded_drafts
+    from services.common.llm import LLMBackend, create_llm
+    from services.common.llm_local import Chat
+    from services.moderation.evaluate import RecordedJudge, RecordingJudge, evaluate
     from services.moderation.policy import configured_policy
     from services.moderation.rules import RuleBook
 
@@ -566,24 +582,37 @@ def eval_moderation(
     data = settings.moderation_training_data
     checks = hatecheck or data.parent / "test_suite_cases.csv"
 
+    book = RuleBook(configured_policy(settings.moderation.policy_path))
+    e = settings.email
+    guard = (book.for_country(e.policy_country), e.max_toxicity, frozenset(e.refused_signals))
+
+    chats: dict[str, Chat] = {}
+
     async def run() -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=120) as http:
+            judge: LLMBackend = RecordedJudge(judge_answers) if judge_answers else create_llm(settings, http)
+            if save_judge_chats is not None:
+                judge = RecordingJudge(judge, chats)
             return await evaluate(
-                RuleBook(configured_policy(settings.moderation.policy_path)),
+                book,
                 settings.moderation_model_dir,
                 data,
                 checks,
-                create_llm(settings, http),
+                judge,
                 min_confidence=settings.moderation.judge_min_confidence,
                 attempts=settings.moderation.judge_attempts,
+                email=(guard, seeded_drafts()),
                 progress=lambda line: console.print(line),
             )
 
     try:
         report = asyncio.run(run())
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, LookupError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
+    if save_judge_chats is not None:
+        save_chats(list(chats.values()), save_judge_chats)
+        console.print(f"{len(chats)} judge requests written to {save_judge_chats}")
     if as_json or out:
         emit(report, out)
         return
@@ -602,6 +631,11 @@ def eval_moderation(
         sets = "  ".join(f"{name} {row['band_share']}/{row['fpr_clean']}/{row['fnr']}" for name, row in rows)
         deployed = "  (deployed)" if point["current"] else ""
         console.print(f"  {point['target_precision']}/{point['max_miss_rate']}: {sets}{deployed}")
+    guard = report["email_guardrail"]
+    console.print(
+        f"[bold]email guardrail[/bold] (P(hate or offensive) < {guard['max_toxicity']}): "
+        f"{guard['seeded_templates']['failed']} of {guard['seeded_templates']['drafts']} seeded drafts refused"
+    )
 
 
 @bench_app.command("up")
@@ -739,17 +773,32 @@ def bench_moderation(
     texts: Annotated[int, typer.Option(help="Texts per tier-2 measurement point")] = 1024,
     batch_sizes: Annotated[str, typer.Option(help="Comma-separated Serve max_batch_size values for tier 2")] = "64",
     gpus: Annotated[float, typer.Option(help="GPUs per tier-2 replica (0: CPU)")] = 0.0,
+    stack_items: Annotated[int, typer.Option(help="Held-out tweets sent through the whole pipeline")] = 400,
+    stack_rate: Annotated[float, typer.Option(help="POST /v1/content per second for them")] = 4.0,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON to this file (docs/measurements/...)")] = None,
 ) -> None:
     """Measure moderation: tier 1 items/s on one core (ratio to a naive re.search loop; goal
     >= 20,000/s), tier 1 end to end through Kafka on a throw-away stack (items/s, p95; goal
-    < 500 ms) and tier 2 texts/s on Ray Serve, batched vs unbatched (on a GPU machine:
-    --gpus 1 --batch-sizes 64,256; goal >= 5,000/s on an H100). Progress on stderr."""
+    < 500 ms), tier 2 texts/s on Ray Serve, batched vs unbatched (on a GPU machine:
+    --gpus 1 --batch-sizes 64,256; goal >= 5,000/s on an H100), and the whole pipeline on a
+    throw-away stack: held-out Davidson tweets as paced POST /v1/content, the tier that
+    settled each (the tier mix beside the seeds' 60/35/5/1-2 %) and the latency from the POST
+    to the decision per tier, beside one-text calls to the classifier deployment (its own
+    cost). LLM_BACKEND picks the judge (template: close calls go to people). Progress on stderr."""
     from forgeline.bench.moderation import moderation
 
     sizes = [int(b) for b in batch_sizes.split(",")]
     try:
-        result = moderation(get_settings(), items=items, texts=texts, batch_sizes=sizes, gpus=gpus, progress=console.print)
+        result = moderation(
+            get_settings(),
+            items=items,
+            texts=texts,
+            batch_sizes=sizes,
+            gpus=gpus,
+            progress=console.print,
+            stack_items=stack_items,
+            stack_rate=stack_rate,
+        )
     except FileNotFoundError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error

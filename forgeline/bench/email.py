@@ -25,8 +25,9 @@ def email(settings: Settings, *, carts: int, users: int, backend: str, progress:
     with bench_stack({"EMAIL_FREQUENCY_CAP_HOURS": "0", "LLM_BACKEND": backend}, progress) as stack:
         progress("1/3 forgeline up: the email pipeline and what it needs (fresh home) ...")
         # Only the pipeline's own parts, as its pods would run: the rest of the platform idling
-        # on the same two cores (Ray, 14 other consumers polling) is not the pipeline's cost.
-        stack.up(only=EMAIL_PARTS + (("ray", "llm-serve") if stack.llm_served() else ()))
+        # on the same two cores (14 other consumers polling) is not the pipeline's cost. Ray and
+        # the moderation classifier's deployment are: every draft is scored by it.
+        stack.up(only=EMAIL_PARTS + ("ray", "moderation-serve") + (("llm-serve",) if stack.llm_served() else ()))
         result.update(asyncio.run(_email_run(stack, carts, users, progress)))
     return result
 

@@ -10,7 +10,9 @@ cart-abandonment email prompts bound to the EmailDraft schema: completion tokens
 generations/s, schema-valid share, time to first token and between tokens (p50/p99), and the
 ratio to the reference. `--save-chats FILE` / `--chats FILE` carry the prompts to a bare GPU
 machine (Ray is not needed there: the engine runs in-process); `--random-weights` measures
-throughput without the weights file.
+throughput without the weights file. `--chats FILE --answer` only answers every chat once
+(the real weights) and writes the answers with their keys and the time it took: how
+`forgeline eval moderation --judge-answers` gets an LLM judge's verdicts from the lent GPU.
 """
 
 from __future__ import annotations
@@ -313,6 +315,45 @@ def measure(
     return result
 
 
+def answer(chats: list[Chat], gpus: float, concurrency: int) -> dict[str, Any]:
+    """Every chat answered once by the engine over the real weights, `concurrency` at a time:
+    the answers keyed by `Chat.key`, and how long they took."""
+    from services.common.llm_local import load_smollm2
+    from services.llm.engine import ChatEngine, EngineShape, complete
+
+    settings = Settings().llm
+    model, tokenizer = load_smollm2(Settings().model_cache_dir, gpus > 0, False)
+    engine = ChatEngine(model, tokenizer, EngineShape(concurrency, settings.max_context, settings.prefill_tokens))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(chat: Chat) -> dict[str, Any]:
+        async with gate:
+            text, prompt_tokens, tokens, finish = await complete(engine, list(chat.messages), chat.schema, chat.max_tokens)
+        return {"key": chat.key(), "text": text, "prompt_tokens": prompt_tokens, "completion_tokens": tokens, "finish": finish}
+
+    async def every() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(one(chat) for chat in chats))
+
+    started = time.perf_counter()
+    try:
+        answers = asyncio.run(every())
+    finally:
+        engine.engine.stop()
+    seconds = time.perf_counter() - started
+    return {
+        "model": settings.model,
+        "weights": "SmolLM2-135M-Instruct (GGUF Q4_1, dequantized)",
+        "device": str(model.device),
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "chats": len(chats),
+        "concurrency": concurrency,
+        "seconds": round(seconds, 1),
+        "answers_per_s": round(len(chats) / seconds, 1),
+        "hit_token_limit": sum(a["finish"] == "length" for a in answers),
+        "answers": answers,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m forgeline.bench.llm` (the device machine runs it this way)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -336,8 +377,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--chats", type=Path, default=None, help="read the requests from this JSON file")
     parser.add_argument("--save-chats", type=Path, default=None, help="write the requests to this JSON file and exit")
+    parser.add_argument(
+        "--answer", action="store_true", help="answer every --chats chat once, at the first concurrency, and write the answers"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
+    if args.answer:
+        if not args.chats:
+            parser.error("--answer needs --chats FILE")
+        emit(answer(load_chats(args.chats), args.gpus, int(args.concurrency.split(",")[0])), args.out)
+        return
     chats = load_chats(args.chats)[: args.requests] if args.chats else email_chats(args.requests, args.max_tokens)
     if args.save_chats:
         save_chats(chats, args.save_chats)

@@ -151,6 +151,95 @@ async def tier1_through_kafka(env: dict[str, str], tenant_id: str, count: int, r
     }
 
 
+def held_out_texts(settings: Settings, count: int, seed: int = 24) -> list[str]:
+    """`count` tweets drawn (fixed seed) from the Davidson test split the classifier never
+    trained on or chose thresholds with: the natural mix of hateful, offensive and clean."""
+    import random
+
+    from services.moderation.classifier import Classifier, read_davidson
+
+    card = Classifier(settings.moderation_model_dir).card
+    texts = read_davidson(settings.moderation_training_data).texts
+    return [texts[i] for i in random.Random(seed).sample(list(card.test_indices), min(count, len(card.test_indices)))]
+
+
+async def through_the_stack(gateway: str, env: dict[str, str], serve_url: str, texts: list[str], rate: float) -> dict[str, Any]:
+    """Every text as `POST /v1/content`, paced at `rate`/s: which tier settled it (a decision on
+    moderation.decided, or a person's queue announced on moderation.review) and how long after
+    the POST; and, in the same run, one-text calls to the classifier deployment (its own cost)."""
+    import asyncpg
+    import httpx
+
+    from forgeline.bench.harness import latency_ms
+    from forgeline.tools.tail import tail_consumer
+    from services.common.events import ModerationDecided, ReviewRequested
+    from services.common.topics import MODERATION_DECIDED, MODERATION_REVIEW
+    from services.gateway.tenants import create_tenant
+
+    conn = await asyncpg.connect(env["DATABASE_URL"])
+    try:
+        _, key = await create_tenant(conn, f"bench-{uuid.uuid4().hex[:6]}", 10**9)
+    finally:
+        await conn.close()
+    sent: dict[uuid.UUID, float] = {}
+    accept: list[float] = []
+    refused: dict[int, int] = {}
+    settled: dict[uuid.UUID, tuple[str, float]] = {}
+    consumer = await tail_consumer(env["KAFKA_BOOTSTRAP_SERVERS"], (MODERATION_DECIDED.name, MODERATION_REVIEW.name))
+    async with httpx.AsyncClient(base_url=gateway, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+        try:
+            started = time.perf_counter()
+
+            async def post(i: int, text: str) -> None:
+                await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+                content_id = uuid.uuid4()
+                sent[content_id] = time.perf_counter()
+                response = await client.post(
+                    "/v1/content", json={"content_id": str(content_id), "text": text, "author_id": "bench", "country": "US"}
+                )
+                if response.status_code == 202:
+                    accept.append(time.perf_counter() - sent[content_id])
+                else:
+                    refused[response.status_code] = refused.get(response.status_code, 0) + 1
+                    sent.pop(content_id)
+
+            posting = asyncio.gather(*(post(i, text) for i, text in enumerate(texts)))
+            deadline = time.monotonic() + len(texts) / rate + 300
+            while (not posting.done() or len(settled) < len(sent)) and time.monotonic() < deadline:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        now = time.perf_counter()
+                        if record.topic == MODERATION_DECIDED.name:
+                            decided = ModerationDecided.model_validate_json(record.value or b"{}")
+                            content_id, tier = decided.content_id, str(decided.tier)
+                        else:
+                            content_id, tier = ReviewRequested.model_validate_json(record.value or b"{}").content_id, "human"
+                        if content_id in sent and content_id not in settled:
+                            settled[content_id] = (tier, now - sent[content_id])
+            await posting
+        finally:
+            await consumer.stop()
+        classify: list[float] = []
+        for text in texts[:100]:
+            began = time.perf_counter()
+            (await client.post(f"{serve_url}/moderation/classify", json={"texts": [text]})).raise_for_status()
+            classify.append(time.perf_counter() - began)
+    tiers = ("rules", "classifier", "judge", "human")
+    by_tier = {t: [seconds for tier, seconds in settled.values() if tier == t] for t in tiers}
+    return {
+        "items": len(texts),
+        "offered_per_s": rate,
+        "accepted": len(sent),
+        "refused_by_status": refused,
+        "settled": len(settled),
+        "tier_mix": {t: round(len(by_tier[t]) / max(len(settled), 1), 4) for t in tiers},
+        "tier_mix_seed_targets": {"rules": 0.60, "classifier": 0.35, "judge": 0.05, "human": "0.01-0.02"},
+        "accept_latency": latency_ms(accept),
+        "decision_latency": {t: {"items": len(v), **latency_ms(v)} for t, v in by_tier.items()},
+        "classifier_call_one_text": {"calls": len(classify), **latency_ms(classify)},
+    }
+
+
 async def _drive(handle: Any, texts: list[str], concurrency: int, batched: bool) -> dict[str, float]:
     method = handle.score_batched if batched else handle.score_one
     queue = list(texts)
@@ -242,18 +331,26 @@ def tier2_serve(
 
 
 def moderation(
-    settings: Settings, *, items: int, texts: int, batch_sizes: list[int], gpus: float, progress: Say
+    settings: Settings,
+    *,
+    items: int,
+    texts: int,
+    batch_sizes: list[int],
+    gpus: float,
+    progress: Say,
+    stack_items: int = 400,
+    stack_rate: float = 4.0,
 ) -> dict[str, Any]:
-    """All three measurements (the `forgeline bench moderation` result)."""
+    """All four measurements (the `forgeline bench moderation` result)."""
     from forgeline.bench.harness import bench_stack
     from services.moderation.classifier import installed
 
     if not installed(settings.moderation_model_dir):
         raise FileNotFoundError(f"no classifier at {settings.moderation_model_dir}: run `forgeline models classifier` first")
     sample = sample_texts(settings)
-    progress(f"1/3 tier 1 in process: {len(sample)} texts, compiled rules vs naive re.search ...")
+    progress(f"1/4 tier 1 in process: {len(sample)} texts, compiled rules vs naive re.search ...")
     result: dict[str, Any] = {"tier1": tier1_in_process(settings, sample)}
-    progress(f"2/3 tier 1 through Kafka: {items} events on a throw-away stack ...")
+    progress(f"2/4 tier 1 through Kafka: {items} events on a throw-away stack ...")
     with bench_stack({}, progress) as stack:
         state = stack.up(only=("s3", "kafka", "postgres", "moderation-rules"))
         tenant_id = asyncio.run(_demo_tenant_id(stack.endpoints_env()["DATABASE_URL"], state["demo_tenant"]["name"]))
@@ -262,8 +359,16 @@ def moderation(
         progress(f"    again paced at half that throughput ({paced_rate}/s) for the latency ...")
         paced = asyncio.run(tier1_through_kafka(stack.endpoints_env(), tenant_id, min(items, paced_rate * 10), paced_rate))
         result["tier1_kafka"] = {"burst": burst, "paced": paced}
-    progress(f"3/3 tier 2 on Ray Serve ({'GPU' if gpus else 'CPU'}): {texts} texts per point, batched vs unbatched ...")
+    progress(f"3/4 tier 2 on Ray Serve ({'GPU' if gpus else 'CPU'}): {texts} texts per point, batched vs unbatched ...")
     result["tier2"] = tier2_serve(settings, sample[:2000], batch_sizes, gpus, texts, progress)
+    held_out = held_out_texts(settings, stack_items)
+    progress(f"4/4 the whole pipeline: {len(held_out)} held-out tweets as POST /v1/content at {stack_rate}/s ...")
+    with bench_stack({}, progress) as stack:
+        parts = ("s3", "kafka", "postgres", "redis", "ray", "moderation-serve", "gateway")
+        state = stack.up(only=(*parts, *(f"moderation-{tier}" for tier in ("rules", "classifier", "judge"))))
+        gateway = state["components"]["gateway"]["endpoint"]
+        run = through_the_stack(gateway, stack.endpoints_env(), stack.settings.serve_base_url, held_out, stack_rate)
+        result["end_to_end"] = {"judge_backend": stack.settings.llm.backend, **asyncio.run(run)}
     return result
 
 

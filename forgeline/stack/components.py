@@ -366,3 +366,9 @@ SERVICES = (
     "codereview-publisher",
     *(f"codereview-{agent}" for agent in ALL_AGENTS),
 )
+
+
+def needs_classifier(name: str) -> bool:
+    """Parts that cannot work without the moderation classifier: its tiers and deployment,
+    and the email composer (its toxicity guardrail scores every draft with it)."""
+    return name.startswith("moderation-") or name == "email"

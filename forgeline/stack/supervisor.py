@@ -38,6 +38,7 @@ from forgeline.stack.components import (
     Component,
     build,
     is_loopback,
+    needs_classifier,
     pg_bin,
 )
 from forgeline.stack.errors import PortTakenError, StackError
@@ -215,12 +216,13 @@ class Stack:
 
         write_catalogue(self.drills_home)  # the console's Drills view lists it
         names = [n for n in (*self.INFRA, *self.APPS, *self.SERVICES) if only is None or n in only]
-        if not self.moderation_available() and any(n.startswith("moderation-") for n in names):
+        if not self.moderation_available() and any(needs_classifier(n) for n in names):
             self.progress(
-                f"{'moderation':<9} off: no classifier at {self.settings.moderation_model_dir} and no training data at "
-                f"{self.settings.moderation_training_data} (set MODERATION_DATA_PATH to Davidson's labeled_data.csv)"
+                f"{'moderation':<9} off, and email with it (its toxicity guardrail is the classifier): no classifier at "
+                f"{self.settings.moderation_model_dir} and no training data at {self.settings.moderation_training_data} "
+                "(set MODERATION_DATA_PATH to Davidson's labeled_data.csv)"
             )
-            names = [n for n in names if not n.startswith("moderation-")]
+            names = [n for n in names if not needs_classifier(n)]
         if not self.llm_served():
             names = [n for n in names if n != "llm-serve"]
         self._check_ports(state, names)

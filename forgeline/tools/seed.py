@@ -158,6 +158,51 @@ def build_shop(seed: int = 7, users: int = 300) -> dict[str, list[dict[str, Any]
     return {"items": items, "users": people, "purchases": purchases, "promotions": promotions, "templates": templates}
 
 
+def seeded_drafts(seed: int = 7, per_template: int = 10) -> list[str]:
+    """The shop's own copy as its guardrails read it: every seeded template filled in for
+    `per_template` users of its cohort, each with a cart of one to three catalogue items and
+    the cohort's promotion (what the template backend and the fallback send)."""
+    from services.email.context import CartContext, ItemLine, Promotion, Shopper
+    from services.email.generation import fill_template
+    from services.email.guardrails import draft_text
+    from services.email.retrieval import Template
+
+    shop = build_shop(seed)
+    rng = random.Random(seed)
+    drafts = []
+    for row in shop["templates"]:
+        template = Template(**row)
+        cohort = [u for u in shop["users"] if u["cohort"] == template.cohort][:per_template]
+        granted = [
+            Promotion(code=p["code"], percent_off=p["percent_off"]) for p in shop["promotions"] if p["cohort"] == template.cohort
+        ]
+        for user in cohort:
+            items = [
+                ItemLine(
+                    sku=i["sku"],
+                    name=i["name"],
+                    category=i["category"],
+                    quantity=rng.randrange(1, 3),
+                    unit_price=i["price"],
+                    in_stock=True,
+                )
+                for i in rng.sample(shop["items"], rng.randrange(1, 4))
+            ]
+            ctx = CartContext(
+                tenant_id=TENANT,
+                cart_id=f"cart-{user['user_id']}",
+                currency="USD",
+                shopper=Shopper(**{k: user[k] for k in ("user_id", "email", "first_name", "last_name", "cohort")}),
+                items=items,
+                total=sum((i.unit_price * i.quantity for i in items), Decimal(0)),
+                past_purchases=0,
+                favourite_category=None,
+                promotions=granted,
+            )
+            drafts.append(draft_text(fill_template(template, ctx, "https://shop.forgeline.example/cart")))
+    return drafts
+
+
 async def seed(conn: asyncpg.Connection, out: Path, seed_value: int = 7, users: int = 300) -> dict[str, Any]:
     """Write the shop into Postgres (replacing the tenant's previous shop) and `seed.json`."""
     key = await rotate_api_key(conn, TENANT)

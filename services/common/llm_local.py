@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import importlib.util
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +43,11 @@ class Chat:
         """The conversation an `LLMRequest` stands for (system + user, schema-bound)."""
         messages = ({"role": "system", "content": request.system}, {"role": "user", "content": request.prompt})
         return cls(messages, request.schema, request.max_tokens)
+
+    def key(self) -> str:
+        """The same for the same conversation, schema and limit (answers recorded elsewhere are found by it)."""
+        body = json.dumps([self.messages, self.schema, self.max_tokens], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()
 
 
 def smollm2_dir() -> Path:

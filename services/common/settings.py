@@ -260,6 +260,12 @@ class EmailSettings(BaseSettings):
     shop_url: str = "https://shop.forgeline.example/cart"
     allowed_link_domains: list[str] = ["shop.forgeline.example", "forgeline.example"]
     offbrand_terms: list[str] = ["cheap", "dirt cheap", "act now", "last chance", "guaranteed", "free money", "crazy deal"]
+    # The toxicity guardrail: the moderation policy of this country; its categories whose mere
+    # signal refuses a draft; and the classifier's P(hate) + P(offensive) from which a draft
+    # fails (even odds that it is abusive; `forgeline eval moderation`, "email_guardrail").
+    policy_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    refused_signals: list[str] = ["slur", "insult", "profanity"]
+    max_toxicity: float = Field(default=0.5, gt=0.0, le=1.0)
     frequency_cap_hours: float = 24.0
     generation_attempts: int = 3
     item_cache_ttl_s: int = 600

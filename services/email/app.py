@@ -4,6 +4,7 @@ and ops routes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,13 +20,19 @@ from services.common.service import ConsumerService
 from services.common.settings import Settings, get_settings
 from services.common.topics import CART_ABANDONED, EMAIL_OUTBOUND
 from services.email.context import ItemCatalogue
+from services.email.guardrails import ToxicityGuard
 from services.email.handlers import ComposeDeps, compose_email
 from services.email.retrieval import TemplateIndex, create_qdrant
+from services.moderation.handlers import ServeClassifier
+from services.moderation.policy import configured_policy
+from services.moderation.rules import RuleBook
 
 
 def create_composer_app(settings: Settings | None = None) -> FastAPI:
     """`python -m services.email compose`: group `email-composer` on cart.abandoned."""
     settings = settings or get_settings()
+    rules = RuleBook(configured_policy(settings.moderation.policy_path)).for_country(settings.email.policy_country)
+    classify_url = f"{settings.serve_base_url}/moderation/classify"
     service = ConsumerService[ComposeDeps]("email-composer", settings)
     service.consume(
         CART_ABANDONED,
@@ -59,6 +66,13 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
                 offbrand_terms=settings.email.offbrand_terms,
                 allowed_domains=settings.email.allowed_link_domains,
                 max_attempts=settings.email.generation_attempts,
+                # The moderation classifier's deployment: the drafts handled side by side fill one request.
+                toxicity=ToxicityGuard(
+                    rules,
+                    ServeClassifier(http, classify_url, asyncio.sleep, max_texts=settings.email.concurrency),
+                    settings.email.max_toxicity,
+                    frozenset(settings.email.refused_signals),
+                ),
             )
         finally:
             await qdrant.close()

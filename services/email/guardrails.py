@@ -1,7 +1,11 @@
 """Stage 4, guardrails: every check says whether the draft may go out, and why not.
 
-* toxicity — a lexicon scorer for now (the moderation pipeline's MiniLM classifier replaces
-  it when it exists);
+* toxicity — the moderation pipeline's own two machine tiers (one mechanism): the policy's
+  rules (any `block` match fails, a slur, a threat, a sexual term; so does a mere signal of
+  the categories in `EMAIL_REFUSED_SIGNALS`, insults and profanity: the classifier, trained on
+  tweets, lets a polite email with one "idiot" in it through) and its fine-tuned classifier on
+  Ray Serve (fails when P(hate) + P(offensive) reaches `EMAIL_MAX_TOXICITY`). An email has
+  no judge or reviewer to wait for: what is not clearly clean falls back to a template that is;
 * brand    — off-brand terms and style rules (shouting, exclamation marks);
 * discount — any code, or any "N% off", must be a promotion granted to this user and cart;
 * privacy  — no personal data but the recipient's first name (no addresses, phone numbers,
@@ -15,10 +19,14 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from services.common.events import ClassifierScores
 from services.email.context import CartContext
 from services.email.generation import EmailDraft
+from services.moderation.handlers import Classify
+from services.moderation.policy import LINK_BLOCKED, LINK_UNKNOWN
+from services.moderation.rules import CompiledRules, RuleReport
 
-TOXIC_TERMS = ("idiot", "stupid", "loser", "hate you", "shut up", "moron", "pathetic", "worthless", "damn")
+LINK_CATEGORIES = frozenset({LINK_BLOCKED, LINK_UNKNOWN})  # links are the links check's to judge
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 PHONE_RE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 URL_RE = re.compile(r"https?://[^\s\"'<>)]+", re.IGNORECASE)
@@ -40,11 +48,42 @@ def draft_text(draft: EmailDraft) -> str:
     return "\n".join([draft.subject, draft.preheader, *draft.body_blocks, draft.call_to_action.text])
 
 
-def check_toxicity(text: str) -> CheckResult:
-    """Lexicon score: any toxic term fails."""
-    lowered = text.casefold()
-    found = [t for t in TOXIC_TERMS if re.search(rf"\b{re.escape(t)}\b", lowered)]
-    return CheckResult("toxicity", not found, f"toxic language: {', '.join(found)}" if found else "")
+def toxicity(scores: ClassifierScores) -> float:
+    """How likely the classifier finds a text abusive: P(hate) + P(offensive)."""
+    return 1.0 - scores.neither
+
+
+def check_toxicity(
+    report: RuleReport, scores: ClassifierScores, max_toxicity: float, refused_signals: frozenset[str]
+) -> CheckResult:
+    """Fails on a `block` rule match (links aside), a signal of a refused category, or a
+    classifier toxicity of `max_toxicity` or more."""
+    categories = sorted(
+        {
+            m.category
+            for m in report.matches
+            if m.category not in LINK_CATEGORIES and (m.severity == "block" or m.category in refused_signals)
+        }
+    )
+    problems = [f"policy: {', '.join(categories)}"] if categories else []
+    if toxicity(scores) >= max_toxicity:
+        problems.append(f"classifier: P(hate or offensive) {toxicity(scores):.2f}, at most {max_toxicity} allowed")
+    return CheckResult("toxicity", not problems, "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ToxicityGuard:
+    """The toxicity check with what it needs: the policy's rules for the shop's country and
+    the classifier deployment (scored for every draft: rules and model give separate reasons)."""
+
+    rules: CompiledRules
+    classify: Classify
+    max_toxicity: float
+    refused_signals: frozenset[str]
+
+    async def __call__(self, text: str) -> CheckResult:
+        scores, _ = await self.classify(text)
+        return check_toxicity(self.rules.evaluate(text), scores, self.max_toxicity, self.refused_signals)
 
 
 def check_brand(text: str, offbrand_terms: list[str]) -> CheckResult:
@@ -99,13 +138,13 @@ def check_links(draft: EmailDraft, allowed_domains: list[str]) -> CheckResult:
     return CheckResult("links", not bad, f"links outside the allowed domains: {', '.join(bad)}" if bad else "")
 
 
-def run_guardrails(
-    draft: EmailDraft, ctx: CartContext, offbrand_terms: list[str], allowed_domains: list[str]
+async def run_guardrails(
+    draft: EmailDraft, ctx: CartContext, offbrand_terms: list[str], allowed_domains: list[str], guard: ToxicityGuard
 ) -> list[CheckResult]:
     """Every check, in a fixed order."""
     text = draft_text(draft)
     return [
-        check_toxicity(text),
+        await guard(text),
         check_brand(text, offbrand_terms),
         check_discount(draft, ctx),
         check_privacy(text, ctx),

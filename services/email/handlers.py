@@ -22,7 +22,7 @@ from services.common.llm import LLMBackend
 from services.common.retry import PermanentError
 from services.email.context import CartContext, ItemCatalogue, load_context
 from services.email.generation import CallToAction, EmailDraft, fill_template, generate_draft
-from services.email.guardrails import run_guardrails
+from services.email.guardrails import ToxicityGuard, run_guardrails
 from services.email.retrieval import Template, TemplateIndex
 
 STAGE_SECONDS = Histogram("forgeline_email_stage_seconds", "Time in each composition stage.", ["stage"])
@@ -43,6 +43,7 @@ class ComposeDeps:
     offbrand_terms: list[str]
     allowed_domains: list[str]
     max_attempts: int
+    toxicity: ToxicityGuard
 
 
 @contextmanager
@@ -73,12 +74,12 @@ async def compose_email(event: CartAbandoned, deps: ComposeDeps) -> EmailOutboun
         if generation.answer is None:
             failed.append(f"generation: no valid answer in {generation.attempts} attempts ({generation.errors[-1]})")
         else:
-            checks = run_guardrails(generation.answer, ctx, deps.offbrand_terms, deps.allowed_domains)
+            checks = await run_guardrails(generation.answer, ctx, deps.offbrand_terms, deps.allowed_domains, deps.toxicity)
             failed.extend(f"{c.check}: {c.reason}" for c in checks if not c.passed)
     draft, template_id = generation.answer, templates[0].template_id
     if failed or draft is None:
         FALLBACKS.labels(failed[0].split(":", 1)[0]).inc()
-        draft, template_id = fallback_draft(ctx, templates, deps)
+        draft, template_id = await fallback_draft(ctx, templates, deps)
     COMPOSED.labels("fallback" if failed else "generated").inc()
     text, body_html = render(draft, ctx)
     outbound = EmailOutbound(
@@ -102,11 +103,12 @@ async def compose_email(event: CartAbandoned, deps: ComposeDeps) -> EmailOutboun
     return outbound
 
 
-def fallback_draft(ctx: CartContext, templates: list[Template], deps: ComposeDeps) -> tuple[EmailDraft, str]:
+async def fallback_draft(ctx: CartContext, templates: list[Template], deps: ComposeDeps) -> tuple[EmailDraft, str]:
     """The best template whose filled-in email passes every check, else a plain built-in one."""
     for template in templates:
         draft = fill_template(template, ctx, deps.cart_url)
-        if all(c.passed for c in run_guardrails(draft, ctx, deps.offbrand_terms, deps.allowed_domains)):
+        checks = await run_guardrails(draft, ctx, deps.offbrand_terms, deps.allowed_domains, deps.toxicity)
+        if all(c.passed for c in checks):
             return draft, template.template_id
     promo = ctx.best_promotion
     offer = f" Use code {promo.code} for {promo.percent_off}% off." if promo else ""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import hashlib
+import json
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -32,7 +33,9 @@ from typing import Any
 import numpy as np
 
 from services.common.events import ClassifierScores, ContentSubmitted, JudgeVerdict, ModerationTask
-from services.common.llm import LLMBackend, generate_validated
+from services.common.llm import Completion, LLMBackend, LLMRequest, generate_validated
+from services.common.llm_local import Chat
+from services.email.evaluate import GuardOptions, guardrail_report
 from services.moderation.classifier import (
     CLASSES,
     Classifier,
@@ -80,6 +83,58 @@ class Outcome:
     tier: str
     decision: str | None
     scores: ClassifierScores | None = None  # tier 2's, for the items tier 1 escalated
+
+
+class RecordingJudge:
+    """Answers as `inner` does, and keeps each judge request as a chat (`--save-judge-chats`):
+    the uncertain band, to be answered on a machine with a GPU."""
+
+    def __init__(self, inner: LLMBackend, chats: dict[str, Chat]) -> None:
+        self.name = inner.name
+        self.chats = chats  # by key, filled in as requests come
+        self._inner = inner
+
+    async def complete(self, request: LLMRequest) -> Completion:
+        chat = Chat.of(request)
+        self.chats[chat.key()] = chat
+        return await self._inner.complete(request)
+
+
+class RecordedJudge:
+    """The judge's answers from a file written by `python -m forgeline.bench.llm --chats FILE
+    --answer` (the application's engine and weights, on the lent GPU), found by the chat's key.
+    A retry after an invalid answer gets the same answer, as greedy decoding would give."""
+
+    FACTS = (
+        "command",
+        "measured_at",
+        "model",
+        "weights",
+        "device",
+        "dtype",
+        "chats",
+        "seconds",
+        "answers_per_s",
+        "hit_token_limit",
+    )
+
+    def __init__(self, path: Path) -> None:
+        data = json.loads(path.read_text())
+        self.name = "recorded"
+        self.source = {"file": path.name, **{k: data.get(k) for k in self.FACTS}}
+        self._answers = {
+            a["key"]: Completion(a["text"], a["prompt_tokens"], a["completion_tokens"], truncated=a["finish"] == "length")
+            for a in data["answers"]
+        }
+
+    async def complete(self, request: LLMRequest) -> Completion:
+        answer = self._answers.get(Chat.of(request).key())
+        if answer is None:
+            raise LookupError(
+                "a judge request has no recorded answer: the code, data or model changed since the chats were saved; "
+                "save them again with --save-judge-chats and answer them again"
+            )
+        return answer
 
 
 def read_hatecheck(path: Path) -> list[Case]:
@@ -253,14 +308,18 @@ async def evaluate(
     *,
     min_confidence: float,
     attempts: int,
+    email: tuple[GuardOptions, Sequence[str]] | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
-    """The `forgeline eval moderation` report: both datasets, the targets, the model's card."""
+    """The `forgeline eval moderation` report: both datasets, the targets, the model's card,
+    and with `email` (the guardrail's options and the shop's drafts) the email toxicity
+    guardrail's part (`services.email.evaluate`)."""
     classifier = Classifier(model_dir)
     card = classifier.card
     report: dict[str, Any] = {
         "policy_version": book.policy.version,
         "judge_backend": llm.name,
+        **({"judge_answers": llm.source} if isinstance(llm, RecordedJudge) else {}),
         "thresholds": card.thresholds.model_dump(),
         "classifier": {
             "recipe": card.recipe,
@@ -307,4 +366,8 @@ async def evaluate(
         }
         for k, (p, m, t) in enumerate(points)
     ]
+    if email is not None:
+        guard, drafts = email
+        progress(f"email guardrail: {len(drafts)} drafts of the seeded templates, and its cut-offs on the validation split")
+        report["email_guardrail"] = await asyncio.to_thread(guardrail_report, classifier, guard, drafts, data.labels[validation])
     return report

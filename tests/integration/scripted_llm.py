@@ -79,7 +79,7 @@ def answer(prompt: str) -> str:
     body = example["body"].format(**values).strip()
     code = granted["code"] if granted else None
     if "toxic" in names:
-        body += " Only an idiot would leave this behind."
+        body += " Ugly hoes like you never finish an order."
     if "offbrand" in names:
         body += " Dirt cheap, act now."
     if "hallucinate" in names:

@@ -206,7 +206,7 @@ async def _find_record(bootstrap: str, topic: str, needle: str, timeout_s: float
     ("probe", "check", "never_sent"),
     [
         ("malformed", "generation:", "unterminated"),
-        ("toxic", "toxicity:", "idiot"),
+        ("toxic", "toxicity: policy: insult", "hoes"),  # an insult the policy lists
         ("offbrand", "brand:", "Dirt cheap"),
         ("hallucinate", "discount:", "HALFOFF"),
     ],

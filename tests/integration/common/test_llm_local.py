@@ -10,7 +10,6 @@ from services.common.llm_local import Chat, LocalBackend, chat_tokens, fast_chat
 from services.common.settings import Settings
 from services.email.context import CartContext, ItemLine, Promotion, Shopper
 from services.email.generation import EmailDraft, build_request
-from services.email.guardrails import run_guardrails
 from services.email.retrieval import Template
 
 pytestmark = pytest.mark.integration
@@ -42,8 +41,6 @@ async def test_smollm2_answers_inside_the_schema_and_counts_tokens(tmp_path: Pat
     outcome = await generate_validated(LocalBackend(Settings().llm, tmp_path), request, EmailDraft, max_attempts=2)
     assert outcome.answer is not None, outcome.errors  # constrained decoding: valid JSON of the schema
     assert outcome.prompt_tokens > 100 and 0 < outcome.completion_tokens <= 2 * request.max_tokens
-    checks = run_guardrails(outcome.answer, CONTEXT, ["cheap"], ["shop.forgeline.example"])
-    assert len(checks) == 5  # whatever a 135M model writes, every check gives a verdict
 
 
 def test_prompt_tokens_are_counted_by_the_models_tokenizer() -> None:
