@@ -583,9 +583,8 @@ def eval_moderation(
     checks = hatecheck or data.parent / "test_suite_cases.csv"
 
     book = RuleBook(configured_policy(settings.moderation.policy_path))
-    e = settings.email
-    guard = (book.for_country(e.policy_country), e.max_toxicity, frozenset(e.refused_signals))
-
+    mail = settings.email
+    guard = (book.for_country(mail.policy_country), mail.max_toxicity, frozenset(mail.refused_signals))
     chats: dict[str, Chat] = {}
 
     async def run() -> dict[str, Any]:
@@ -631,10 +630,10 @@ def eval_moderation(
         sets = "  ".join(f"{name} {row['band_share']}/{row['fpr_clean']}/{row['fnr']}" for name, row in rows)
         deployed = "  (deployed)" if point["current"] else ""
         console.print(f"  {point['target_precision']}/{point['max_miss_rate']}: {sets}{deployed}")
-    guard = report["email_guardrail"]
+    email = report["email_guardrail"]
     console.print(
-        f"[bold]email guardrail[/bold] (P(hate or offensive) < {guard['max_toxicity']}): "
-        f"{guard['seeded_templates']['failed']} of {guard['seeded_templates']['drafts']} seeded drafts refused"
+        f"[bold]email guardrail[/bold] (P(hate or offensive) < {email['max_toxicity']}): "
+        f"{email['seeded_templates']['failed']} of {email['seeded_templates']['drafts']} seeded drafts refused"
     )
 
 
