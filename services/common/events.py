@@ -291,7 +291,11 @@ class JudgeVerdict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     decision: Decision
-    policy_clause: str = Field(min_length=1, max_length=80, description="e.g. hate.dehumanisation, none")
+    policy_clause: str = Field(
+        min_length=1,
+        max_length=80,
+        description="the policy category a rejection rests on (hate, threat, ...); none for an approval",
+    )
     rationale: str = Field(min_length=1, max_length=400)
     confidence: float = Field(ge=0, le=1)
     severity: Literal["none", "low", "medium", "high"]

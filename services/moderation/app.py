@@ -97,6 +97,7 @@ def create_judge_app(settings: Settings | None = None) -> FastAPI:
     """Tier 3: group `moderation-judge` on moderation.tier3, asking the configured LLM."""
     settings = settings or get_settings()
     s = settings
+    policy = configured_policy(s.moderation.policy_path)
 
     async def handle(task: ModerationTask, deps: JudgeDeps) -> None:
         await judge_task(task, deps)
@@ -109,6 +110,7 @@ def create_judge_app(settings: Settings | None = None) -> FastAPI:
         lambda base, http: JudgeDeps(
             **vars(base),
             llm=create_llm(s, http),
+            policy=policy,
             min_confidence=s.moderation.judge_min_confidence,
             max_attempts=s.moderation.judge_attempts,
         ),

@@ -44,7 +44,7 @@ from services.moderation.classifier import (
     choose_thresholds,
     read_davidson,
 )
-from services.moderation.handlers import escalate, judge_request, needs_human
+from services.moderation.handlers import escalate, judge_categories, judge_request, needs_human
 from services.moderation.rules import RuleBook
 
 TARGETS = {
@@ -197,9 +197,10 @@ async def run_pipeline(
 
     async def judge(i: int, task: ModerationTask) -> None:
         async with gate:
-            answer = await generate_validated(llm, judge_request(task), JudgeVerdict, attempts)
+            answer = await generate_validated(llm, judge_request(task, book.policy), JudgeVerdict, attempts)
         verdict = answer.answer
-        if needs_human(verdict, "; ".join(answer.errors), min_confidence) is not None or verdict is None:
+        categories = judge_categories(book.policy, task.country)
+        if needs_human(verdict, "; ".join(answer.errors), min_confidence, categories) is not None or verdict is None:
             outcomes[i] = Outcome("human", None, task.scores)
         else:
             outcomes[i] = Outcome("judge", verdict.decision, task.scores)

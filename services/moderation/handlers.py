@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,21 +36,14 @@ from services.common.events import (
 from services.common.llm import LLMBackend, LLMRequest, generate_validated
 from services.common.retry import PermanentError, RetryPolicy
 from services.common.topics import MODERATION_DECIDED, MODERATION_REVIEW, MODERATION_TIER2, MODERATION_TIER3, TopicSpec
+from services.moderation.policy import Policy
 from services.moderation.rules import RuleBook
 from services.moderation.store import enqueue_review, original_decision, record_decision, save_content
 
 log = logging.getLogger("forgeline.moderation")
 Publish = Callable[[TopicSpec, Event], Awaitable[None]]
-# What the judge may cite. `none` for an approval.
-POLICY_CLAUSES = (
-    "hate.slur",
-    "hate.dehumanisation",
-    "hate.derogation",
-    "hate.threat",
-    "harassment.insult",
-    "spam.link",
-    "none",
-)
+HATE = "hate"  # the category of the classifier's rejections (Davidson labels one kind of harm)
+NO_CATEGORY = "none"  # what an approving verdict cites
 
 
 @dataclass
@@ -182,7 +175,7 @@ async def classify_task(task: ModerationTask, deps: ClassifierDeps) -> None:
         await deps.publish(MODERATION_TIER3, escalate(task, task.policy_version, task.rule_matches, scores))
         return
     reasons = [f"classifier P(hate)={scores.hate:.3f} P(offensive)={scores.offensive:.3f}", *describe_matches(task.rule_matches)]
-    await decide(deps, task, outcome, "classifier", reasons, task.policy_version, task.rule_matches, scores, category="hate")
+    await decide(deps, task, outcome, "classifier", reasons, task.policy_version, task.rule_matches, scores, category=HATE)
 
 
 class ServeClassifier:
@@ -273,6 +266,7 @@ class JudgeDeps(TierDeps):
     """Tier 3: the LLM and when its verdict is trusted."""
 
     llm: LLMBackend
+    policy: Policy
     min_confidence: float
     max_attempts: int
 
@@ -285,21 +279,32 @@ JUDGE_SYSTEM = (
 )
 
 
-def judge_request(task: ModerationTask) -> LLMRequest:
-    """The judge's question about one item, with the evidence of the cheaper tiers."""
+def judge_categories(policy: Policy, country: str) -> dict[str, str]:
+    """What a judge's rejection may rest on: the policy's categories that reject, for the
+    item's country, with their descriptions."""
+    return {name: c.description for name, c in policy.categories.items() if policy.action(name, country) == "reject"}
+
+
+def judge_request(task: ModerationTask, policy: Policy) -> LLMRequest:
+    """The judge's question about one item, with the evidence of the cheaper tiers. The answer's
+    schema binds `policy_clause` to the policy's rejecting categories or `none`, so a
+    schema-bound engine cannot cite anything else."""
+    categories = judge_categories(policy, task.country)
     evidence = {
         "text": task.text,
         "country": task.country,
         "links": task.links,
         "matched_rules": [m.rule for m in task.rule_matches],
         "classifier": task.scores.model_dump() if task.scores else None,
-        "policy_clauses": POLICY_CLAUSES,
+        "policy_categories": categories,
     }
     prompt = f"Item to judge:\n{json.dumps(evidence, ensure_ascii=False)}\n\nGive your verdict."
+    schema = JudgeVerdict.model_json_schema()
+    schema["properties"]["policy_clause"] = {**schema["properties"]["policy_clause"], "enum": [*categories, NO_CATEGORY]}
     return LLMRequest(
         system=JUDGE_SYSTEM,
         prompt=prompt,
-        schema=JudgeVerdict.model_json_schema(),
+        schema=schema,
         template_answer=template_verdict(task).model_dump_json(),
         max_tokens=200,
     )
@@ -313,7 +318,7 @@ def template_verdict(task: ModerationTask) -> JudgeVerdict:
     hateful = scores.hate >= max(scores.offensive, scores.neither)
     return JudgeVerdict(
         decision="reject" if hateful else "approve",
-        policy_clause="hate.derogation" if hateful else "none",
+        policy_clause=HATE if hateful else NO_CATEGORY,
         rationale="no LLM judge configured (LLM_BACKEND=template): the classifier's lean, for a human to confirm",
         confidence=0.0,
         severity="medium" if hateful else "none",
@@ -325,11 +330,11 @@ async def judge_task(task: ModerationTask, deps: JudgeDeps) -> None:
     if await announced_again(deps, task.content_id):
         return
     try:
-        outcome = await generate_validated(deps.llm, judge_request(task), JudgeVerdict, deps.max_attempts)
+        outcome = await generate_validated(deps.llm, judge_request(task, deps.policy), JudgeVerdict, deps.max_attempts)
         verdict, problem = outcome.answer, "; ".join(outcome.errors)
     except httpx.HTTPError as error:  # the judge is down: humans decide, nothing is approved by default
         verdict, problem = None, f"judge unavailable: {type(error).__name__}"
-    review_reason = needs_human(verdict, problem, deps.min_confidence)
+    review_reason = needs_human(verdict, problem, deps.min_confidence, judge_categories(deps.policy, task.country))
     if review_reason is not None or verdict is None:
         await send_to_review(deps, task, review_reason or problem, verdict)
     else:
@@ -348,10 +353,14 @@ async def judge_task(task: ModerationTask, deps: JudgeDeps) -> None:
         )
 
 
-def needs_human(verdict: JudgeVerdict | None, problem: str, min_confidence: float) -> str | None:
-    """Why a human must decide instead of the judge, or None when the verdict stands."""
+def needs_human(verdict: JudgeVerdict | None, problem: str, min_confidence: float, categories: Collection[str]) -> str | None:
+    """Why a human must decide instead of the judge, or None when the verdict stands. A
+    rejection must rest on one of the policy's rejecting `categories`, an approval on none
+    (an engine that ignores the schema can say otherwise)."""
     if verdict is None:
         return f"no valid verdict from the judge ({problem})"
+    if (verdict.decision == "reject") != (verdict.policy_clause in categories):
+        return f"the judge's {verdict.decision} cites {verdict.policy_clause[:40]!r}, not what the policy allows for it"
     if verdict.confidence < min_confidence:
         return f"judge unsure ({verdict.confidence:.2f} < {min_confidence:.2f})"
     if verdict.severity == "high":

@@ -39,7 +39,7 @@ def judge(prompt: str) -> str:
     return json.dumps(
         {
             "decision": "reject" if reject else "approve",
-            "policy_clause": "hate.derogation" if reject else "none",
+            "policy_clause": "hate" if reject else "none",
             "rationale": "scripted verdict",
             "confidence": 0.3 if "judge-unsure" in text else 0.9,
             "severity": "medium" if reject else "none",

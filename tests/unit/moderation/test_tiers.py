@@ -9,7 +9,15 @@ import pytest
 from services.common.events import ClassifierScores, ContentSubmitted, JudgeVerdict, RuleMatch
 from services.moderation.classifier import Thresholds, choose_thresholds, split_indices
 from services.moderation.evaluate import Case, Outcome, metrics, tradeoff
-from services.moderation.handlers import ServeClassifier, escalate, needs_human, template_verdict
+from services.moderation.handlers import (
+    ServeClassifier,
+    escalate,
+    judge_categories,
+    judge_request,
+    needs_human,
+    template_verdict,
+)
+from services.moderation.policy import default_policy
 
 pytestmark = pytest.mark.unit
 
@@ -27,18 +35,42 @@ def test_escalation_carries_the_evidence_under_a_new_event_id() -> None:
     assert task.rule_matches == [MATCH] and task.scores is not None and task.key() == ITEM.key()
 
 
+CATEGORIES = judge_categories(default_policy(), "US")
+
+
 def test_humans_decide_when_the_judge_is_unsure_severe_or_silent() -> None:
-    assert needs_human(verdict(0.9), "", 0.6) is None
-    assert "unsure" in (needs_human(verdict(0.5), "", 0.6) or "")
-    assert "high severity" in (needs_human(verdict(0.9, "high"), "", 0.6) or "")
-    assert "no valid verdict" in (needs_human(None, "invalid answer", 0.6) or "")
+    assert needs_human(verdict(0.9), "", 0.6, CATEGORIES) is None
+    assert "unsure" in (needs_human(verdict(0.5), "", 0.6, CATEGORIES) or "")
+    assert "high severity" in (needs_human(verdict(0.9, "high"), "", 0.6, CATEGORIES) or "")
+    assert "no valid verdict" in (needs_human(None, "invalid answer", 0.6, CATEGORIES) or "")
+
+
+@pytest.mark.parametrize(
+    ("decision", "clause"), [("reject", "none"), ("reject", "furthermore,"), ("reject", "profanity"), ("approve", "threat")]
+)
+def test_a_verdict_the_policy_does_not_allow_goes_to_a_human(decision: str, clause: str) -> None:
+    odd = JudgeVerdict.model_validate(
+        {"decision": decision, "policy_clause": clause, "rationale": "r", "confidence": 0.9, "severity": "low"}
+    )
+    assert "not what the policy allows" in (needs_human(odd, "", 0.6, CATEGORIES) or "")
+
+
+def test_the_judge_may_cite_only_the_policys_rejecting_categories() -> None:
+    policy = default_policy()
+    assert {"hate", "slur", "threat", "self_harm", "blocked_link"} <= set(CATEGORIES)
+    assert not {"sexual", "profanity", "insult", "identity"} & set(CATEGORIES)  # label and review: no rejection
+    task = escalate(ITEM, "v1", [MATCH], ClassifierScores(hate=0.4, offensive=0.3, neither=0.3))
+    request = judge_request(task, policy)
+    assert request.schema is not None
+    assert request.schema["properties"]["policy_clause"]["enum"] == [*CATEGORIES, "none"]
+    assert json.loads(request.prompt.split("\n")[1])["policy_categories"] == CATEGORIES
 
 
 def test_the_template_judge_never_decides_on_its_own() -> None:
     task = escalate(ITEM, "v1", [MATCH], ClassifierScores(hate=0.6, offensive=0.3, neither=0.1))
     suggestion = template_verdict(task)
-    assert suggestion.decision == "reject" and suggestion.confidence == 0.0
-    assert needs_human(suggestion, "", 0.01) is not None
+    assert suggestion.decision == "reject" and suggestion.policy_clause == "hate" and suggestion.confidence == 0.0
+    assert needs_human(suggestion, "", 0.01, CATEGORIES) is not None
 
 
 def test_thresholds_bound_precision_and_misses_on_validation_scores() -> None:

@@ -18,7 +18,7 @@ class JudgeVerdict:
     Attributes:
         confidence (float):
         decision (JudgeVerdictDecision):
-        policy_clause (str): e.g. hate.dehumanisation, none
+        policy_clause (str): the policy category a rejection rests on (hate, threat, ...); none for an approval
         rationale (str):
         severity (JudgeVerdictSeverity):
     """
