@@ -175,6 +175,7 @@ async def through_the_stack(gateway: str, env: dict[str, str], serve_url: str, t
     from services.common.events import ModerationDecided, ReviewRequested
     from services.common.topics import MODERATION_DECIDED, MODERATION_REVIEW
     from services.gateway.tenants import create_tenant
+    from services.moderation.handlers import classify_url
 
     conn = await asyncpg.connect(env["DATABASE_URL"])
     try:
@@ -222,7 +223,7 @@ async def through_the_stack(gateway: str, env: dict[str, str], serve_url: str, t
         classify: list[float] = []
         for text in texts[:100]:
             began = time.perf_counter()
-            (await client.post(f"{serve_url}/moderation/classify", json={"texts": [text]})).raise_for_status()
+            (await client.post(classify_url(serve_url), json={"texts": [text]})).raise_for_status()
             classify.append(time.perf_counter() - began)
     tiers = ("rules", "classifier", "judge", "human")
     by_tier = {t: [seconds for tier, seconds in settled.values() if tier == t] for t in tiers}

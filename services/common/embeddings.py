@@ -78,11 +78,18 @@ class MiniLMEncoder:
                 tokens = self._tokenizer(chunk, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
                 tokens = {k: v.to(self.device) for k, v in tokens.items()}
                 hidden = self._model(**tokens).last_hidden_state.float()
-                mask = tokens["attention_mask"].unsqueeze(-1).float()
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[rows] = pooled.cpu().numpy()
+                out[rows] = mean_pool(hidden, tokens["attention_mask"]).cpu().numpy()
         return out
+
+
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """Sentence embeddings from MiniLM's token states: the mean over real tokens, unit length.
+    Fine-tuning pools with this too, so a trained head sees what serving computes."""
+    import torch
+
+    mask = attention_mask.unsqueeze(-1).float()
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
 _encoder: MiniLMEncoder | None = None

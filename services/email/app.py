@@ -23,7 +23,7 @@ from services.email.context import ItemCatalogue
 from services.email.guardrails import ToxicityGuard
 from services.email.handlers import ComposeDeps, compose_email
 from services.email.retrieval import TemplateIndex, create_qdrant
-from services.moderation.handlers import ServeClassifier
+from services.moderation.handlers import ServeClassifier, classify_url
 from services.moderation.policy import configured_policy
 from services.moderation.rules import RuleBook
 
@@ -32,7 +32,6 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
     """`python -m services.email compose`: group `email-composer` on cart.abandoned."""
     settings = settings or get_settings()
     rules = RuleBook(configured_policy(settings.moderation.policy_path)).for_country(settings.email.policy_country)
-    classify_url = f"{settings.serve_base_url}/moderation/classify"
     service = ConsumerService[ComposeDeps]("email-composer", settings)
     service.consume(
         CART_ABANDONED,
@@ -69,7 +68,9 @@ def create_composer_app(settings: Settings | None = None) -> FastAPI:
                 # The moderation classifier's deployment: the drafts handled side by side fill one request.
                 toxicity=ToxicityGuard(
                     rules,
-                    ServeClassifier(http, classify_url, asyncio.sleep, max_texts=settings.email.concurrency),
+                    ServeClassifier(
+                        http, classify_url(settings.serve_base_url), asyncio.sleep, max_texts=settings.email.concurrency
+                    ),
                     settings.email.max_toxicity,
                     frozenset(settings.email.refused_signals),
                 ),

@@ -28,6 +28,7 @@ from services.moderation.handlers import (
     ServeClassifier,
     TierDeps,
     classify_task,
+    classify_url,
     judge_task,
     moderate_submitted,
 )
@@ -75,7 +76,7 @@ def create_rules_app(settings: Settings | None = None) -> FastAPI:
 def create_classifier_app(settings: Settings | None = None) -> FastAPI:
     """Tier 2: group `moderation-classifier` on moderation.tier2, scoring through Ray Serve."""
     settings = settings or get_settings()
-    url = f"{settings.serve_base_url}/moderation/classify"
+    url = classify_url(settings.serve_base_url)
 
     async def handle(task: ModerationTask, deps: ClassifierDeps) -> None:
         await classify_task(task, deps)

@@ -49,7 +49,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from services.common.artifacts import build_once
-from services.common.embeddings import DIMENSIONS, MiniLMEncoder, model_path
+from services.common.embeddings import DIMENSIONS, MiniLMEncoder, mean_pool, model_path
 from services.common.events import ClassifierScores
 from services.common.settings import Settings
 
@@ -239,8 +239,9 @@ def fine_tune(
     for frozen in (encoder.embeddings, *encoder.encoder.layer[:FROZEN_LAYERS]):
         frozen.requires_grad_(False)
     head = torch.nn.Linear(DIMENSIONS, len(CLASSES))
-    plan = [batches(epoch_rows(labels, rng, per_class), lengths, rng) for _ in range(EPOCHS)]
-    steps = sum(len(epoch) for epoch in plan)
+    plan = [batch for _ in range(EPOCHS) for batch in batches(epoch_rows(labels, rng, per_class), lengths, rng)]
+    trained_on = np.concatenate(plan)
+    steps = len(plan)
     optimiser = torch.optim.AdamW(
         [
             {"params": [p for p in encoder.parameters() if p.requires_grad], "lr": ENCODER_LR},
@@ -253,21 +254,18 @@ def fine_tune(
         optimiser, lambda step: min((step + 1) / warmup, max(steps - step, 0) / max(steps - warmup, 1))
     )
     encoder.train()
-    seen, total = 0, sum(len(b) for e in plan for b in e)
-    for epoch in plan:
-        for batch in epoch:
-            padded = tokenizer.pad({"input_ids": [tokens["input_ids"][i] for i in batch]}, return_tensors="pt")
-            hidden = encoder(**padded).last_hidden_state
-            mask = padded["attention_mask"].unsqueeze(-1).float()
-            pooled = torch.nn.functional.normalize((hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9), dim=1)
-            loss: Any = torch.nn.functional.cross_entropy(head(pooled * FEATURE_SCALE), torch.from_numpy(labels[batch]))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            seen += len(batch)
-            if progress is not None:
-                progress("fine-tuning MiniLM (rows)", seen, total)
+    seen = 0
+    for batch in plan:
+        padded = tokenizer.pad({"input_ids": [tokens["input_ids"][i] for i in batch]}, return_tensors="pt")
+        pooled = mean_pool(encoder(**padded).last_hidden_state, padded["attention_mask"])
+        loss: Any = torch.nn.functional.cross_entropy(head(pooled * FEATURE_SCALE), torch.from_numpy(labels[batch]))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        seen += len(batch)
+        if progress is not None:
+            progress("fine-tuning MiniLM (rows)", seen, len(trained_on))
     encoder.eval()
     with _quiet_transformers():
         encoder.save_pretrained(str(encoder_dir))
@@ -277,7 +275,7 @@ def fine_tune(
     with torch.no_grad():
         weight = head.weight.numpy().astype(np.float64) * FEATURE_SCALE
         bias = head.bias.numpy().astype(np.float64)
-    return Head(weight, bias + prior_shift(labels[np.concatenate([b for e in plan for b in e])], labels)), seen
+    return Head(weight, bias + prior_shift(labels[trained_on], labels)), len(trained_on)
 
 
 @contextlib.contextmanager

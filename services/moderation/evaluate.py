@@ -196,10 +196,10 @@ async def run_pipeline(
     gate = asyncio.Semaphore(8)
 
     async def judge(i: int, task: ModerationTask) -> None:
-        async with gate:
-            answer = await generate_validated(llm, judge_request(task, book.policy), JudgeVerdict, attempts)
-        verdict = answer.answer
         categories = judge_categories(book.policy, task.country)
+        async with gate:
+            answer = await generate_validated(llm, judge_request(task, categories), JudgeVerdict, attempts)
+        verdict = answer.answer
         if needs_human(verdict, "; ".join(answer.errors), min_confidence, categories) is not None or verdict is None:
             outcomes[i] = Outcome("human", None, task.scores)
         else:

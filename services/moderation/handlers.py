@@ -178,6 +178,14 @@ async def classify_task(task: ModerationTask, deps: ClassifierDeps) -> None:
     await decide(deps, task, outcome, "classifier", reasons, task.policy_version, task.rule_matches, scores, category=HATE)
 
 
+CLASSIFY_PATH = "/moderation/classify"  # the Serve application's route prefix and its scoring route
+
+
+def classify_url(serve_base_url: str) -> str:
+    """The classifier deployment's scoring URL behind Ray Serve's proxy."""
+    return f"{serve_base_url}{CLASSIFY_PATH}"
+
+
 class ServeClassifier:
     """Calls the classifier deployment over Ray Serve's HTTP proxy.
 
@@ -285,11 +293,10 @@ def judge_categories(policy: Policy, country: str) -> dict[str, str]:
     return {name: c.description for name, c in policy.categories.items() if policy.action(name, country) == "reject"}
 
 
-def judge_request(task: ModerationTask, policy: Policy) -> LLMRequest:
+def judge_request(task: ModerationTask, categories: dict[str, str]) -> LLMRequest:
     """The judge's question about one item, with the evidence of the cheaper tiers. The answer's
-    schema binds `policy_clause` to the policy's rejecting categories or `none`, so a
+    schema binds `policy_clause` to `categories` (`judge_categories`) or `none`, so a
     schema-bound engine cannot cite anything else."""
-    categories = judge_categories(policy, task.country)
     evidence = {
         "text": task.text,
         "country": task.country,
@@ -329,12 +336,13 @@ async def judge_task(task: ModerationTask, deps: JudgeDeps) -> None:
     """Tier 3: a confident verdict decides; low confidence, high severity or no answer go to humans."""
     if await announced_again(deps, task.content_id):
         return
+    categories = judge_categories(deps.policy, task.country)
     try:
-        outcome = await generate_validated(deps.llm, judge_request(task, deps.policy), JudgeVerdict, deps.max_attempts)
+        outcome = await generate_validated(deps.llm, judge_request(task, categories), JudgeVerdict, deps.max_attempts)
         verdict, problem = outcome.answer, "; ".join(outcome.errors)
     except httpx.HTTPError as error:  # the judge is down: humans decide, nothing is approved by default
         verdict, problem = None, f"judge unavailable: {type(error).__name__}"
-    review_reason = needs_human(verdict, problem, deps.min_confidence, judge_categories(deps.policy, task.country))
+    review_reason = needs_human(verdict, problem, deps.min_confidence, categories)
     if review_reason is not None or verdict is None:
         await send_to_review(deps, task, review_reason or problem, verdict)
     else:

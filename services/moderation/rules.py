@@ -88,8 +88,10 @@ class CompiledRules:
         for automaton in (self._words, self._squeezed, self._substrings):
             if len(automaton):
                 automaton.make_automaton()
-        self._patterns = [(p, re.compile(p.regex)) for p in patterns]
         self._actions = {category: policy.action(category, country) for category in policy.categories}
+        # Matches are frozen: each rule's is built once, its action stamped, and shared by every item.
+        self._term_matches = [self._match(f"term:{t.term}", t.category, t.severity) for t in self._terms]
+        self._patterns = [(self._match(f"pattern:{p.name}", p.category, p.severity), re.compile(p.regex)) for p in patterns]
         self._blocked = frozenset(d.casefold() for d in policy.links.blocked_domains)
         self._trusted = frozenset(d.casefold() for d in policy.links.trusted_domains)
 
@@ -99,18 +101,14 @@ class CompiledRules:
         if any(m.severity == "block" for m in matches) and QUOTED.search(text):
             outside = {m.rule for m in self._text_matches(QUOTED.sub(" ", text))}
             matches = [
-                m
-                if m.severity != "block" or m.rule in outside
-                else RuleMatch(rule=f"quoted:{m.rule}", category=m.category, severity="signal")
+                m if m.severity != "block" or m.rule in outside else self._match(f"quoted:{m.rule}", m.category, "signal")
                 for m in matches
             ]
         for link in (*links, *urls_in(text)):
             match = self.judge_link(link)
             if match is not None:
                 matches.append(match)
-        matches = [
-            m.model_copy(update={"action": self._actions[m.category]}) for m in matches if self._actions[m.category] != "allow"
-        ]
+        matches = [m for m in matches if m.action != "allow"]
         outcome: Outcome = "escalate" if any(m.severity == "signal" for m in matches) else "approve"
         category = None
         for action in DECISIVE:  # a rejection outranks a review
@@ -130,12 +128,13 @@ class CompiledRules:
         if v.spaced and len(self._substrings):
             for run in v.spaced:
                 hits.update(index for _, index in self._substrings.iter(run))
-        terms = [self._terms[index] for index in sorted(hits)]
-        matches = [RuleMatch(rule=f"term:{t.term}", category=t.category, severity=t.severity) for t in terms]
-        for pattern, regex in self._patterns:
-            if regex.search(v.words):
-                matches.append(RuleMatch(rule=f"pattern:{pattern.name}", category=pattern.category, severity=pattern.severity))
+        matches = [self._term_matches[index] for index in sorted(hits)]
+        matches.extend(match for match, regex in self._patterns if regex.search(v.words))
         return matches
+
+    def _match(self, rule: str, category: str, severity: Severity) -> RuleMatch:
+        """A match of `rule`, with its category's action in this country."""
+        return RuleMatch(rule=rule, category=category, severity=severity, action=self._actions[category])
 
     def judge_link(self, link: str) -> RuleMatch | None:
         """A blocked domain rejects, an unknown one is a signal, a trusted one is nothing."""
@@ -143,8 +142,8 @@ class CompiledRules:
         if _within(host, self._trusted):
             return None
         if _within(host, self._blocked):
-            return RuleMatch(rule=f"link:{host}", category=LINK_BLOCKED, severity="block")
-        return RuleMatch(rule=f"link:{host or link[:60]}", category=LINK_UNKNOWN, severity="signal")
+            return self._match(f"link:{host}", LINK_BLOCKED, "block")
+        return self._match(f"link:{host or link[:60]}", LINK_UNKNOWN, "signal")
 
 
 def _add(automaton: ahocorasick.Automaton, key: str, index: int) -> None:

@@ -205,8 +205,9 @@ async def test_the_moderation_judge_and_the_review_pass_get_valid_answers_from_t
         policy_version="v1",
         scores=ClassifierScores(hate=0.55, offensive=0.3, neither=0.15),
     )
-    verdict = await generate_validated(backend, judge_request(task, default_policy()), JudgeVerdict, 1)
+    categories = judge_categories(default_policy(), task.country)
+    verdict = await generate_validated(backend, judge_request(task, categories), JudgeVerdict, 1)
     assert verdict.answer is not None, verdict.errors
-    assert verdict.answer.policy_clause in [*judge_categories(default_policy(), "DE"), "none"]  # bound by the schema
+    assert verdict.answer.policy_clause in [*categories, "none"]  # bound by the schema
     found, tokens = await llm_findings(backend, "security", changed_files(planted_pull()), budget_tokens=1500, max_attempts=1)
     assert tokens > 0 and all(f.rule == "llm:security" for f in found)

@@ -9,7 +9,7 @@ from services.common.events import ClassifierScores, ContentSubmitted, JudgeVerd
 from services.common.llm import Completion, LLMRequest, TemplateBackend, generate_validated
 from services.common.llm_local import Chat
 from services.moderation.evaluate import RecordedJudge, RecordingJudge
-from services.moderation.handlers import escalate, judge_request
+from services.moderation.handlers import escalate, judge_categories, judge_request
 from services.moderation.policy import default_policy
 
 pytestmark = pytest.mark.unit
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 def request(text: str) -> LLMRequest:
     item = ContentSubmitted(tenant_id=uuid.uuid4(), text=text, author_id="a", country="US")
     task = escalate(item, "v1", [], ClassifierScores(hate=0.3, offensive=0.4, neither=0.3))
-    return judge_request(task, default_policy())
+    return judge_request(task, judge_categories(default_policy(), "US"))
 
 
 async def test_judge_requests_recorded_here_are_answered_from_a_file_written_elsewhere(tmp_path: Path) -> None:
