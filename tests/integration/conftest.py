@@ -31,8 +31,8 @@ SERVICE_ENV = {
     "GATEWAY_RATE_LIMIT_PER_SECOND": "20",
     "GATEWAY_RATE_LIMIT_BURST": "30",
     "MODERATION_TRAIN_LIMIT": "2000",  # a quick classifier; `forgeline eval` measures the full one
-    # The quick classifier scores some of the shop's own copy up to ~0.77 (the full one: under
-    # 0.25, `forgeline eval moderation`): only the policy's rules refuse drafts in these tests.
+    # The quick classifier scores some of the shop's own copy above the email cut-off (the full
+    # one stays far below it, `forgeline eval moderation`): only the rules refuse drafts here.
     "EMAIL_MAX_TOXICITY": "0.95",
     "MODERATION_REVIEW_CLAIM_TTL_S": "4",
     "GITHUB_WEBHOOK_SECRET": "it-webhook-secret",
